@@ -1,0 +1,551 @@
+//! The Mach memory API and the Unix process events, over any policy.
+//!
+//! This layer owns what the operations *mean*: page rounding, the checks
+//! and their order, the `kern_return_t` codes, clipping, inheritance. It
+//! calls the policy only for what differs between kernels (see
+//! `policy/mod.rs`). Each function's comment gives its contract and the
+//! codes it returns, following the Mach 3 Kernel Interfaces manual; where
+//! GNU Mach or XNU disagree with the manual the comment says so.
+
+use crate::event::Event;
+use crate::fault::{AccessStop, access_range};
+use crate::ids::{Pindex, TaskId, Token, Vpn};
+use crate::map::{MapEntry, VmMap};
+use crate::op::AccessOp;
+use crate::pmap::Pmap;
+use crate::policy::Backing;
+use crate::sim::{Sim, SimError};
+use crate::stats::mix;
+use crate::types::{Access, Inheritance, KernReturn, Prot};
+use crate::world::Task;
+
+/// A snapshot of a source range, piece by piece: each piece covers `pages`
+/// pages and holds one reference to its object.
+struct Snapshot {
+    pieces: Vec<(u64, Backing)>,
+}
+
+impl Sim {
+    /// The page size in bytes.
+    fn page(&self) -> u64 {
+        self.config.page_size
+    }
+
+    fn aligned(&self, value: u64) -> bool {
+        value % self.page() == 0
+    }
+
+    /// `[trunc(addr), round(addr + size))` in pages, or `None` when the end
+    /// wraps around the address space.
+    fn page_range(&self, addr: u64, size: u64) -> Option<(Vpn, Vpn)> {
+        let end = addr.checked_add(size)?;
+        let last = end.checked_add(self.page() - 1)?;
+        Some((Vpn(addr / self.page()), Vpn(last / self.page())))
+    }
+
+    /// Is `[start, end)` inside the map's legal range?
+    fn legal(&self, start: Vpn, end: Vpn) -> bool {
+        self.config.map_min <= start.0 * self.page() && end.0 * self.page() <= self.config.map_max && start <= end
+    }
+
+    pub(crate) fn require_task(&self, task: TaskId) -> Result<(), SimError> {
+        if self.world.tasks.contains_key(&task) { Ok(()) } else { Err(SimError::UnknownTask(task)) }
+    }
+
+    /// Walks `[start, end)` in address order and returns the first problem:
+    /// a hole (`KERN_INVALID_ADDRESS`) or an entry lacking `need`
+    /// (`KERN_PROTECTION_FAILURE`).
+    fn check_range(map: &VmMap, start: Vpn, end: Vpn, need: Prot) -> KernReturn {
+        let mut cursor = start;
+        for e in map.overlapping(start, end) {
+            if e.start > cursor {
+                return KernReturn::InvalidAddress;
+            }
+            if !e.prot.allows(need) {
+                return KernReturn::ProtectionFailure;
+            }
+            cursor = e.end;
+        }
+        if cursor < end { KernReturn::InvalidAddress } else { KernReturn::Success }
+    }
+
+    /// Splits entries so that `at` is an entry boundary. The new piece takes
+    /// one more reference to the object it shares.
+    fn clip(&mut self, task: TaskId, at: Vpn) {
+        if let Some(upper) = self.world.task_mut(task).map.split(at) {
+            self.world.reference(upper.object);
+        }
+    }
+
+    fn clip_range(&mut self, task: TaskId, start: Vpn, end: Vpn) {
+        self.clip(task, start);
+        self.clip(task, end);
+    }
+
+    // ----- tasks -----
+
+    /// `task_create` with an empty map. Bad input if the id is taken.
+    pub(crate) fn task_create(&mut self, task: TaskId, parent: Option<TaskId>) -> Result<KernReturn, SimError> {
+        if self.world.tasks.contains_key(&task) {
+            return Err(SimError::TaskExists(task));
+        }
+        let t = Task { id: task, parent, map: VmMap::default(), pmap: Pmap::default() };
+        self.world.tasks.insert(task, t);
+        self.world.emit(Event::TaskCreated { task });
+        Ok(KernReturn::Success)
+    }
+
+    /// `task_create(parent, inherit_memory = TRUE)`: each parent entry is
+    /// shared, copied or left out by its inheritance.
+    pub(crate) fn fork(&mut self, parent: TaskId, child: TaskId) -> Result<KernReturn, SimError> {
+        self.require_task(parent)?;
+        self.task_create(child, Some(parent))?;
+        let entries: Vec<MapEntry> = self.world.task(parent).map.entries().copied().collect();
+        for mut entry in entries {
+            let child_entry = match entry.inheritance {
+                Inheritance::None => continue,
+                Inheritance::Share => self.policy.fork_share(&mut self.world, parent, &mut entry),
+                Inheritance::Copy => self.policy.fork_copy(&mut self.world, parent, &mut entry),
+            };
+            store_entry(&mut self.world.task_mut(parent).map, entry);
+            self.world.task_mut(child).map.insert(child_entry);
+        }
+        self.policy.after_fork(&mut self.world, parent, child);
+        Ok(KernReturn::Success)
+    }
+
+    /// Releases every entry of the task's map and empties its pmap.
+    fn release_map(&mut self, task: TaskId) {
+        let t = self.world.task_mut(task);
+        t.pmap.clear();
+        for entry in t.map.take_all() {
+            self.policy.release(&mut self.world, task, &entry);
+        }
+    }
+
+    /// `exec`: the map is replaced by an empty one.
+    pub(crate) fn exec(&mut self, task: TaskId) -> Result<KernReturn, SimError> {
+        self.require_task(task)?;
+        self.release_map(task);
+        Ok(KernReturn::Success)
+    }
+
+    /// `exit`: the map is released and the task is gone.
+    pub(crate) fn exit(&mut self, task: TaskId) -> Result<KernReturn, SimError> {
+        self.require_task(task)?;
+        self.release_map(task);
+        self.world.tasks.remove(&task);
+        self.world.emit(Event::TaskExited { task });
+        Ok(KernReturn::Success)
+    }
+
+    // ----- making and unmapping memory -----
+
+    /// Finds room for `pages` pages: at `addr` exactly, or first fit from
+    /// `addr` (or the bottom of the map) when `anywhere`.
+    /// `KERN_INVALID_ADDRESS` for a fixed range outside the map,
+    /// `KERN_NO_SPACE` for an overlap or no room.
+    fn place(&self, task: TaskId, start: Option<Vpn>, pages: u64, anywhere: bool) -> Result<Vpn, KernReturn> {
+        let map = &self.world.task(task).map;
+        let min = Vpn(self.config.map_min.div_ceil(self.page()));
+        let limit = Vpn(self.config.map_max / self.page());
+        if anywhere {
+            let from = start.map_or(min, |s| s.max(min));
+            return map.find_space(from, pages, limit).ok_or(KernReturn::NoSpace);
+        }
+        let start = start.ok_or(KernReturn::InvalidAddress)?;
+        let end = start.0.checked_add(pages).map(Vpn).ok_or(KernReturn::InvalidAddress)?;
+        if !self.legal(start, end) {
+            return Err(KernReturn::InvalidAddress);
+        }
+        if !map.is_free(start, end) {
+            return Err(KernReturn::NoSpace);
+        }
+        Ok(start)
+    }
+
+    /// `vm_allocate`: zero-fill memory, start truncated and end rounded to
+    /// pages. `size == 0` succeeds and maps nothing (GNU Mach).
+    pub(crate) fn vm_allocate(&mut self, task: TaskId, addr: Option<u64>, size: u64, anywhere: bool) -> Result<KernReturn, SimError> {
+        self.require_task(task)?;
+        if size == 0 {
+            return Ok(KernReturn::Success);
+        }
+        let Some((start, end)) = self.page_range(addr.unwrap_or(0), size) else {
+            return Ok(KernReturn::InvalidAddress);
+        };
+        let pages = end.0 - start.0;
+        let start = match self.place(task, addr.map(|_| start), pages, anywhere) {
+            Ok(s) => s,
+            Err(code) => return Ok(code),
+        };
+        let backing = self.policy.new_anonymous(&mut self.world, pages);
+        self.insert_entry(task, start, pages, Prot::DEFAULT, backing, false);
+        Ok(KernReturn::Success)
+    }
+
+    fn insert_entry(&mut self, task: TaskId, start: Vpn, pages: u64, prot: Prot, backing: Backing, shared: bool) {
+        let entry = MapEntry {
+            start,
+            end: start.add(pages),
+            prot,
+            max_prot: Prot::ALL,
+            inheritance: Inheritance::Copy,
+            needs_copy: backing.needs_copy,
+            shared,
+            object: backing.object,
+            offset: backing.offset,
+        };
+        self.world.task_mut(task).map.insert(entry);
+    }
+
+    /// `vm_map` of a file: private (copy-on-write) or shared. The start is
+    /// rounded up (as the manual says, unlike `vm_allocate`).
+    /// `KERN_INVALID_ARGUMENT` for a file offset that is not page-aligned.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn vm_map(
+        &mut self,
+        task: TaskId,
+        addr: Option<u64>,
+        size: u64,
+        anywhere: bool,
+        file: &str,
+        offset: u64,
+        private: bool,
+        prot: Prot,
+    ) -> Result<KernReturn, SimError> {
+        self.require_task(task)?;
+        if !self.aligned(offset) {
+            return Ok(KernReturn::InvalidArgument);
+        }
+        if size == 0 {
+            return Ok(KernReturn::Success);
+        }
+        let start = match addr.map(|a| a.checked_next_multiple_of(self.page())) {
+            Some(None) => return Ok(KernReturn::InvalidAddress),
+            Some(Some(a)) => Some(Vpn(a / self.page())),
+            None => None,
+        };
+        let pages = size.div_ceil(self.page());
+        let start = match self.place(task, start, pages, anywhere || addr.is_none()) {
+            Ok(s) => s,
+            Err(code) => return Ok(code),
+        };
+        let object = self.world.file_object(file);
+        let index = Pindex(offset / self.page());
+        let backing = self.policy.map_file(&mut self.world, object, index, pages, private);
+        self.insert_entry(task, start, pages, prot, backing, !private);
+        Ok(KernReturn::Success)
+    }
+
+    /// `vm_deallocate`. Follows the manual: any unallocated page in the range
+    /// gives `KERN_INVALID_ADDRESS` and nothing changes (GNU Mach and XNU
+    /// skip holes and succeed; kernels.md §7.2).
+    pub(crate) fn vm_deallocate(&mut self, task: TaskId, addr: u64, size: u64) -> Result<KernReturn, SimError> {
+        self.require_task(task)?;
+        if size == 0 {
+            return Ok(KernReturn::Success);
+        }
+        let Some((start, end)) = self.page_range(addr, size).filter(|(s, e)| self.legal(*s, *e)) else {
+            return Ok(KernReturn::InvalidAddress);
+        };
+        let code = Self::check_range(&self.world.task(task).map, start, end, Prot::NONE);
+        if code != KernReturn::Success {
+            return Ok(code);
+        }
+        self.unmap(task, start, end);
+        Ok(KernReturn::Success)
+    }
+
+    /// Removes every entry in `[start, end)` (clipping the ends first).
+    fn unmap(&mut self, task: TaskId, start: Vpn, end: Vpn) {
+        self.clip_range(task, start, end);
+        let doomed = self.world.task(task).map.overlapping(start, end);
+        let t = self.world.task_mut(task);
+        t.pmap.remove_range(start, end);
+        for e in &doomed {
+            t.map.remove(e.start);
+        }
+        for e in doomed {
+            self.policy.release(&mut self.world, task, &e);
+        }
+    }
+
+    // ----- attributes -----
+
+    /// `vm_protect`: set the current protection (`KERN_PROTECTION_FAILURE`
+    /// if it exceeds an entry's maximum) or, with `set_max`, the maximum
+    /// (the current one is lowered with it, as GNU Mach does). Holes give
+    /// `KERN_INVALID_ADDRESS`, checked in address order with the maximum.
+    pub(crate) fn vm_protect(&mut self, task: TaskId, addr: u64, size: u64, prot: Prot, set_max: bool) -> Result<KernReturn, SimError> {
+        self.require_task(task)?;
+        if size == 0 {
+            return Ok(KernReturn::Success);
+        }
+        let Some((start, end)) = self.page_range(addr, size).filter(|(s, e)| self.legal(*s, *e)) else {
+            return Ok(KernReturn::InvalidAddress);
+        };
+        let mut cursor = start;
+        for e in self.world.task(task).map.overlapping(start, end) {
+            if e.start > cursor {
+                return Ok(KernReturn::InvalidAddress);
+            }
+            if !set_max && !e.max_prot.allows(prot) {
+                return Ok(KernReturn::ProtectionFailure);
+            }
+            cursor = e.end;
+        }
+        if cursor < end {
+            return Ok(KernReturn::InvalidAddress);
+        }
+        self.clip_range(task, start, end);
+        let t = self.world.task_mut(task);
+        for e in t.map.overlapping(start, end) {
+            let entry = t.map.get_mut(e.start).expect("vm_protect: entry vanished");
+            if set_max {
+                entry.max_prot = prot;
+                entry.prot = entry.prot.intersect(prot);
+            } else {
+                entry.prot = prot;
+            }
+            let lowered = entry.prot;
+            t.pmap.protect_range(e.start, e.end, lowered);
+        }
+        Ok(KernReturn::Success)
+    }
+
+    /// `vm_inherit`: set the inheritance of a range. Holes give
+    /// `KERN_INVALID_ADDRESS` (the manual; GNU Mach skips them).
+    pub(crate) fn vm_inherit(&mut self, task: TaskId, addr: u64, size: u64, inherit: Inheritance) -> Result<KernReturn, SimError> {
+        self.require_task(task)?;
+        if size == 0 {
+            return Ok(KernReturn::Success);
+        }
+        let Some((start, end)) = self.page_range(addr, size).filter(|(s, e)| self.legal(*s, *e)) else {
+            return Ok(KernReturn::InvalidAddress);
+        };
+        let code = Self::check_range(&self.world.task(task).map, start, end, Prot::NONE);
+        if code != KernReturn::Success {
+            return Ok(code);
+        }
+        self.clip_range(task, start, end);
+        let map = &mut self.world.task_mut(task).map;
+        for e in map.overlapping(start, end) {
+            map.get_mut(e.start).expect("vm_inherit: entry vanished").inheritance = inherit;
+        }
+        Ok(KernReturn::Success)
+    }
+
+    // ----- copies -----
+
+    /// The source half of every copy (GNU Mach `vm_map_copyin`): the range
+    /// must lie inside the map, with no hole (`KERN_INVALID_ADDRESS`), and be
+    /// readable (`KERN_PROTECTION_FAILURE`), checked in address order.
+    fn check_source(&self, task: TaskId, addr: u64, size: u64) -> Result<(Vpn, Vpn), KernReturn> {
+        let Some((start, end)) = self.page_range(addr, size).filter(|(s, e)| self.legal(*s, *e) && e.0 != 0) else {
+            return Err(KernReturn::InvalidAddress);
+        };
+        match Self::check_range(&self.world.task(task).map, start, end, Prot::READ) {
+            KernReturn::Success => Ok((start, end)),
+            code => Err(code),
+        }
+    }
+
+    /// Takes the snapshot of `[start, end)` in `task`: each source entry is
+    /// clipped to the range and asked for its snapshot.
+    fn snapshot(&mut self, task: TaskId, start: Vpn, end: Vpn) -> Snapshot {
+        self.clip_range(task, start, end);
+        let mut pieces = Vec::new();
+        for mut entry in self.world.task(task).map.overlapping(start, end) {
+            let backing = self.policy.snapshot(&mut self.world, task, &mut entry);
+            store_entry(&mut self.world.task_mut(task).map, entry);
+            pieces.push((entry.pages(), backing));
+        }
+        Snapshot { pieces }
+    }
+
+    /// Lets go of a snapshot's references.
+    fn discard(&mut self, task: TaskId, snapshot: Snapshot) {
+        for (pages, backing) in snapshot.pieces {
+            let entry = snapshot_entry(Vpn(0), pages, backing);
+            self.policy.release(&mut self.world, task, &entry);
+        }
+    }
+
+    /// `vm_copy(task, src, size, dst)`: `vm_write` within one task.
+    pub(crate) fn vm_copy(&mut self, task: TaskId, src: u64, size: u64, dst: u64) -> Result<KernReturn, SimError> {
+        self.copy_between(task, src, size, task, dst)
+    }
+
+    /// Copies `size` bytes from `from:src` over `to:dst`, lazily where the
+    /// policy can. The checks, in GNU Mach's order: `size == 0` succeeds;
+    /// the source (address, then protection); alignment of `src`, `size`
+    /// and `dst` (`KERN_INVALID_ARGUMENT`); the destination (address, then
+    /// write permission). The source is snapshotted before the destination
+    /// is touched, so the ranges may overlap.
+    pub(crate) fn copy_between(&mut self, from: TaskId, src: u64, size: u64, to: TaskId, dst: u64) -> Result<KernReturn, SimError> {
+        self.require_task(from)?;
+        self.require_task(to)?;
+        if size == 0 {
+            return Ok(KernReturn::Success);
+        }
+        let (src_start, src_end) = match self.check_source(from, src, size) {
+            Ok(range) => range,
+            Err(code) => return Ok(code),
+        };
+        if !(self.aligned(src) && self.aligned(size) && self.aligned(dst)) {
+            return Ok(KernReturn::InvalidArgument);
+        }
+        let Some((dst_start, dst_end)) = self.page_range(dst, size).filter(|(s, e)| self.legal(*s, *e)) else {
+            return Ok(KernReturn::InvalidAddress);
+        };
+        let code = Self::check_range(&self.world.task(to).map, dst_start, dst_end, Prot::WRITE);
+        if code != KernReturn::Success {
+            return Ok(code);
+        }
+        let snapshot = self.snapshot(from, src_start, src_end);
+        self.overwrite(to, dst_start, &snapshot);
+        self.discard(from, snapshot);
+        Ok(KernReturn::Success)
+    }
+
+    /// The destination half (`vm_map_copy_overwrite`). A private destination
+    /// entry simply takes the snapshot's backing (a virtual copy). A shared
+    /// one must keep its object, which others see, so the data is written
+    /// into it page by page (a physical copy, as GNU Mach does for shared
+    /// destinations).
+    fn overwrite(&mut self, task: TaskId, start: Vpn, snapshot: &Snapshot) {
+        let mut piece_start = start;
+        for &(pages, backing) in &snapshot.pieces {
+            let piece_end = piece_start.add(pages);
+            self.clip_range(task, piece_start, piece_end);
+            let source = snapshot_entry(piece_start, pages, backing);
+            for dest in self.world.task(task).map.overlapping(piece_start, piece_end) {
+                if dest.shared {
+                    self.write_through(task, &dest, &source);
+                } else {
+                    self.replace_backing(task, dest, &source);
+                }
+            }
+            piece_start = piece_end;
+        }
+    }
+
+    /// Gives a private destination entry the snapshot's backing.
+    fn replace_backing(&mut self, task: TaskId, old: MapEntry, source: &MapEntry) {
+        self.world.reference(source.object);
+        let mut entry = old;
+        entry.object = source.object;
+        entry.offset = source.pindex(old.start);
+        entry.needs_copy = source.needs_copy;
+        let t = self.world.task_mut(task);
+        store_entry(&mut t.map, entry);
+        t.pmap.remove_range(old.start, old.end);
+        self.policy.release(&mut self.world, task, &old);
+    }
+
+    /// Writes the snapshot's content into a shared destination entry.
+    fn write_through(&mut self, task: TaskId, dest: &MapEntry, source: &MapEntry) {
+        for vpn in dest.start.0..dest.end.0 {
+            let token = self.policy.resolve(&self.world, source, Vpn(vpn)).token;
+            let written = access_range(&mut self.world, self.policy.as_mut(), task, vpn..vpn + 1, Access::Write, |_| token, None);
+            debug_assert!(written.is_ok(), "write_through: {task:?} vpn {vpn:#x} not writable after checks");
+        }
+    }
+
+    /// `vm_read(task, addr, size)` into `caller`: a new copy-on-write region
+    /// at `dst` or anywhere. Checks: source, then alignment of `addr`,
+    /// `size` (and `dst`), then room in the caller (`KERN_NO_SPACE`).
+    pub(crate) fn vm_read(&mut self, task: TaskId, addr: u64, size: u64, caller: TaskId, dst: Option<u64>) -> Result<KernReturn, SimError> {
+        self.require_task(task)?;
+        self.require_task(caller)?;
+        if size == 0 {
+            return Ok(KernReturn::Success);
+        }
+        let (start, end) = match self.check_source(task, addr, size) {
+            Ok(range) => range,
+            Err(code) => return Ok(code),
+        };
+        if !(self.aligned(addr) && self.aligned(size) && dst.is_none_or(|d| self.aligned(d))) {
+            return Ok(KernReturn::InvalidArgument);
+        }
+        let pages = end.0 - start.0;
+        let at = dst.map(|d| Vpn(d / self.page()));
+        let place = match self.place(caller, at, pages, dst.is_none()) {
+            Ok(p) => p,
+            Err(KernReturn::InvalidAddress) if dst.is_some() => return Ok(KernReturn::InvalidAddress),
+            Err(_) => return Ok(KernReturn::NoSpace),
+        };
+        let snapshot = self.snapshot(task, start, end);
+        let mut cursor = place;
+        for (pages, backing) in snapshot.pieces {
+            self.insert_entry(caller, cursor, pages, Prot::DEFAULT, backing, false);
+            cursor = cursor.add(pages);
+        }
+        Ok(KernReturn::Success)
+    }
+
+    /// `vm_write(task, addr, size)` from `caller`'s memory at `src`.
+    pub(crate) fn vm_write(&mut self, task: TaskId, addr: u64, size: u64, caller: TaskId, src: u64) -> Result<KernReturn, SimError> {
+        self.copy_between(caller, src, size, task, addr)
+    }
+
+    // ----- accesses -----
+
+    /// `read`, `write` or `exec_fetch` of every page of a byte range. Stops
+    /// at the first page the task cannot access: `KERN_INVALID_ADDRESS` for
+    /// no mapping (SIGSEGV), `KERN_PROTECTION_FAILURE` for a forbidden
+    /// access. Pages before it were accessed.
+    pub(crate) fn access(&mut self, op: &AccessOp) -> Result<KernReturn, SimError> {
+        self.require_task(op.task)?;
+        if op.len == 0 {
+            return Ok(KernReturn::Success);
+        }
+        let Some((start, end)) = self.page_range(op.addr, op.len) else {
+            return Ok(KernReturn::InvalidAddress);
+        };
+        let position = self.op_index;
+        let value = op.value;
+        let write_token = move |vpn: u64| match value {
+            Some(v) => Token(v),
+            None => Token(mix(mix(position) ^ vpn) | 1),
+        };
+        let expect = op.expect_value.map(Token);
+        let result = access_range(&mut self.world, self.policy.as_mut(), op.task, start.0..end.0, op.access, write_token, expect);
+        match result {
+            Ok(()) => Ok(KernReturn::Success),
+            Err(AccessStop::Segv(_)) => Ok(KernReturn::InvalidAddress),
+            Err(AccessStop::Protection(_)) => Ok(KernReturn::ProtectionFailure),
+            Err(AccessStop::UnexpectedValue { vpn, found, expected }) => Err(SimError::UnexpectedValue {
+                task: op.task,
+                addr: vpn.0 * self.page(),
+                found: found.0,
+                expected: expected.0,
+            }),
+        }
+    }
+}
+
+/// Writes a detached entry back into its map.
+fn store_entry(map: &mut VmMap, entry: MapEntry) {
+    match map.get_mut(entry.start) {
+        Some(slot) => *slot = entry,
+        None => panic!("store_entry: no entry starts at {:?}", entry.start),
+    }
+}
+
+/// A stand-in map entry for a snapshot piece, so policies can read and
+/// release it like any entry.
+fn snapshot_entry(start: Vpn, pages: u64, backing: Backing) -> MapEntry {
+    MapEntry {
+        start,
+        end: start.add(pages),
+        prot: Prot::READ,
+        max_prot: Prot::ALL,
+        inheritance: Inheritance::Copy,
+        needs_copy: backing.needs_copy,
+        shared: false,
+        object: backing.object,
+        offset: backing.offset,
+    }
+}

@@ -1,0 +1,110 @@
+//! Events: every change the model makes, in one vocabulary.
+//!
+//! Counters are a fold over these events (`stats.rs`) and nothing else
+//! writes them, so a narration, a report and a chart drawn from one run can
+//! never disagree.
+
+use serde::Serialize;
+
+use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
+use crate::object::ObjectRole;
+use crate::types::{Access, KernReturn};
+
+/// How a fault was resolved. The names are used alike in code, events,
+/// reports and charts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    /// A new zero-filled page was made.
+    ZeroFill,
+    /// A read mapped the shared zero page (Linux); a later write faults again.
+    ZeroPage,
+    /// A file page was brought in.
+    PageIn,
+    /// An existing page was mapped, read-only or writable, found at some
+    /// chain depth.
+    Map,
+    /// A copy-on-write fault copied the page.
+    CowCopy,
+    /// A copy-on-write fault moved the page up instead of copying it.
+    CowMove,
+    /// A write was allowed in place because the page is exclusive.
+    Reuse,
+    /// No map entry: the task would get SIGSEGV.
+    Segv,
+    /// The map entry forbids the access.
+    Protection,
+}
+
+impl FaultKind {
+    /// Every kind, in report order.
+    pub const ALL: [FaultKind; 9] = [
+        FaultKind::ZeroFill,
+        FaultKind::ZeroPage,
+        FaultKind::PageIn,
+        FaultKind::Map,
+        FaultKind::CowCopy,
+        FaultKind::CowMove,
+        FaultKind::Reuse,
+        FaultKind::Segv,
+        FaultKind::Protection,
+    ];
+
+    /// The report name (`"cow_copy"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FaultKind::ZeroFill => "zero_fill",
+            FaultKind::ZeroPage => "zero_page",
+            FaultKind::PageIn => "page_in",
+            FaultKind::Map => "map",
+            FaultKind::CowCopy => "cow_copy",
+            FaultKind::CowMove => "cow_move",
+            FaultKind::Reuse => "reuse",
+            FaultKind::Segv => "segv",
+            FaultKind::Protection => "protection",
+        }
+    }
+
+    /// Index into per-kind counter arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One state change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A task touched a page (a pmap hit or after its fault was resolved).
+    Access { task: TaskId, vpn: Vpn, access: Access, token: Token },
+    /// A fault, how it was resolved, and how many objects were searched.
+    Fault { task: TaskId, vpn: Vpn, access: Access, kind: FaultKind, depth: u32 },
+    /// An operation finished with this code.
+    OpFinished { kern_return: KernReturn },
+    TaskCreated { task: TaskId },
+    TaskExited { task: TaskId },
+    ObjectCreated { object: ObjectId, role: ObjectRole },
+    /// A shadow object was put in front of `backing`; the entry that got it
+    /// now has a chain of `chain` objects.
+    ShadowCreated { shadow: ObjectId, backing: ObjectId, chain: u32 },
+    /// A copy object now receives `source`'s pages before they change.
+    CopyObjectCreated { copy: ObjectId, source: ObjectId },
+    /// An unmodified copy object was reused for another copy.
+    CopyObjectReused { copy: ObjectId, source: ObjectId },
+    ObjectFreed { object: ObjectId },
+    PageZeroFilled { object: ObjectId, pindex: Pindex, page: PageId },
+    PagePagedIn { object: ObjectId, pindex: Pindex, page: PageId },
+    /// `from`'s content was copied into a new page `to` at `object[pindex]`.
+    PageCopied { from: PageId, to: PageId, object: ObjectId, pindex: Pindex },
+    /// A page moved from one object to another instead of being copied.
+    PageMoved { page: PageId, from: ObjectId, to: ObjectId, pindex: Pindex },
+    /// The original of a page was pushed into a copy object before the source
+    /// changed it (XNU / Mach delayed copy).
+    PagePushed { from: PageId, to: PageId, copy: ObjectId, pindex: Pindex },
+    PageFreed { page: PageId },
+    /// `backing` was merged into `object` and freed.
+    Collapsed { object: ObjectId, backing: ObjectId, pages_moved: u32, pages_freed: u32 },
+    /// `object` now points past `backing`, whose pages it all shadows.
+    Bypassed { object: ObjectId, backing: ObjectId },
+    /// A UVM amap was copied (its anon pointers), `slots` of them.
+    AmapCopied { from: ObjectId, to: ObjectId, slots: u32 },
+}

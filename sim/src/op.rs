@@ -1,0 +1,126 @@
+//! The operations a trace can ask of the model: the Mach memory API plus
+//! Unix process events and memory accesses.
+//!
+//! Addresses and sizes here are **bytes**, exactly as a trace gives them; the
+//! model converts them to pages and decides what is misaligned or illegal.
+//! The JSON Lines form lives in the `workloads` crate.
+
+use crate::ids::TaskId;
+use crate::types::{Access, Inheritance, KernReturn, Prot};
+
+/// One operation. See DESIGN.md §2 for what each one means and which
+/// `kern_return_t` codes it can give.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// A new task with an empty map.
+    TaskCreate { task: TaskId },
+    /// `task_create(parent, inherit_memory = TRUE)`: the child's map is built
+    /// from the parent's entries by their inheritance.
+    Fork { parent: TaskId, child: TaskId },
+    /// The task's map is replaced by an empty one.
+    Exec { task: TaskId },
+    /// The task terminates and its map is released.
+    Exit { task: TaskId },
+    /// Zero-fill memory at `addr`, or anywhere (first fit, searching upward
+    /// from `addr` when it is given).
+    VmAllocate { task: TaskId, addr: Option<u64>, size: u64, anywhere: bool },
+    /// Unmap `[addr, addr + size)`.
+    VmDeallocate { task: TaskId, addr: u64, size: u64 },
+    /// Set the current (or, with `set_max`, the maximum) protection.
+    VmProtect { task: TaskId, addr: u64, size: u64, prot: Prot, set_max: bool },
+    /// Set the inheritance of a range.
+    VmInherit { task: TaskId, addr: u64, size: u64, inherit: Inheritance },
+    /// Map a copy-on-write copy of `task`'s range into `caller`, at `dst` or
+    /// anywhere.
+    VmRead { task: TaskId, addr: u64, size: u64, caller: TaskId, dst: Option<u64> },
+    /// Overwrite `task`'s range with the caller's memory at `src`.
+    VmWrite { task: TaskId, addr: u64, size: u64, caller: TaskId, src: u64 },
+    /// Copy `size` bytes from `src` to `dst` inside one task, lazily.
+    VmCopy { task: TaskId, src: u64, size: u64, dst: u64 },
+    /// Map `size` bytes of a file, from byte `offset`, privately
+    /// (copy-on-write) or shared (writes reach the file).
+    VmMap {
+        task: TaskId,
+        addr: Option<u64>,
+        size: u64,
+        anywhere: bool,
+        file: String,
+        offset: u64,
+        private: bool,
+        prot: Prot,
+    },
+    /// `read`, `write` or `exec_fetch` of every page in `[addr, addr + len)`.
+    Access(AccessOp),
+    /// A label in the trace (a phase boundary); changes nothing.
+    Mark { label: String },
+}
+
+/// A memory access over a byte range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccessOp {
+    pub task: TaskId,
+    pub access: Access,
+    pub addr: u64,
+    pub len: u64,
+    /// For writes: the token stored in every page written. Without it each
+    /// page gets a fresh token derived from the op's position in the trace.
+    pub value: Option<u64>,
+    /// For reads: every page read must hold this token, or the run fails.
+    pub expect_value: Option<u64>,
+    /// For accesses imported from a real capture: what the real kernel's
+    /// page fault said (DESIGN.md §7).
+    pub recorded: Option<Recorded>,
+}
+
+/// What a recorded page fault found in the real page table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Recorded {
+    /// No page table entry (x86 error code bit 0 clear).
+    NotPresent,
+    /// An entry without the needed permission (bit 0 set), e.g. a COW break.
+    Present,
+}
+
+impl Recorded {
+    /// The trace name: `not_present` or `present`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Recorded::NotPresent => "not_present",
+            Recorded::Present => "present",
+        }
+    }
+}
+
+/// An operation as it stands in a trace: the op and, optionally, the code
+/// the trace's author expects it to return.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceOp {
+    pub op: Op,
+    pub expect: Option<KernReturn>,
+}
+
+impl Op {
+    /// The trace name of this op (`"vm_copy"`, `"read"`...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::TaskCreate { .. } => "task_create",
+            Op::Fork { .. } => "fork",
+            Op::Exec { .. } => "exec",
+            Op::Exit { .. } => "exit",
+            Op::VmAllocate { .. } => "vm_allocate",
+            Op::VmDeallocate { .. } => "vm_deallocate",
+            Op::VmProtect { .. } => "vm_protect",
+            Op::VmInherit { .. } => "vm_inherit",
+            Op::VmRead { .. } => "vm_read",
+            Op::VmWrite { .. } => "vm_write",
+            Op::VmCopy { .. } => "vm_copy",
+            Op::VmMap { .. } => "vm_map",
+            Op::Access(a) => match a.access {
+                Access::Read => "read",
+                Access::Write => "write",
+                Access::ExecFetch => "exec_fetch",
+            },
+            Op::Mark { .. } => "mark",
+        }
+    }
+}

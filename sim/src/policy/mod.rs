@@ -1,0 +1,188 @@
+//! Copy-on-write policies: one trait, one file per design.
+//!
+//! The generic layer (`api.rs`, `fault.rs`) owns everything the Mach memory
+//! API means: address checks, clipping, inheritance, the pmap hit path. A
+//! policy owns only what differs between kernels: what backs a new entry,
+//! what fork and `vm_copy` do to the backing, how a fault finds or makes a
+//! page, and what happens when an entry lets go of its backing.
+//!
+//! Every design keeps its state in the same containers (DESIGN.md §2): map
+//! entries point at an object and an offset; objects hold page slots and may
+//! shadow another object; pages carry a count of the slots that hold them.
+//! The Mach family (`gnumach`, `mach-nocollapse`, later `xnu` and `freebsd`)
+//! uses objects as shadow chains with one slot per page. UVM reads an object
+//! as an amap of shared anons over an optional file object, Linux and Plan 9
+//! as a page table of reference-counted pages; those designs come with their
+//! own policy files.
+//!
+//! # What the engine guarantees a policy
+//!
+//! - Hooks are called only on whole, already clipped entries.
+//! - `fault` is called only after the map entry was found and its protection
+//!   allows the access; the engine installs the pmap entry afterwards.
+//! - `resolve` must answer without changing anything: the invariant checker
+//!   asks it what a fault would find now.
+
+use crate::check::Violation;
+use crate::event::FaultKind;
+use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
+use crate::map::MapEntry;
+use crate::types::Access;
+use crate::world::World;
+
+pub mod eager;
+pub mod gnumach;
+pub mod mach;
+pub mod nocollapse;
+
+/// What an entry maps: an object from some page index on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backing {
+    pub object: ObjectId,
+    pub offset: Pindex,
+    /// The entry must get an object of its own before it is written.
+    pub needs_copy: bool,
+}
+
+/// A fault the engine hands to a policy. Set up by the engine's check step
+/// and read-only for the policy.
+#[derive(Clone, Copy, Debug)]
+pub struct FaultCtx {
+    pub task: TaskId,
+    pub vpn: Vpn,
+    pub access: Access,
+    /// The map entry as found; the policy may change the real one (give it a
+    /// shadow, clear `needs_copy`) through the world.
+    pub entry: MapEntry,
+}
+
+/// How a policy resolved a fault.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resolution {
+    pub kind: FaultKind,
+    /// The page the access goes to.
+    pub page: PageId,
+    /// May the pmap map it writable (within the entry's protection)?
+    pub writable: bool,
+    /// Objects searched beyond the first.
+    pub depth: u32,
+}
+
+/// What an access would find right now, without changing anything.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resolved {
+    /// The page a fault would map, if one exists yet.
+    pub page: Option<PageId>,
+    /// What a read would return.
+    pub token: Token,
+    /// Could a write go to `page` in place, with no copy or push first?
+    pub writable_in_place: bool,
+}
+
+/// A copy-on-write design. See the module documentation for the contract.
+pub trait Policy: Send {
+    /// The stable name (`"gnumach"`).
+    fn name(&self) -> &'static str;
+
+    /// Backing for a fresh zero-fill entry of `pages` pages (`vm_allocate`).
+    fn new_anonymous(&mut self, w: &mut World, pages: u64) -> Backing;
+
+    /// Backing for a mapping of `file` from page `offset`: private mappings
+    /// are copy-on-write over the file, shared ones write to it.
+    fn map_file(&mut self, w: &mut World, file: ObjectId, offset: Pindex, pages: u64, private: bool) -> Backing;
+
+    /// Fork of an entry inherited by copy: returns the child's entry and may
+    /// change the parent's (passed detached; the engine stores it back).
+    fn fork_copy(&mut self, w: &mut World, parent: TaskId, entry: &mut MapEntry) -> MapEntry;
+
+    /// Fork of an entry inherited by share: both entries must then see each
+    /// other's writes.
+    fn fork_share(&mut self, w: &mut World, parent: TaskId, entry: &mut MapEntry) -> MapEntry;
+
+    /// Called once a fork has built the child's whole map.
+    fn after_fork(&mut self, _w: &mut World, _parent: TaskId, _child: TaskId) {}
+
+    /// The copy-in of `vm_copy`, `vm_read` and `vm_write`: a snapshot of the
+    /// entry's current content, holding one reference of its own. May change
+    /// the source entry (passed detached).
+    fn snapshot(&mut self, w: &mut World, task: TaskId, entry: &mut MapEntry) -> Backing;
+
+    /// The entry is being unmapped: let go of its backing.
+    fn release(&mut self, w: &mut World, _task: TaskId, entry: &MapEntry) {
+        w.deallocate(entry.object);
+    }
+
+    /// Resolves a fault; see `fault.rs` for the cases.
+    fn fault(&mut self, w: &mut World, ctx: &FaultCtx) -> Resolution;
+
+    /// What an access to `vpn` through `entry` would find now.
+    fn resolve(&self, w: &World, entry: &MapEntry, vpn: Vpn) -> Resolved;
+
+    /// Invariants of this design beyond the generic ones.
+    fn check(&self, _w: &World) -> Result<(), Violation> {
+        Ok(())
+    }
+}
+
+/// The policies, by stable name. Names appear in traces, reports, charts
+/// and on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PolicyKind {
+    Eager,
+    GnuMach,
+    MachNoCollapse,
+}
+
+impl PolicyKind {
+    /// Every policy, in the order reports list them.
+    pub const ALL: [PolicyKind; 3] = [PolicyKind::Eager, PolicyKind::GnuMach, PolicyKind::MachNoCollapse];
+
+    /// The stable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            PolicyKind::Eager => "eager",
+            PolicyKind::GnuMach => "gnumach",
+            PolicyKind::MachNoCollapse => "mach-nocollapse",
+        }
+    }
+
+    /// Parses a stable name.
+    pub fn parse(name: &str) -> Option<PolicyKind> {
+        PolicyKind::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// One line on what the design does.
+    pub fn summary(self) -> &'static str {
+        match self {
+            PolicyKind::Eager => "physical copy at fork and vm_copy; the oracle every other policy must match",
+            PolicyKind::GnuMach => {
+                "symmetric copy, shadow at the first write, always copy up, collapse and bypass after a copy-up fault, stop at the first level that cannot collapse"
+            }
+            PolicyKind::MachNoCollapse => "as gnumach, but never collapses or bypasses: the ablation that shows chain growth",
+        }
+    }
+
+    /// The kernel sources the design follows.
+    pub fn sources(self) -> &'static str {
+        match self {
+            PolicyKind::Eager => "xv6 kernel/vm.c (uvmcopy)",
+            PolicyKind::GnuMach => "GNU Mach vm/vm_object.c, vm/vm_fault.c, vm/vm_map.c",
+            PolicyKind::MachNoCollapse => "GNU Mach vm/vm_object.c with vm_object_collapse disabled",
+        }
+    }
+
+    /// A fresh instance of the policy.
+    pub fn build(self) -> Box<dyn Policy> {
+        match self {
+            PolicyKind::Eager => Box::new(eager::Eager),
+            PolicyKind::GnuMach => Box::new(gnumach::gnumach()),
+            PolicyKind::MachNoCollapse => Box::new(nocollapse::mach_nocollapse()),
+        }
+    }
+}
+
+impl std::fmt::Display for PolicyKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,26 @@
+//! `mach-nocollapse`: GNU Mach with no chain maintenance at all.
+//!
+//! Everything is as in `gnumach` (symmetric copy, shadow at the first write,
+//! always copy up), except that no collapse or bypass ever runs. It is the
+//! ablation: run a fork-heavy trace under both and the difference in chain
+//! length and hidden pages is exactly what `vm_object_collapse` buys. It
+//! also models the old BSD/Mach "swap leak" in spirit: objects that could
+//! not be collapsed pile up (kernels.md §8.1).
+//!
+//! Follows: GNU Mach `vm/vm_object.c` and `vm/vm_fault.c`, with
+//! `vm_object_collapse` never called.
+
+use crate::policy::mach::{CollapseScope, Mach, MachRules};
+
+/// The rules: GNU Mach's, with collapse and bypass switched off.
+pub const MACH_NOCOLLAPSE: MachRules = MachRules {
+    name: "mach-nocollapse",
+    collapse_after_copy_up: false,
+    bypass: false,
+    collapse_scope: CollapseScope::StopAtFirstBlocked,
+};
+
+/// A fresh `mach-nocollapse` policy.
+pub fn mach_nocollapse() -> Mach {
+    Mach { rules: MACH_NOCOLLAPSE }
+}

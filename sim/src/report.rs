@@ -1,0 +1,173 @@
+//! The report of a run, schema `cowsim.report/1` (DESIGN.md §4): plain
+//! serialisable structs, the only thing `analysis` needs from a run.
+//!
+//! `resident`, `hidden`, `alive` and `mean_chain` are values at the end of
+//! the run. `resident_peak` and `alive_peak` are the largest values at any
+//! operation boundary. `hidden_peak` and `max_chain` need a walk of the
+//! world, so they are the largest values at the sampled boundaries (every
+//! `sample_every` operations and the end), and `max_chain` also includes
+//! every chain a shadow creation produced.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::FaultKind;
+use crate::measure::{Measures, task_resident};
+use crate::types::KernReturn;
+use crate::world::World;
+
+/// The schema name written into every report.
+pub const SCHEMA: &str = "cowsim.report/1";
+
+/// A whole report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub policy: String,
+    pub trace: String,
+    pub ops: u64,
+    pub accesses: u64,
+    /// 16 hex digits.
+    pub read_digest: String,
+    /// Operations by code, every code present.
+    pub kern_returns: BTreeMap<String, u64>,
+    pub faults: Faults,
+    pub work: Work,
+    pub pages: PageCounts,
+    pub objects: ObjectCounts,
+    /// Resident pages (valid pmap entries) of every live task at the end.
+    pub tasks: Vec<TaskResident>,
+    pub series: Vec<SeriesPoint>,
+}
+
+/// Faults by kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Faults {
+    pub total: u64,
+    pub zero_fill: u64,
+    pub zero_page: u64,
+    pub page_in: u64,
+    pub map: u64,
+    pub cow_copy: u64,
+    pub cow_move: u64,
+    pub reuse: u64,
+    pub segv: u64,
+    pub protection: u64,
+}
+
+/// Extra work done inside faults and copies.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Work {
+    pub push_copy: u64,
+    pub amap_copy: u64,
+    pub shadows_created: u64,
+    pub collapses: u64,
+    pub bypasses: u64,
+    pub chain_steps: u64,
+}
+
+/// Physical pages.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageCounts {
+    pub resident: u64,
+    pub resident_peak: u64,
+    pub zero_filled: u64,
+    pub paged_in: u64,
+    pub copied: u64,
+    pub moved: u64,
+    pub freed: u64,
+    pub hidden: u64,
+    pub hidden_peak: u64,
+}
+
+/// VM objects and chains.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ObjectCounts {
+    pub created: u64,
+    pub alive: u64,
+    pub alive_peak: u64,
+    pub max_chain: u64,
+    pub mean_chain: f64,
+}
+
+/// One task's resident pages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskResident {
+    pub task: u32,
+    pub resident: u64,
+}
+
+/// One point of the time series, taken at an operation boundary.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesPoint {
+    pub op: u64,
+    pub resident: u64,
+    pub hidden: u64,
+    pub faults: u64,
+    pub objects: u64,
+    pub max_chain: u64,
+}
+
+impl Report {
+    pub(crate) fn build(
+        policy: &str,
+        trace: &str,
+        w: &World,
+        last: &Measures,
+        peaks: &Measures,
+        series: &[SeriesPoint],
+    ) -> Report {
+        let s = &w.recorder.stats;
+        let count = |k: FaultKind| s.fault_count(k);
+        Report {
+            schema: SCHEMA.to_string(),
+            policy: policy.to_string(),
+            trace: trace.to_string(),
+            ops: s.ops,
+            accesses: s.accesses,
+            read_digest: format!("{:016x}", s.read_digest),
+            kern_returns: KernReturn::ALL.iter().map(|k| (k.name().to_string(), s.kern_return_count(*k))).collect(),
+            faults: Faults {
+                total: s.faults_total(),
+                zero_fill: count(FaultKind::ZeroFill),
+                zero_page: count(FaultKind::ZeroPage),
+                page_in: count(FaultKind::PageIn),
+                map: count(FaultKind::Map),
+                cow_copy: count(FaultKind::CowCopy),
+                cow_move: count(FaultKind::CowMove),
+                reuse: count(FaultKind::Reuse),
+                segv: count(FaultKind::Segv),
+                protection: count(FaultKind::Protection),
+            },
+            work: Work {
+                push_copy: s.push_copy,
+                amap_copy: s.amap_copy,
+                shadows_created: s.shadows_created,
+                collapses: s.collapses,
+                bypasses: s.bypasses,
+                chain_steps: s.chain_steps,
+            },
+            pages: PageCounts {
+                resident: s.resident,
+                resident_peak: s.resident_peak,
+                zero_filled: s.zero_filled,
+                paged_in: s.paged_in,
+                copied: s.copied,
+                moved: s.moved,
+                freed: s.freed,
+                hidden: last.hidden,
+                hidden_peak: peaks.hidden,
+            },
+            objects: ObjectCounts {
+                created: s.objects_created,
+                alive: s.objects_alive,
+                alive_peak: s.objects_alive_peak,
+                max_chain: peaks.max_chain.max(s.max_chain_seen),
+                mean_chain: last.mean_chain,
+            },
+            tasks: task_resident(w).into_iter().map(|(t, r)| TaskResident { task: t.0, resident: r }).collect(),
+            series: series.to_vec(),
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The simulator: a world, a policy, and the loop that applies operations,
+//! checks invariants and samples measures.
+
+use crate::check::check_world;
+use crate::event::Event;
+use crate::ids::TaskId;
+use crate::measure::{Measures, measure};
+use crate::op::{Op, TraceOp};
+use crate::policy::{Policy, PolicyKind};
+use crate::report::{Report, SeriesPoint};
+use crate::types::KernReturn;
+use crate::world::World;
+
+/// Settings of a run. Build with [`Config::default`] and the setters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// Bytes per page; a power of two. Default 4096.
+    pub page_size: u64,
+    /// Lowest mappable address (bytes). Default 0x1000, so page 0 is never
+    /// mapped and a null access is a segv.
+    pub map_min: u64,
+    /// One past the highest mappable address (bytes). Default 128 TiB, the
+    /// x86-64 user address space.
+    pub map_max: u64,
+    /// Sample the time series (and the measures that need a walk of the
+    /// world: hidden pages, chain lengths) every this many operations.
+    /// Default 100. The end of the run is always sampled.
+    pub sample_every: u64,
+    /// Run the invariant checker after every operation. Default: on in
+    /// debug builds.
+    pub check_invariants: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            page_size: 4096,
+            map_min: 0x1000,
+            map_max: 1 << 47,
+            sample_every: 100,
+            check_invariants: cfg!(debug_assertions),
+        }
+    }
+}
+
+impl Config {
+    /// Sets the sampling interval (at least 1).
+    #[must_use]
+    pub fn sample_every(mut self, ops: u64) -> Self {
+        self.sample_every = ops.max(1);
+        self
+    }
+    /// Turns the invariant checker on or off.
+    #[must_use]
+    pub fn check_invariants(mut self, on: bool) -> Self {
+        self.check_invariants = on;
+        self
+    }
+}
+
+/// Why an operation could not be applied. Bad input (the trace is wrong)
+/// and run failures (the trace's own expectations were not met) are kept
+/// apart: the command line exits 2 for the first and 1 for the second.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    /// The op names a task that was never created or has exited.
+    #[error("unknown task {} (never created, or already exited)", .0.0)]
+    UnknownTask(TaskId),
+    /// `task_create` or `fork` names a child id that is in use.
+    #[error("task {} already exists", .0.0)]
+    TaskExists(TaskId),
+    /// A read found another value than the trace's `expect_value`.
+    #[error("task {} read {found:#x} at {addr:#x}, but the trace expects {expected:#x}", task.0)]
+    UnexpectedValue { task: TaskId, addr: u64, found: u64, expected: u64 },
+    /// The op returned another code than the trace's `expect`.
+    #[error("{op} returned {got}, but the trace expects {expected}")]
+    UnexpectedReturn { op: &'static str, got: KernReturn, expected: KernReturn },
+}
+
+impl SimError {
+    /// Is this the trace's fault (bad input) rather than a failed run?
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, SimError::UnknownTask(_) | SimError::TaskExists(_))
+    }
+}
+
+/// A simulation in progress.
+pub struct Sim {
+    pub(crate) world: World,
+    pub(crate) policy: Box<dyn Policy>,
+    pub(crate) config: Config,
+    /// Operations applied so far; also the position that write tokens are
+    /// derived from.
+    pub(crate) op_index: u64,
+    series: Vec<SeriesPoint>,
+    /// The largest measures seen at any sample.
+    peaks: Measures,
+    last: Measures,
+}
+
+impl Sim {
+    /// A new, empty world run by `policy`.
+    pub fn new(policy: PolicyKind, config: Config) -> Sim {
+        Sim::with_policy(policy.build(), config)
+    }
+
+    /// A new world run by a policy object (for policies under development).
+    pub fn with_policy(policy: Box<dyn Policy>, config: Config) -> Sim {
+        assert!(config.page_size.is_power_of_two(), "config: page size {} is not a power of two", config.page_size);
+        Sim {
+            world: World::default(),
+            policy,
+            config,
+            op_index: 0,
+            series: Vec::new(),
+            peaks: Measures::default(),
+            last: Measures::default(),
+        }
+    }
+
+    /// The policy's stable name.
+    pub fn policy_name(&self) -> &'static str {
+        self.policy.name()
+    }
+
+    /// The world, for introspection (graphs, narrations, tests).
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Keeps every event for [`Sim::take_events`] (for narrations).
+    pub fn keep_events(&mut self, keep: bool) {
+        self.world.recorder.keep_log(keep);
+    }
+
+    /// The events recorded since the last call (empty unless kept).
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.world.recorder.drain()
+    }
+
+    /// Applies one trace op and checks its `expect`. Returns the op's code.
+    pub fn apply_traced(&mut self, traced: &TraceOp) -> Result<KernReturn, SimError> {
+        let got = self.apply(&traced.op)?;
+        match traced.expect {
+            Some(expected) if expected != got => {
+                Err(SimError::UnexpectedReturn { op: traced.op.name(), got, expected })
+            }
+            _ => Ok(got),
+        }
+    }
+
+    /// Applies one operation. Returns its `kern_return_t`, or an error for
+    /// bad input (nothing changed) or an unmet `expect_value`.
+    ///
+    /// Panics if an invariant breaks while checking is on: that is a bug in
+    /// the model, and the message names the ids and values.
+    pub fn apply(&mut self, op: &Op) -> Result<KernReturn, SimError> {
+        let code = self.dispatch(op)?;
+        self.world.emit(Event::OpFinished { kern_return: code });
+        self.op_index += 1;
+        if self.config.check_invariants {
+            self.check();
+        }
+        if self.op_index % self.config.sample_every == 0 {
+            self.sample();
+        }
+        Ok(code)
+    }
+
+    fn dispatch(&mut self, op: &Op) -> Result<KernReturn, SimError> {
+        match op {
+            Op::TaskCreate { task } => self.task_create(*task, None),
+            Op::Fork { parent, child } => self.fork(*parent, *child),
+            Op::Exec { task } => self.exec(*task),
+            Op::Exit { task } => self.exit(*task),
+            Op::VmAllocate { task, addr, size, anywhere } => self.vm_allocate(*task, *addr, *size, *anywhere),
+            Op::VmDeallocate { task, addr, size } => self.vm_deallocate(*task, *addr, *size),
+            Op::VmProtect { task, addr, size, prot, set_max } => self.vm_protect(*task, *addr, *size, *prot, *set_max),
+            Op::VmInherit { task, addr, size, inherit } => self.vm_inherit(*task, *addr, *size, *inherit),
+            Op::VmRead { task, addr, size, caller, dst } => self.vm_read(*task, *addr, *size, *caller, *dst),
+            Op::VmWrite { task, addr, size, caller, src } => self.vm_write(*task, *addr, *size, *caller, *src),
+            Op::VmCopy { task, src, size, dst } => self.vm_copy(*task, *src, *size, *dst),
+            Op::VmMap { task, addr, size, anywhere, file, offset, private, prot } => {
+                self.vm_map(*task, *addr, *size, *anywhere, file, *offset, *private, *prot)
+            }
+            Op::Access(access) => self.access(access),
+            Op::Mark { .. } => Ok(KernReturn::Success),
+        }
+    }
+
+    /// Runs the invariant checker; panics with the first violation.
+    pub fn check(&self) {
+        if let Err(violation) = check_world(&self.world, self.policy.as_ref()) {
+            panic!(
+                "invariant broken after op {} under {}: {violation}",
+                self.op_index,
+                self.policy.name()
+            );
+        }
+    }
+
+    /// Takes the measures that need a walk of the world and appends a point
+    /// to the time series.
+    fn sample(&mut self) {
+        let m = measure(&self.world);
+        self.peaks = self.peaks.max(&m);
+        let stats = &self.world.recorder.stats;
+        self.series.push(SeriesPoint {
+            op: self.op_index,
+            resident: stats.resident,
+            hidden: m.hidden,
+            faults: stats.faults_total(),
+            objects: stats.objects_alive,
+            max_chain: m.max_chain,
+        });
+        self.last = m;
+    }
+
+    /// The report of the run so far (DESIGN.md §4). Samples the end of the
+    /// run first if the last op was not a sample point.
+    pub fn finish(&mut self, trace: &str) -> Report {
+        if self.series.last().is_none_or(|p| p.op != self.op_index) {
+            self.sample();
+        }
+        Report::build(self.policy.name(), trace, &self.world, &self.last, &self.peaks, &self.series)
+    }
+}

@@ -1,0 +1,157 @@
+//! Counters, defined once as a fold over events.
+//!
+//! [`Stats::apply`] is the only code that changes a counter. Measures that
+//! are not a count of events (hidden pages, chain lengths) are taken by
+//! walking the world at sample points; see `measure.rs`.
+
+use crate::event::{Event, FaultKind};
+use crate::ids::Token;
+use crate::types::{Access, KernReturn};
+
+/// Every counter of a run. Each field says what it counts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Operations finished.
+    pub ops: u64,
+    /// Page accesses made (pmap hits and resolved faults).
+    pub accesses: u64,
+    /// Running fold of `(task, address, token)` over every page read.
+    pub read_digest: u64,
+    /// Operations finished, by `kern_return_t` code (order of `KernReturn::ALL`).
+    pub kern_returns: [u64; 5],
+    /// Faults by kind (order of `FaultKind::ALL`).
+    pub faults: [u64; 9],
+    /// Objects searched by faults beyond the first (the chain depth walked).
+    pub chain_steps: u64,
+    /// Pages pushed into copy objects (XNU / Mach delayed copy).
+    pub push_copy: u64,
+    /// UVM amaps copied.
+    pub amap_copy: u64,
+    /// Shadow objects made.
+    pub shadows_created: u64,
+    /// Backing objects merged into their shadow.
+    pub collapses: u64,
+    /// Backing objects skipped by a shadow that covers all their pages.
+    pub bypasses: u64,
+    /// Frames allocated now.
+    pub resident: u64,
+    /// Largest `resident` at an operation boundary.
+    pub resident_peak: u64,
+    /// Pages made by zero-fill.
+    pub zero_filled: u64,
+    /// Pages brought in from files.
+    pub paged_in: u64,
+    /// Pages made by copying another page (copy-on-write, pushes, eager copies).
+    pub copied: u64,
+    /// Pages moved between objects instead of copied (`cow_move`).
+    pub moved: u64,
+    /// Pages freed.
+    pub freed: u64,
+    /// Objects made.
+    pub objects_created: u64,
+    /// Objects alive now.
+    pub objects_alive: u64,
+    /// Largest `objects_alive` at an operation boundary.
+    pub objects_alive_peak: u64,
+    /// Longest chain any shadow creation produced (sampled chain lengths are
+    /// folded in by the simulator).
+    pub max_chain_seen: u64,
+}
+
+impl Stats {
+    /// Folds one event into the counters.
+    #[inline]
+    pub fn apply(&mut self, event: &Event) {
+        match *event {
+            Event::Access { task, vpn, access, token } => {
+                self.accesses += 1;
+                if access != Access::Write {
+                    self.read_digest = fold_read(self.read_digest, task.0, vpn.0, token);
+                }
+            }
+            Event::Fault { kind, depth, .. } => {
+                self.faults[kind.index()] += 1;
+                self.chain_steps += u64::from(depth);
+            }
+            Event::OpFinished { kern_return } => {
+                self.ops += 1;
+                let slot = KernReturn::ALL.iter().position(|k| *k == kern_return).unwrap_or(0);
+                self.kern_returns[slot] += 1;
+                self.resident_peak = self.resident_peak.max(self.resident);
+                self.objects_alive_peak = self.objects_alive_peak.max(self.objects_alive);
+            }
+            Event::ObjectCreated { .. } => {
+                self.objects_created += 1;
+                self.objects_alive += 1;
+            }
+            Event::ShadowCreated { chain, .. } => {
+                self.shadows_created += 1;
+                self.max_chain_seen = self.max_chain_seen.max(u64::from(chain));
+            }
+            Event::ObjectFreed { .. } => self.objects_alive -= 1,
+            Event::PageZeroFilled { .. } => {
+                self.resident += 1;
+                self.zero_filled += 1;
+            }
+            Event::PagePagedIn { .. } => {
+                self.resident += 1;
+                self.paged_in += 1;
+            }
+            Event::PageCopied { .. } => {
+                self.resident += 1;
+                self.copied += 1;
+            }
+            Event::PagePushed { .. } => {
+                self.resident += 1;
+                self.copied += 1;
+                self.push_copy += 1;
+            }
+            Event::PageMoved { .. } => self.moved += 1,
+            Event::PageFreed { .. } => {
+                self.resident -= 1;
+                self.freed += 1;
+            }
+            Event::Collapsed { .. } => self.collapses += 1,
+            Event::Bypassed { .. } => self.bypasses += 1,
+            Event::AmapCopied { .. } => self.amap_copy += 1,
+            Event::TaskCreated { .. }
+            | Event::TaskExited { .. }
+            | Event::CopyObjectCreated { .. }
+            | Event::CopyObjectReused { .. } => {}
+        }
+    }
+
+    /// Faults of one kind.
+    pub fn fault_count(&self, kind: FaultKind) -> u64 {
+        self.faults[kind.index()]
+    }
+
+    /// All faults.
+    pub fn faults_total(&self) -> u64 {
+        self.faults.iter().sum()
+    }
+
+    /// Operations that returned `code`.
+    pub fn kern_return_count(&self, code: KernReturn) -> u64 {
+        let slot = KernReturn::ALL.iter().position(|k| *k == code).unwrap_or(0);
+        self.kern_returns[slot]
+    }
+}
+
+/// Mixes one read into the digest. Order-dependent, so the same pages read
+/// in another order give another digest.
+#[inline]
+fn fold_read(digest: u64, task: u32, vpn: u64, token: Token) -> u64 {
+    let mut x = digest ^ mix(u64::from(task) << 40 ^ vpn);
+    x = mix(x ^ token.0.rotate_left(17));
+    x
+}
+
+/// SplitMix64's finaliser: a cheap, well-spread 64-bit mix.
+#[inline]
+pub(crate) fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
