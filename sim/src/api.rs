@@ -166,7 +166,13 @@ impl Sim {
 
     /// `vm_allocate`: zero-fill memory, start truncated and end rounded to
     /// pages. `size == 0` succeeds and maps nothing (GNU Mach).
-    pub(crate) fn vm_allocate(&mut self, task: TaskId, addr: Option<u64>, size: u64, anywhere: bool) -> Result<KernReturn, SimError> {
+    pub(crate) fn vm_allocate(
+        &mut self,
+        task: TaskId,
+        addr: Option<u64>,
+        size: u64,
+        anywhere: bool,
+    ) -> Result<KernReturn, SimError> {
         self.require_task(task)?;
         if size == 0 {
             return Ok(KernReturn::Success);
@@ -187,7 +193,7 @@ impl Sim {
     fn insert_entry(&mut self, task: TaskId, start: Vpn, pages: u64, prot: Prot, backing: Backing, shared: bool) {
         let entry = MapEntry {
             start,
-            end: start.add(pages),
+            end: start.plus(pages),
             prot,
             max_prot: Prot::ALL,
             inheritance: Inheritance::Copy,
@@ -277,7 +283,14 @@ impl Sim {
     /// if it exceeds an entry's maximum) or, with `set_max`, the maximum
     /// (the current one is lowered with it, as GNU Mach does). Holes give
     /// `KERN_INVALID_ADDRESS`, checked in address order with the maximum.
-    pub(crate) fn vm_protect(&mut self, task: TaskId, addr: u64, size: u64, prot: Prot, set_max: bool) -> Result<KernReturn, SimError> {
+    pub(crate) fn vm_protect(
+        &mut self,
+        task: TaskId,
+        addr: u64,
+        size: u64,
+        prot: Prot,
+        set_max: bool,
+    ) -> Result<KernReturn, SimError> {
         self.require_task(task)?;
         if size == 0 {
             return Ok(KernReturn::Success);
@@ -316,7 +329,13 @@ impl Sim {
 
     /// `vm_inherit`: set the inheritance of a range. Holes give
     /// `KERN_INVALID_ADDRESS` (the manual; GNU Mach skips them).
-    pub(crate) fn vm_inherit(&mut self, task: TaskId, addr: u64, size: u64, inherit: Inheritance) -> Result<KernReturn, SimError> {
+    pub(crate) fn vm_inherit(
+        &mut self,
+        task: TaskId,
+        addr: u64,
+        size: u64,
+        inherit: Inheritance,
+    ) -> Result<KernReturn, SimError> {
         self.require_task(task)?;
         if size == 0 {
             return Ok(KernReturn::Success);
@@ -383,7 +402,14 @@ impl Sim {
     /// and `dst` (`KERN_INVALID_ARGUMENT`); the destination (address, then
     /// write permission). The source is snapshotted before the destination
     /// is touched, so the ranges may overlap.
-    pub(crate) fn copy_between(&mut self, from: TaskId, src: u64, size: u64, to: TaskId, dst: u64) -> Result<KernReturn, SimError> {
+    pub(crate) fn copy_between(
+        &mut self,
+        from: TaskId,
+        src: u64,
+        size: u64,
+        to: TaskId,
+        dst: u64,
+    ) -> Result<KernReturn, SimError> {
         self.require_task(from)?;
         self.require_task(to)?;
         if size == 0 {
@@ -417,7 +443,7 @@ impl Sim {
     fn overwrite(&mut self, task: TaskId, start: Vpn, snapshot: &Snapshot) {
         let mut piece_start = start;
         for &(pages, backing) in &snapshot.pieces {
-            let piece_end = piece_start.add(pages);
+            let piece_end = piece_start.plus(pages);
             self.clip_range(task, piece_start, piece_end);
             let source = snapshot_entry(piece_start, pages, backing);
             for dest in self.world.task(task).map.overlapping(piece_start, piece_end) {
@@ -448,7 +474,8 @@ impl Sim {
     fn write_through(&mut self, task: TaskId, dest: &MapEntry, source: &MapEntry) {
         for vpn in dest.start.0..dest.end.0 {
             let token = self.policy.resolve(&self.world, source, Vpn(vpn)).token;
-            let written = access_range(&mut self.world, self.policy.as_mut(), task, vpn..vpn + 1, Access::Write, |_| token, None);
+            let written =
+                access_range(&mut self.world, self.policy.as_mut(), task, vpn..vpn + 1, Access::Write, |_| token, None);
             debug_assert!(written.is_ok(), "write_through: {task:?} vpn {vpn:#x} not writable after checks");
         }
     }
@@ -456,7 +483,14 @@ impl Sim {
     /// `vm_read(task, addr, size)` into `caller`: a new copy-on-write region
     /// at `dst` or anywhere. Checks: source, then alignment of `addr`,
     /// `size` (and `dst`), then room in the caller (`KERN_NO_SPACE`).
-    pub(crate) fn vm_read(&mut self, task: TaskId, addr: u64, size: u64, caller: TaskId, dst: Option<u64>) -> Result<KernReturn, SimError> {
+    pub(crate) fn vm_read(
+        &mut self,
+        task: TaskId,
+        addr: u64,
+        size: u64,
+        caller: TaskId,
+        dst: Option<u64>,
+    ) -> Result<KernReturn, SimError> {
         self.require_task(task)?;
         self.require_task(caller)?;
         if size == 0 {
@@ -480,13 +514,20 @@ impl Sim {
         let mut cursor = place;
         for (pages, backing) in snapshot.pieces {
             self.insert_entry(caller, cursor, pages, Prot::DEFAULT, backing, false);
-            cursor = cursor.add(pages);
+            cursor = cursor.plus(pages);
         }
         Ok(KernReturn::Success)
     }
 
     /// `vm_write(task, addr, size)` from `caller`'s memory at `src`.
-    pub(crate) fn vm_write(&mut self, task: TaskId, addr: u64, size: u64, caller: TaskId, src: u64) -> Result<KernReturn, SimError> {
+    pub(crate) fn vm_write(
+        &mut self,
+        task: TaskId,
+        addr: u64,
+        size: u64,
+        caller: TaskId,
+        src: u64,
+    ) -> Result<KernReturn, SimError> {
         self.copy_between(caller, src, size, task, addr)
     }
 
@@ -511,7 +552,15 @@ impl Sim {
             None => Token(mix(mix(position) ^ vpn) | 1),
         };
         let expect = op.expect_value.map(Token);
-        let result = access_range(&mut self.world, self.policy.as_mut(), op.task, start.0..end.0, op.access, write_token, expect);
+        let result = access_range(
+            &mut self.world,
+            self.policy.as_mut(),
+            op.task,
+            start.0..end.0,
+            op.access,
+            write_token,
+            expect,
+        );
         match result {
             Ok(()) => Ok(KernReturn::Success),
             Err(AccessStop::Segv(_)) => Ok(KernReturn::InvalidAddress),
@@ -539,7 +588,7 @@ fn store_entry(map: &mut VmMap, entry: MapEntry) {
 fn snapshot_entry(start: Vpn, pages: u64, backing: Backing) -> MapEntry {
     MapEntry {
         start,
-        end: start.add(pages),
+        end: start.plus(pages),
         prot: Prot::READ,
         max_prot: Prot::ALL,
         inheritance: Inheritance::Copy,

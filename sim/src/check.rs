@@ -32,13 +32,38 @@ use crate::world::World;
 /// The first broken invariant found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Violation {
-    RefCount { object: ObjectId, ref_count: u32, referrers: u32 },
-    ChainLoop { object: ObjectId },
-    PageHolders { page: PageId, refs: u32, slots: u32 },
-    BadEntry { task: TaskId, start: Vpn, problem: &'static str },
-    PmapDisagrees { task: TaskId, vpn: Vpn, problem: String },
-    CopyLink { source: ObjectId, copy: ObjectId },
-    Counter { name: &'static str, counted: u64, actual: u64 },
+    RefCount {
+        object: ObjectId,
+        ref_count: u32,
+        referrers: u32,
+    },
+    ChainLoop {
+        object: ObjectId,
+    },
+    PageHolders {
+        page: PageId,
+        refs: u32,
+        slots: u32,
+    },
+    BadEntry {
+        task: TaskId,
+        start: Vpn,
+        problem: &'static str,
+    },
+    PmapDisagrees {
+        task: TaskId,
+        vpn: Vpn,
+        problem: String,
+    },
+    CopyLink {
+        source: ObjectId,
+        copy: ObjectId,
+    },
+    Counter {
+        name: &'static str,
+        counted: u64,
+        actual: u64,
+    },
     /// A policy's own invariant.
     Policy(String),
 }
@@ -205,7 +230,11 @@ fn check_counters(w: &World) -> Result<(), Violation> {
         return Err(Violation::Counter { name: "resident", counted: s.resident, actual: w.pages.len() as u64 });
     }
     if s.objects_alive != w.objects.len() as u64 {
-        return Err(Violation::Counter { name: "objects_alive", counted: s.objects_alive, actual: w.objects.len() as u64 });
+        return Err(Violation::Counter {
+            name: "objects_alive",
+            counted: s.objects_alive,
+            actual: w.objects.len() as u64,
+        });
     }
     Ok(())
 }

@@ -75,36 +75,105 @@ impl FaultKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// A task touched a page (a pmap hit or after its fault was resolved).
-    Access { task: TaskId, vpn: Vpn, access: Access, token: Token },
+    Access {
+        task: TaskId,
+        vpn: Vpn,
+        access: Access,
+        token: Token,
+    },
     /// A fault, how it was resolved, and how many objects were searched.
-    Fault { task: TaskId, vpn: Vpn, access: Access, kind: FaultKind, depth: u32 },
+    Fault {
+        task: TaskId,
+        vpn: Vpn,
+        access: Access,
+        kind: FaultKind,
+        depth: u32,
+    },
     /// An operation finished with this code.
-    OpFinished { kern_return: KernReturn },
-    TaskCreated { task: TaskId },
-    TaskExited { task: TaskId },
-    ObjectCreated { object: ObjectId, role: ObjectRole },
+    OpFinished {
+        kern_return: KernReturn,
+    },
+    TaskCreated {
+        task: TaskId,
+    },
+    TaskExited {
+        task: TaskId,
+    },
+    ObjectCreated {
+        object: ObjectId,
+        role: ObjectRole,
+    },
     /// A shadow object was put in front of `backing`; the entry that got it
     /// now has a chain of `chain` objects.
-    ShadowCreated { shadow: ObjectId, backing: ObjectId, chain: u32 },
+    ShadowCreated {
+        shadow: ObjectId,
+        backing: ObjectId,
+        chain: u32,
+    },
     /// A copy object now receives `source`'s pages before they change.
-    CopyObjectCreated { copy: ObjectId, source: ObjectId },
+    CopyObjectCreated {
+        copy: ObjectId,
+        source: ObjectId,
+    },
     /// An unmodified copy object was reused for another copy.
-    CopyObjectReused { copy: ObjectId, source: ObjectId },
-    ObjectFreed { object: ObjectId },
-    PageZeroFilled { object: ObjectId, pindex: Pindex, page: PageId },
-    PagePagedIn { object: ObjectId, pindex: Pindex, page: PageId },
+    CopyObjectReused {
+        copy: ObjectId,
+        source: ObjectId,
+    },
+    ObjectFreed {
+        object: ObjectId,
+    },
+    PageZeroFilled {
+        object: ObjectId,
+        pindex: Pindex,
+        page: PageId,
+    },
+    PagePagedIn {
+        object: ObjectId,
+        pindex: Pindex,
+        page: PageId,
+    },
     /// `from`'s content was copied into a new page `to` at `object[pindex]`.
-    PageCopied { from: PageId, to: PageId, object: ObjectId, pindex: Pindex },
+    PageCopied {
+        from: PageId,
+        to: PageId,
+        object: ObjectId,
+        pindex: Pindex,
+    },
     /// A page moved from one object to another instead of being copied.
-    PageMoved { page: PageId, from: ObjectId, to: ObjectId, pindex: Pindex },
+    PageMoved {
+        page: PageId,
+        from: ObjectId,
+        to: ObjectId,
+        pindex: Pindex,
+    },
     /// The original of a page was pushed into a copy object before the source
     /// changed it (XNU / Mach delayed copy).
-    PagePushed { from: PageId, to: PageId, copy: ObjectId, pindex: Pindex },
-    PageFreed { page: PageId },
+    PagePushed {
+        from: PageId,
+        to: PageId,
+        copy: ObjectId,
+        pindex: Pindex,
+    },
+    PageFreed {
+        page: PageId,
+    },
     /// `backing` was merged into `object` and freed.
-    Collapsed { object: ObjectId, backing: ObjectId, pages_moved: u32, pages_freed: u32 },
+    Collapsed {
+        object: ObjectId,
+        backing: ObjectId,
+        pages_moved: u32,
+        pages_freed: u32,
+    },
     /// `object` now points past `backing`, whose pages it all shadows.
-    Bypassed { object: ObjectId, backing: ObjectId },
+    Bypassed {
+        object: ObjectId,
+        backing: ObjectId,
+    },
     /// A UVM amap was copied (its anon pointers), `slots` of them.
-    AmapCopied { from: ObjectId, to: ObjectId, slots: u32 },
+    AmapCopied {
+        from: ObjectId,
+        to: ObjectId,
+        slots: u32,
+    },
 }

@@ -109,7 +109,7 @@ impl fmt::Debug for Token {
 
 impl Vpn {
     /// The page `n` pages above this one.
-    pub fn add(self, n: u64) -> Vpn {
+    pub fn plus(self, n: u64) -> Vpn {
         Vpn(self.0 + n)
     }
     /// Pages from `base` up to this page (`self - base`).
@@ -121,7 +121,7 @@ impl Vpn {
 
 impl Pindex {
     /// The index `n` pages above this one.
-    pub fn add(self, n: u64) -> Pindex {
+    pub fn plus(self, n: u64) -> Pindex {
         Pindex(self.0 + n)
     }
 }

@@ -46,7 +46,7 @@ impl MapEntry {
     /// The object index that backs `vpn`. The caller guarantees `contains(vpn)`.
     #[inline]
     pub fn pindex(&self, vpn: Vpn) -> Pindex {
-        self.offset.add(vpn.since(self.start))
+        self.offset.plus(vpn.since(self.start))
     }
 }
 

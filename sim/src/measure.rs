@@ -92,7 +92,8 @@ fn visible_pages(w: &World) -> Vec<bool> {
                 let window = base..Pindex(base.0 + entry.pages());
                 for (index, page) in w.object(object).pages.range(window) {
                     let relative = index.0 - base.0;
-                    let covered = chain[..depth].iter().any(|&(above, b)| w.object(above).page(Pindex(b.0 + relative)).is_some());
+                    let covered =
+                        chain[..depth].iter().any(|&(above, b)| w.object(above).page(Pindex(b.0 + relative)).is_some());
                     if !covered {
                         mark(&mut visible, *page);
                     }
@@ -114,7 +115,8 @@ pub fn task_resident(w: &World) -> Vec<(TaskId, u64)> {
     w.tasks
         .values()
         .map(|t| {
-            let live = t.pmap.sorted().iter().filter(|(_, e)| w.pages.mapping_valid(e.page, e.made, false).is_some()).count();
+            let live =
+                t.pmap.sorted().iter().filter(|(_, e)| w.pages.mapping_valid(e.page, e.made, false).is_some()).count();
             (t.id, live as u64)
         })
         .collect()

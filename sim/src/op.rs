@@ -89,6 +89,11 @@ impl Recorded {
             Recorded::Present => "present",
         }
     }
+
+    /// Parses the trace name.
+    pub fn parse(text: &str) -> Option<Recorded> {
+        [Recorded::NotPresent, Recorded::Present].into_iter().find(|r| r.name() == text)
+    }
 }
 
 /// An operation as it stands in a trace: the op and, optionally, the code

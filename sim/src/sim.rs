@@ -196,11 +196,7 @@ impl Sim {
     /// Runs the invariant checker; panics with the first violation.
     pub fn check(&self) {
         if let Err(violation) = check_world(&self.world, self.policy.as_ref()) {
-            panic!(
-                "invariant broken after op {} under {}: {violation}",
-                self.op_index,
-                self.policy.name()
-            );
+            panic!("invariant broken after op {} under {}: {violation}", self.op_index, self.policy.name());
         }
     }
 

@@ -1,1 +1,1 @@
-//! cowsim traces (placeholder until the trace module lands).
+pub mod trace;

@@ -167,12 +167,29 @@ fn concretize(steps: &[Step]) -> Vec<TraceOp> {
                 let Some(task) = pick(&live, who) else { continue };
                 let prot = Prot::parse(PROTS[prot as usize]).unwrap();
                 let file = ["libc.so.6", "data.db"][file as usize].to_string();
-                Op::VmMap { task, addr: Some(page * P), size: pages * P, anywhere: false, file, offset: offset * P, private, prot }
+                Op::VmMap {
+                    task,
+                    addr: Some(page * P),
+                    size: pages * P,
+                    anywhere: false,
+                    file,
+                    offset: offset * P,
+                    private,
+                    prot,
+                }
             }
             Step::Touch { who, page, pages, access } => {
                 let Some(task) = pick(&live, who) else { continue };
                 let access = [Access::Read, Access::Write, Access::ExecFetch][access as usize];
-                Op::Access(AccessOp { task, access, addr: page * P, len: pages * P, value: None, expect_value: None, recorded: None })
+                Op::Access(AccessOp {
+                    task,
+                    access,
+                    addr: page * P,
+                    len: pages * P,
+                    value: None,
+                    expect_value: None,
+                    recorded: None,
+                })
             }
         };
         ops.push(op);
@@ -193,7 +210,10 @@ fn replay(policy: PolicyKind, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimE
     for (name, n) in [
         ("success", results.iter().filter(|r| matches!(r, Ok(KernReturn::Success))).count() as u64),
         ("invalid_argument", results.iter().filter(|r| matches!(r, Ok(KernReturn::InvalidArgument))).count() as u64),
-        ("protection_failure", results.iter().filter(|r| matches!(r, Ok(KernReturn::ProtectionFailure))).count() as u64),
+        (
+            "protection_failure",
+            results.iter().filter(|r| matches!(r, Ok(KernReturn::ProtectionFailure))).count() as u64,
+        ),
         ("cow_copy", report.faults.cow_copy),
         ("page_in", report.faults.page_in),
         ("push_copy", report.work.push_copy),
@@ -216,7 +236,7 @@ fn cases() -> u32 {
 
 fn save_failure(trace: &[TraceOp]) -> String {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/oracle-failure.jsonl");
-    let text: String = trace.iter().map(|op| format!("{}\n", format!("{op:?}"))).collect();
+    let text: String = trace.iter().map(|op| format!("{}\n", workloads::trace::format_op(op))).collect();
     let _ = std::fs::write(path, text);
     path.to_string()
 }

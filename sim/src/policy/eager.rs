@@ -45,15 +45,15 @@ fn physical_copy(w: &mut World, entry: &MapEntry) -> ObjectId {
     let window = Pindex(entry.offset.0 + entry.pages());
     let copy_fill = match fill {
         Fill::Zero => Fill::Zero,
-        Fill::File { file, offset } => Fill::File { file, offset: offset.add(entry.offset.0) },
+        Fill::File { file, offset } => Fill::File { file, offset: offset.plus(entry.offset.0) },
     };
-    let copy = w.create_object(ObjectRole::Anonymous, entry.pages(), if shadow.is_some() { Fill::Zero } else { copy_fill });
+    let copy =
+        w.create_object(ObjectRole::Anonymous, entry.pages(), if shadow.is_some() { Fill::Zero } else { copy_fill });
     if let Some((below, offset)) = shadow {
         w.reference(below);
-        w.object_mut(copy).shadow = Some((below, offset.add(entry.offset.0)));
+        w.object_mut(copy).shadow = Some((below, offset.plus(entry.offset.0)));
     }
-    let pages: Vec<(Pindex, _)> =
-        w.object(source).pages.range(entry.offset..window).map(|(i, p)| (*i, *p)).collect();
+    let pages: Vec<(Pindex, _)> = w.object(source).pages.range(entry.offset..window).map(|(i, p)| (*i, *p)).collect();
     for (index, page) in pages {
         let pindex = Pindex(index.0 - entry.offset.0);
         let token = w.token(page);

@@ -91,7 +91,7 @@ pub(crate) fn walk(w: &World, first: ObjectId, pindex: Pindex) -> Walk {
 fn fill_token(fill: Fill, pindex: Pindex) -> Token {
     match fill {
         Fill::Zero => Token::ZERO,
-        Fill::File { file, offset } => file_token(file, offset.add(pindex.0)),
+        Fill::File { file, offset } => file_token(file, offset.plus(pindex.0)),
     }
 }
 
@@ -186,7 +186,11 @@ pub(crate) fn copy_delayed(w: &mut World, source: ObjectId) -> ObjectId {
 
 /// The Mach fault path proper, shared by the whole family and by `eager`
 /// (whose entries are never `needs_copy`). See `fault.rs` for the essay.
-pub(crate) fn chain_fault(w: &mut World, ctx: &FaultCtx, after_copy_up: impl FnOnce(&mut World, ObjectId)) -> Resolution {
+pub(crate) fn chain_fault(
+    w: &mut World,
+    ctx: &FaultCtx,
+    after_copy_up: impl FnOnce(&mut World, ObjectId),
+) -> Resolution {
     let write = ctx.access.is_write();
     let mut entry = ctx.entry;
     // Step 1 (vm_map_lookup): a write to a needs-copy entry first gets the
@@ -387,7 +391,13 @@ impl Policy for Mach {
 
     fn fork_copy(&mut self, w: &mut World, parent: TaskId, entry: &mut MapEntry) -> MapEntry {
         let backing = self.snapshot(w, parent, entry);
-        MapEntry { shared: false, object: backing.object, offset: backing.offset, needs_copy: backing.needs_copy, ..*entry }
+        MapEntry {
+            shared: false,
+            object: backing.object,
+            offset: backing.offset,
+            needs_copy: backing.needs_copy,
+            ..*entry
+        }
     }
 
     /// `vm_map_fork` share case: an entry still waiting for its copy gets

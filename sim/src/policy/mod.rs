@@ -158,7 +158,9 @@ impl PolicyKind {
             PolicyKind::GnuMach => {
                 "symmetric copy, shadow at the first write, always copy up, collapse and bypass after a copy-up fault, stop at the first level that cannot collapse"
             }
-            PolicyKind::MachNoCollapse => "as gnumach, but never collapses or bypasses: the ablation that shows chain growth",
+            PolicyKind::MachNoCollapse => {
+                "as gnumach, but never collapses or bypasses: the ablation that shows chain growth"
+            }
         }
     }
 

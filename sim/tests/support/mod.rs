@@ -36,7 +36,15 @@ impl Run {
     pub fn dealloc(&mut self, t: u32, page: u64, pages: u64) -> KernReturn {
         self.op(Op::VmDeallocate { task: TaskId(t), addr: page * P, size: pages * P })
     }
-    fn access(&mut self, t: u32, access: Access, page: u64, pages: u64, value: Option<u64>, expect: Option<u64>) -> KernReturn {
+    fn access(
+        &mut self,
+        t: u32,
+        access: Access,
+        page: u64,
+        pages: u64,
+        value: Option<u64>,
+        expect: Option<u64>,
+    ) -> KernReturn {
         self.op(Op::Access(AccessOp {
             task: TaskId(t),
             access,
