@@ -40,6 +40,11 @@ pub enum Violation {
     ChainLoop {
         object: ObjectId,
     },
+    /// `backing.shadowers` and `object.shadow` disagree.
+    ShadowList {
+        object: ObjectId,
+        backing: ObjectId,
+    },
     PageHolders {
         page: PageId,
         refs: u32,
@@ -75,6 +80,9 @@ impl fmt::Display for Violation {
                 write!(f, "{object:?} has ref_count {ref_count} but {referrers} referrers")
             }
             Violation::ChainLoop { object } => write!(f, "the chain below {object:?} loops"),
+            Violation::ShadowList { object, backing } => {
+                write!(f, "{object:?} and the shadower list of {backing:?} disagree")
+            }
             Violation::PageHolders { page, refs, slots } => {
                 write!(f, "{page:?} has refs {refs} but {slots} object slots hold it")
             }
@@ -151,6 +159,17 @@ fn check_references(w: &World) -> Result<(), Violation> {
 fn check_chains(w: &World) -> Result<(), Violation> {
     let limit = w.objects.len();
     for object in w.objects.iter() {
+        let listed = |below: ObjectId| w.object(below).shadowers.iter().filter(|s| **s == object.id).count();
+        if let Some((below, _)) = object.shadow
+            && listed(below) != 1
+        {
+            return Err(Violation::ShadowList { object: object.id, backing: below });
+        }
+        for shadower in &object.shadowers {
+            if !w.objects.contains(*shadower) || w.object(*shadower).shadow.map(|(b, _)| b) != Some(object.id) {
+                return Err(Violation::ShadowList { object: *shadower, backing: object.id });
+            }
+        }
         let mut steps = 0;
         let mut current = object.shadow;
         while let Some((below, _)) = current {

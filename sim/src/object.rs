@@ -71,8 +71,13 @@ pub struct VmObject {
     /// everything built from them is deterministic.
     pub pages: BTreeMap<Pindex, PageId>,
     /// The object behind this one and where this object's index 0 falls in
-    /// it. Invariant: the chain it starts never loops.
+    /// it. Invariant: the chain it starts never loops. Changed only through
+    /// `World::set_shadow`, which keeps `shadowers` in step.
     pub shadow: Option<(ObjectId, Pindex)>,
+    /// The objects whose `shadow` is this one, in the order they started
+    /// shadowing it (FreeBSD's `shadow_head` list; Mach has no such list, and
+    /// only policies that follow FreeBSD may read it).
+    pub shadowers: Vec<ObjectId>,
     /// See the module invariants.
     pub ref_count: u32,
     pub fill: Fill,
@@ -119,6 +124,7 @@ impl Objects {
             size,
             pages: BTreeMap::new(),
             shadow: None,
+            shadowers: Vec::new(),
             ref_count: 1,
             fill,
             copy: None,

@@ -178,16 +178,18 @@ impl World {
     /// Frees an object with no references left; returns its shadow, whose
     /// reference the caller must drop.
     fn terminate(&mut self, id: ObjectId) -> Option<ObjectId> {
+        let shadow = self.object(id).shadow;
+        self.set_shadow(id, None);
         let object = self.objects.remove(id);
         for page in object.pages.values().copied() {
             self.release_page(page);
         }
         // A copy object going away stops receiving pushes.
         if object.is_copy() {
-            self.clear_copy_link(id, object.shadow.map(|(s, _)| s));
+            self.clear_copy_link(id, shadow.map(|(s, _)| s));
         }
         self.emit(Event::ObjectFreed { object: id });
-        object.shadow.map(|(s, _)| s)
+        shadow.map(|(s, _)| s)
     }
 
     /// Removes `copy` as the copy object of whichever object names it. The
@@ -200,6 +202,18 @@ impl World {
                 return;
             }
             below = object.shadow.map(|(s, _)| s);
+        }
+    }
+
+    /// Points `id` at a new backing object (or none). The caller handles
+    /// the reference counts; this keeps the back-pointers exact.
+    pub(crate) fn set_shadow(&mut self, id: ObjectId, shadow: Option<(ObjectId, Pindex)>) {
+        let old = std::mem::replace(&mut self.object_mut(id).shadow, shadow);
+        if let Some((below, _)) = old {
+            self.object_mut(below).shadowers.retain(|s| *s != id);
+        }
+        if let Some((below, _)) = shadow {
+            self.object_mut(below).shadowers.push(id);
         }
     }
 

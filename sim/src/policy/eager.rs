@@ -51,7 +51,7 @@ fn physical_copy(w: &mut World, entry: &MapEntry) -> ObjectId {
         w.create_object(ObjectRole::Anonymous, entry.pages(), if shadow.is_some() { Fill::Zero } else { copy_fill });
     if let Some((below, offset)) = shadow {
         w.reference(below);
-        w.object_mut(copy).shadow = Some((below, offset.plus(entry.offset.0)));
+        w.set_shadow(copy, Some((below, offset.plus(entry.offset.0))));
     }
     let pages: Vec<(Pindex, _)> = w.object(source).pages.range(entry.offset..window).map(|(i, p)| (*i, *p)).collect();
     for (index, page) in pages {
@@ -80,7 +80,7 @@ impl Policy for Eager {
             return Backing { object: file, offset, needs_copy: false };
         }
         let object = w.create_object(ObjectRole::Anonymous, pages, Fill::Zero);
-        w.object_mut(object).shadow = Some((file, offset));
+        w.set_shadow(object, Some((file, offset)));
         Backing { object, offset: Pindex(0), needs_copy: false }
     }
 

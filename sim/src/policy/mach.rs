@@ -137,7 +137,7 @@ pub(crate) fn push_to_copy(w: &mut World, object: ObjectId, pindex: Pindex, page
 pub(crate) fn shadow_entry(w: &mut World, task: TaskId, entry: &mut MapEntry) {
     let backing = entry.object;
     let shadow = w.create_object(ObjectRole::Shadow, entry.pages(), Fill::Zero);
-    w.object_mut(shadow).shadow = Some((backing, entry.offset));
+    w.set_shadow(shadow, Some((backing, entry.offset)));
     let chain = w.chain_length(shadow);
     w.emit(Event::ShadowCreated { shadow, backing, chain });
     entry.object = shadow;
@@ -168,10 +168,10 @@ pub(crate) fn copy_delayed(w: &mut World, source: ObjectId) -> ObjectId {
         return old;
     }
     let copy = w.create_object(ObjectRole::Copy, size, Fill::Zero);
-    w.object_mut(copy).shadow = Some((source, Pindex(0)));
+    w.set_shadow(copy, Some((source, Pindex(0))));
     w.reference(source);
     if let Some(old) = old_copy {
-        w.object_mut(old).shadow = Some((copy, Pindex(0)));
+        w.set_shadow(old, Some((copy, Pindex(0))));
         w.reference(copy);
         w.deallocate(source);
     }
@@ -333,10 +333,9 @@ fn merge_backing(w: &mut World, top: ObjectId) {
     };
     // The backing's reference to its own shadow passes to the top; the
     // top's reference to the backing was the last one.
-    let t = w.object_mut(top);
-    t.shadow = below.map(|(o, off)| (o, Pindex(off.0 + offset.0)));
-    t.fill = fill;
-    w.object_mut(backing).shadow = None;
+    w.set_shadow(backing, None);
+    w.set_shadow(top, below.map(|(o, off)| (o, Pindex(off.0 + offset.0))));
+    w.object_mut(top).fill = fill;
     let left = w.deallocate(backing);
     debug_assert_eq!(left, 0, "collapse: {backing:?} was re-referenced");
     w.emit(Event::Collapsed { object: top, backing, pages_moved: moved, pages_freed: freed });
@@ -363,9 +362,8 @@ fn bypass_backing(w: &mut World, top: ObjectId) {
     if let Some((next, _)) = below {
         w.reference(next);
     }
-    let t = w.object_mut(top);
-    t.shadow = below.map(|(o, off)| (o, Pindex(off.0 + offset.0)));
-    t.fill = fill;
+    w.set_shadow(top, below.map(|(o, off)| (o, Pindex(off.0 + offset.0))));
+    w.object_mut(top).fill = fill;
     let left = w.deallocate(backing);
     debug_assert!(left >= 1, "bypass: {backing:?} lost its last reference");
     w.emit(Event::Bypassed { object: top, backing });
