@@ -163,7 +163,7 @@ impl Report {
                 created: s.objects_created,
                 alive: s.objects_alive,
                 alive_peak: s.objects_alive_peak,
-                max_chain: peaks.max_chain.max(s.max_chain_seen),
+                max_chain: peaks.max_chain,
                 mean_chain: last.mean_chain,
             },
             tasks: task_resident(w).into_iter().map(|(t, r)| TaskResident { task: t.0, resident: r }).collect(),

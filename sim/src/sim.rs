@@ -4,7 +4,7 @@
 use crate::check::check_world;
 use crate::event::Event;
 use crate::ids::TaskId;
-use crate::measure::{Measures, measure};
+use crate::measure::{Measures, chain_lengths, measure};
 use crate::op::{Op, TraceOp};
 use crate::policy::{Policy, PolicyKind};
 use crate::report::{Report, SeriesPoint};
@@ -163,6 +163,10 @@ impl Sim {
         let code = self.dispatch(op)?;
         self.world.emit(Event::OpFinished { kern_return: code });
         self.op_index += 1;
+        if std::mem::take(&mut self.world.recorder.stats.chains_changed) {
+            let (longest, _) = chain_lengths(&self.world);
+            self.peaks.max_chain = self.peaks.max_chain.max(longest);
+        }
         if self.config.check_invariants {
             self.check();
         }

@@ -53,9 +53,10 @@ pub struct Stats {
     pub objects_alive: u64,
     /// Largest `objects_alive` at an operation boundary.
     pub objects_alive_peak: u64,
-    /// Longest chain any shadow creation produced (sampled chain lengths are
-    /// folded in by the simulator).
-    pub max_chain_seen: u64,
+    /// Set by an event that can lengthen a chain (a shadow or copy object
+    /// made); the simulator measures chains at the end of such an operation
+    /// and clears it.
+    pub chains_changed: bool,
 }
 
 impl Stats {
@@ -84,10 +85,11 @@ impl Stats {
                 self.objects_created += 1;
                 self.objects_alive += 1;
             }
-            Event::ShadowCreated { chain, .. } => {
+            Event::ShadowCreated { .. } => {
                 self.shadows_created += 1;
-                self.max_chain_seen = self.max_chain_seen.max(u64::from(chain));
+                self.chains_changed = true;
             }
+            Event::CopyObjectCreated { .. } => self.chains_changed = true,
             Event::ObjectFreed { .. } => self.objects_alive -= 1,
             Event::PageZeroFilled { .. } => {
                 self.resident += 1;
@@ -116,7 +118,6 @@ impl Stats {
             Event::AmapCopied { .. } => self.amap_copy += 1,
             Event::TaskCreated { .. }
             | Event::TaskExited { .. }
-            | Event::CopyObjectCreated { .. }
             | Event::CopyObjectReused { .. } => {}
         }
     }

@@ -4,3 +4,6 @@ mod support;
 
 /// Textbook situations, each headed by the question it answers.
 mod scenarios;
+
+/// The Mach `kern_return_t` codes and their order.
+mod errors;

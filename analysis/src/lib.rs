@@ -1,0 +1,6 @@
+//! cowsim's analysis layer: replaying traces into reports, summarising
+//! them, and (in later steps) comparison runs, charts, object graphs and
+//! teaching views. It reads what `sim` reports and never changes a world.
+
+pub mod replay;
+pub mod summary;

@@ -1,0 +1,74 @@
+//! Replaying a trace under one or several policies.
+//!
+//! The trace is read once, streaming, and every op is applied to every
+//! policy's simulator in lockstep, so `--policy all` costs one pass over the
+//! input and works on stdin too.
+
+use std::path::Path;
+
+use sim::report::Report;
+use sim::{Config, PolicyKind, Sim, SimError};
+use workloads::trace::{TraceError, TraceReader, open_trace};
+
+/// Why a replay stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The trace could not be read or parsed (bad input: exit code 2).
+    #[error("{0}")]
+    Trace(#[from] TraceError),
+    /// An op names something that does not exist (bad input: exit code 2).
+    #[error("{file}:{line}:1: {error}")]
+    BadOp { file: String, line: usize, error: SimError },
+    /// The trace's own expectation was not met under a policy (a failed
+    /// run: exit code 1).
+    #[error("{file}:{line}:1: under {policy}: {error}")]
+    Failed { file: String, line: usize, policy: &'static str, error: SimError },
+}
+
+impl ReplayError {
+    /// The process exit code DESIGN.md §5 gives this failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ReplayError::Failed { .. } => 1,
+            ReplayError::Trace(_) | ReplayError::BadOp { .. } => 2,
+        }
+    }
+}
+
+/// Replays the trace at `path` (`-` for stdin, plain or gzip) under each
+/// policy. Returns one report per policy, in the order given.
+pub fn replay_file(path: &Path, policies: &[PolicyKind], config: &Config) -> Result<Vec<Report>, ReplayError> {
+    let reader = open_trace(path)?;
+    replay(reader, policies, config)
+}
+
+/// Replays an open trace under each policy.
+pub fn replay<R: std::io::BufRead>(
+    reader: TraceReader<R>,
+    policies: &[PolicyKind],
+    config: &Config,
+) -> Result<Vec<Report>, ReplayError> {
+    let name = reader.name().to_string();
+    let mut sims: Vec<Sim> = policies.iter().map(|p| Sim::new(*p, config.clone())).collect();
+    for item in reader {
+        let located = item?;
+        for sim in &mut sims {
+            if let Err(error) = sim.apply_traced(&located.value) {
+                let file = name.clone();
+                let line = located.line;
+                return Err(if error.is_bad_input() {
+                    ReplayError::BadOp { file, line, error }
+                } else {
+                    ReplayError::Failed { file, line, policy: sim.policy_name(), error }
+                });
+            }
+        }
+    }
+    let trace = trace_label(&name);
+    Ok(sims.iter_mut().map(|sim| sim.finish(&trace)).collect())
+}
+
+/// The trace's name as reports show it: the file name without folders.
+fn trace_label(name: &str) -> String {
+    Path::new(name).file_name().map_or_else(|| name.to_string(), |f| f.to_string_lossy().into_owned())
+}

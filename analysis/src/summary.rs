@@ -1,0 +1,119 @@
+//! Human-readable summaries of reports: one policy as a short paragraph,
+//! several side by side as a table.
+
+use std::fmt::Write;
+
+use sim::report::Report;
+
+/// The rows of the side-by-side table: a label and how to read it off a
+/// report.
+type Row = (&'static str, fn(&Report) -> String);
+
+const ROWS: &[Row] = &[
+    ("ops", |r| r.ops.to_string()),
+    ("page accesses", |r| r.accesses.to_string()),
+    ("faults", |r| r.faults.total.to_string()),
+    ("  zero_fill", |r| r.faults.zero_fill.to_string()),
+    ("  zero_page", |r| r.faults.zero_page.to_string()),
+    ("  page_in", |r| r.faults.page_in.to_string()),
+    ("  map", |r| r.faults.map.to_string()),
+    ("  cow_copy", |r| r.faults.cow_copy.to_string()),
+    ("  cow_move", |r| r.faults.cow_move.to_string()),
+    ("  reuse", |r| r.faults.reuse.to_string()),
+    ("  segv", |r| r.faults.segv.to_string()),
+    ("  protection", |r| r.faults.protection.to_string()),
+    ("push_copy", |r| r.work.push_copy.to_string()),
+    ("amap_copy", |r| r.work.amap_copy.to_string()),
+    ("shadows created", |r| r.work.shadows_created.to_string()),
+    ("collapses", |r| r.work.collapses.to_string()),
+    ("bypasses", |r| r.work.bypasses.to_string()),
+    ("chain steps", |r| r.work.chain_steps.to_string()),
+    ("pages resident", |r| r.pages.resident.to_string()),
+    ("  peak", |r| r.pages.resident_peak.to_string()),
+    ("pages zero-filled", |r| r.pages.zero_filled.to_string()),
+    ("pages paged in", |r| r.pages.paged_in.to_string()),
+    ("pages copied", |r| r.pages.copied.to_string()),
+    ("pages moved", |r| r.pages.moved.to_string()),
+    ("pages freed", |r| r.pages.freed.to_string()),
+    ("pages hidden", |r| r.pages.hidden.to_string()),
+    ("  peak", |r| r.pages.hidden_peak.to_string()),
+    ("objects created", |r| r.objects.created.to_string()),
+    ("objects alive", |r| r.objects.alive.to_string()),
+    ("  peak", |r| r.objects.alive_peak.to_string()),
+    ("longest chain", |r| r.objects.max_chain.to_string()),
+    ("mean chain", |r| format!("{:.2}", r.objects.mean_chain)),
+    ("read digest", |r| r.read_digest.clone()),
+];
+
+/// One report as a few lines of prose-like text.
+pub fn single(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} under {}: {} ops, {} page accesses", r.trace, r.policy, r.ops, r.accesses);
+    let codes: Vec<String> = r.kern_returns.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{n} {k}")).collect();
+    let _ = writeln!(out, "  returns: {}", if codes.is_empty() { "none".to_string() } else { codes.join(", ") });
+    let f = &r.faults;
+    let kinds = [
+        ("zero_fill", f.zero_fill),
+        ("zero_page", f.zero_page),
+        ("page_in", f.page_in),
+        ("map", f.map),
+        ("cow_copy", f.cow_copy),
+        ("cow_move", f.cow_move),
+        ("reuse", f.reuse),
+        ("segv", f.segv),
+        ("protection", f.protection),
+    ];
+    let kinds: Vec<String> = kinds.iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k} {n}")).collect();
+    let _ = writeln!(out, "  faults:  {} total{}{}", f.total, if kinds.is_empty() { "" } else { ": " }, kinds.join(", "));
+    let w = &r.work;
+    let _ = writeln!(
+        out,
+        "  work:    {} shadows created, {} collapses, {} bypasses, {} push_copy, {} amap_copy, {} chain steps",
+        w.shadows_created, w.collapses, w.bypasses, w.push_copy, w.amap_copy, w.chain_steps
+    );
+    let p = &r.pages;
+    let _ = writeln!(
+        out,
+        "  pages:   {} resident (peak {}), {} zero-filled, {} paged in, {} copied, {} moved, {} freed, {} hidden (peak {})",
+        p.resident, p.resident_peak, p.zero_filled, p.paged_in, p.copied, p.moved, p.freed, p.hidden, p.hidden_peak
+    );
+    let o = &r.objects;
+    let _ = writeln!(
+        out,
+        "  objects: {} created, {} alive (peak {}), longest chain {}, mean chain {:.2}",
+        o.created, o.alive, o.alive_peak, o.max_chain, o.mean_chain
+    );
+    let _ = writeln!(out, "  read digest {}", r.read_digest);
+    out
+}
+
+/// Several reports of one trace side by side, a column per policy.
+pub fn side_by_side(reports: &[Report]) -> String {
+    let Some(first) = reports.first() else { return String::new() };
+    let label_width = ROWS.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    let cells: Vec<Vec<String>> = reports.iter().map(|r| ROWS.iter().map(|(_, get)| get(r)).collect()).collect();
+    let widths: Vec<usize> = reports
+        .iter()
+        .zip(&cells)
+        .map(|(r, col)| col.iter().map(String::len).chain([r.policy.len()]).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    let _ = writeln!(out, "{}: {} ops", first.trace, first.ops);
+    let _ = write!(out, "{:label_width$}", "");
+    for (r, w) in reports.iter().zip(&widths) {
+        let _ = write!(out, "  {:>w$}", r.policy);
+    }
+    out.push('\n');
+    for (i, (label, _)) in ROWS.iter().enumerate() {
+        let _ = write!(out, "{label:label_width$}");
+        for (col, w) in cells.iter().zip(&widths) {
+            let _ = write!(out, "  {:>w$}", col[i]);
+        }
+        out.push('\n');
+    }
+    let digests: std::collections::BTreeSet<&str> = reports.iter().map(|r| r.read_digest.as_str()).collect();
+    if digests.len() > 1 {
+        let _ = writeln!(out, "WARNING: the policies read different data; this is a simulator bug, please report it");
+    }
+    out
+}
