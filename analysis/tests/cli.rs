@@ -1,0 +1,185 @@
+//! The `cowsim` command as a user runs it: exit codes, error messages that
+//! name file, line and column, and the examples.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn cowsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cowsim"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("cowsim runs")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A scratch trace file under target/.
+fn scratch(name: &str, text: &str) -> String {
+    let dir = repo().join("target/cli-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+fn examples() -> Vec<PathBuf> {
+    let mut all: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    all.sort();
+    all
+}
+
+/// Does every example open with a comment saying what it shows, and run
+/// cleanly (its `expect`s met) under every policy with the same read digest?
+#[test]
+fn examples_run_under_every_policy() {
+    assert!(examples().len() >= 3);
+    for example in examples() {
+        let text = std::fs::read_to_string(&example).unwrap();
+        assert!(text.starts_with("# "), "{} must open with a # comment", example.display());
+        let out = cowsim(&["run", example.to_str().unwrap(), "--policy", "all", "--json"]);
+        assert!(out.status.success(), "{}: {}", example.display(), stderr(&out));
+        let reports: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let reports = reports.as_array().unwrap();
+        assert_eq!(reports.len(), sim::PolicyKind::ALL.len());
+        let digests: std::collections::BTreeSet<&str> =
+            reports.iter().map(|r| r["read_digest"].as_str().unwrap()).collect();
+        assert_eq!(digests.len(), 1, "{}: policies disagree", example.display());
+    }
+}
+
+/// Does --json print one report in the DESIGN.md §4 schema?
+#[test]
+fn json_report_has_the_schema() {
+    let out = cowsim(&["run", "examples/fork-then-write.jsonl", "--policy", "gnumach", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["schema"], "cowsim.report/1");
+    assert_eq!(r["policy"], "gnumach");
+    assert_eq!(r["trace"], "fork-then-write.jsonl");
+    assert_eq!(r["ops"], 8);
+    assert_eq!(r["read_digest"].as_str().unwrap().len(), 16);
+    for key in ["KERN_SUCCESS", "KERN_INVALID_ADDRESS", "KERN_PROTECTION_FAILURE", "KERN_NO_SPACE", "KERN_INVALID_ARGUMENT"] {
+        assert!(r["kern_returns"][key].is_u64(), "{key}");
+    }
+    for key in ["total", "zero_fill", "zero_page", "page_in", "map", "cow_copy", "cow_move", "reuse", "segv", "protection"] {
+        assert!(r["faults"][key].is_u64(), "faults.{key}");
+    }
+    for key in ["push_copy", "amap_copy", "shadows_created", "collapses", "bypasses", "chain_steps"] {
+        assert!(r["work"][key].is_u64(), "work.{key}");
+    }
+    for key in ["resident", "resident_peak", "zero_filled", "copied", "moved", "freed", "hidden", "hidden_peak"] {
+        assert!(r["pages"][key].is_u64(), "pages.{key}");
+    }
+    for key in ["created", "alive", "alive_peak", "max_chain"] {
+        assert!(r["objects"][key].is_u64(), "objects.{key}");
+    }
+    assert!(r["objects"]["mean_chain"].is_f64());
+    assert_eq!(r["faults"]["cow_copy"], 1);
+    assert!(r["series"].as_array().unwrap().last().unwrap()["op"] == 8);
+}
+
+/// Does the human summary of --policy all show every policy side by side?
+#[test]
+fn side_by_side_summary() {
+    let out = cowsim(&["run", "examples/three-forks.jsonl", "--policy", "all"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    let header = text.lines().nth(1).unwrap();
+    for p in sim::PolicyKind::ALL {
+        assert!(header.contains(p.name()), "{header}");
+    }
+    assert!(text.lines().any(|l| l.starts_with("longest chain")), "{text}");
+}
+
+/// A malformed line is bad input: exit 2, and the message names the file,
+/// the line and the column.
+#[test]
+fn malformed_line_is_exit_2_with_position() {
+    let path = scratch("bad.jsonl", "{\"op\":\"task_create\",\"task\":1}\n\n{\"op\":\"vm_allocate\",\"task\":1,\"addr\":\"0xZZ\",\"size\":\"4K\"}\n");
+    let out = cowsim(&["run", &path, "--policy", "all"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("bad.jsonl:3:37:"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// An op on a task that does not exist is bad input too: exit 2 with the line.
+#[test]
+fn unknown_task_is_exit_2() {
+    let path = scratch("unknown.jsonl", "{\"op\":\"task_create\",\"task\":1}\n{\"op\":\"exit\",\"task\":7}\n");
+    let out = cowsim(&["run", &path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown.jsonl:2:1: unknown task 7"), "{}", stderr(&out));
+}
+
+/// An unmet expectation is a failed run: exit 1, naming the line and policy.
+#[test]
+fn unmet_expect_is_exit_1() {
+    let trace = "{\"op\":\"task_create\",\"task\":1}\n{\"op\":\"vm_deallocate\",\"task\":1,\"addr\":\"0x10000\",\"size\":\"4K\",\"expect\":\"KERN_SUCCESS\"}\n";
+    let out = cowsim(&["run", &scratch("expect.jsonl", trace), "--policy", "eager"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("expect.jsonl:2:1: under eager: vm_deallocate returned KERN_INVALID_ADDRESS, but the trace expects KERN_SUCCESS"), "{err}");
+    let value = "{\"op\":\"task_create\",\"task\":1}\n{\"op\":\"vm_allocate\",\"task\":1,\"addr\":\"0x10000\",\"size\":\"4K\"}\n{\"op\":\"read\",\"task\":1,\"addr\":\"0x10000\",\"len\":\"4K\",\"expect_value\":\"0x5\"}\n";
+    let out = cowsim(&["run", &scratch("value.jsonl", value)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("value.jsonl:3:1: under gnumach: task 1 read 0x0 at 0x10000, but the trace expects 0x5"), "{}", stderr(&out));
+}
+
+/// Usage errors: an unknown policy or a missing file exit 2.
+#[test]
+fn usage_errors_are_exit_2() {
+    let out = cowsim(&["run", "examples/fork-then-write.jsonl", "--policy", "linuxx"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown policy \"linuxx\""), "{}", stderr(&out));
+    let out = cowsim(&["run", "no/such/trace.jsonl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no/such/trace.jsonl"), "{}", stderr(&out));
+    let out = cowsim(&["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Does a trace read from stdin work, gzip included?
+#[test]
+fn reads_stdin() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cowsim"))
+        .args(["run", "-", "--policy", "gnumach", "--json"])
+        .current_dir(repo())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let text = std::fs::read(repo().join("examples/fork-then-write.jsonl")).unwrap();
+    child.stdin.take().unwrap().write_all(&text).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["ops"], 8);
+}
+
+/// Does `cowsim policies` list every policy with its sources?
+#[test]
+fn policies_are_listed() {
+    let out = cowsim(&["policies"]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    for p in sim::PolicyKind::ALL {
+        assert!(text.contains(p.name()) && text.contains(p.sources()), "{text}");
+    }
+}
