@@ -32,7 +32,7 @@ impl Sim {
     }
 
     fn aligned(&self, value: u64) -> bool {
-        value % self.page() == 0
+        value.is_multiple_of(self.page())
     }
 
     /// `[trunc(addr), round(addr + size))` in pages, or `None` when the end

@@ -170,7 +170,7 @@ impl Sim {
         if self.config.check_invariants {
             self.check();
         }
-        if self.op_index % self.config.sample_every == 0 {
+        if self.op_index.is_multiple_of(self.config.sample_every) {
             self.sample();
         }
         Ok(code)

@@ -52,7 +52,7 @@ impl Recorder {
 }
 
 /// Everything the model holds.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct World {
     pub tasks: BTreeMap<TaskId, Task>,
     pub objects: Objects,
@@ -65,17 +65,6 @@ pub struct World {
 /// How many pages a file object spans: files have no end in this model.
 const FILE_PAGES: u64 = 1 << 40;
 
-impl Default for World {
-    fn default() -> Self {
-        World {
-            tasks: BTreeMap::new(),
-            objects: Objects::default(),
-            pages: Pages::default(),
-            files: BTreeMap::new(),
-            recorder: Recorder::default(),
-        }
-    }
-}
 
 /// The original content of page `index` of a file: derived from the file's
 /// number and the index, never zero.
