@@ -180,7 +180,8 @@ impl Sim {
         let Some((start, end)) = self.page_range(addr.unwrap_or(0), size) else {
             return Ok(KernReturn::InvalidAddress);
         };
-        let pages = end.0 - start.0;
+        // Anywhere only the size is rounded; a fixed range is rounded at both ends.
+        let pages = if anywhere { size.div_ceil(self.page()) } else { end.0 - start.0 };
         let start = match self.place(task, addr.map(|_| start), pages, anywhere) {
             Ok(s) => s,
             Err(code) => return Ok(code),
