@@ -8,7 +8,7 @@
 //! GNU Mach or XNU disagree with the manual the comment says so.
 
 use crate::event::Event;
-use crate::fault::{AccessStop, access_range};
+use crate::fault::{AccessStop, access_range, pmap_finding};
 use crate::ids::{Pindex, TaskId, Token, Vpn};
 use crate::map::{MapEntry, VmMap};
 use crate::op::AccessOp;
@@ -546,6 +546,11 @@ impl Sim {
         let Some((start, end)) = self.page_range(op.addr, op.len) else {
             return Ok(KernReturn::InvalidAddress);
         };
+        if let Some(recorded) = op.recorded {
+            // A recorded fault names one page: the first of the range.
+            let found = pmap_finding(&self.world, op.task, start, op.access);
+            self.world.emit(Event::Fidelity { task: op.task, vpn: start, recorded, found });
+        }
         let position = self.op_index;
         let value = op.value;
         let write_token = move |vpn: u64| match value {

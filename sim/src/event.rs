@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::object::ObjectRole;
+use crate::op::Recorded;
 use crate::types::{Access, KernReturn};
 
 /// How a fault was resolved. The names are used alike in code, events,
@@ -175,5 +176,15 @@ pub enum Event {
         from: ObjectId,
         to: ObjectId,
         slots: u32,
+    },
+    /// An access imported from a real capture reached `vpn`, where the real
+    /// kernel faulted and found `recorded`; `found` is what this simulator's
+    /// page table held just before the access: `None` for a hit (no fault),
+    /// otherwise the same classes (DESIGN.md §7).
+    Fidelity {
+        task: TaskId,
+        vpn: Vpn,
+        recorded: Recorded,
+        found: Option<Recorded>,
     },
 }

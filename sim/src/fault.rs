@@ -52,6 +52,7 @@
 
 use crate::event::{Event, FaultKind};
 use crate::ids::{PageId, TaskId, Token, Vpn};
+use crate::op::Recorded;
 use crate::page::Pages;
 use crate::pmap::{Pmap, PmapEntry};
 use crate::policy::{FaultCtx, Policy};
@@ -132,6 +133,23 @@ fn hit(pmap: &Pmap, pages: &mut Pages, vpn: Vpn, access: Access, write_token: To
     }
     pages.mapping_valid(pte.page, pte.made, access.is_write())?;
     Some(perform(pages, pte.page, access, write_token))
+}
+
+/// What the task's page table holds for `access` at `vpn` right now, in the
+/// words of a recorded x86 page fault (DESIGN.md §7): `None` for a hit (the
+/// access will not fault), `NotPresent` for no valid entry (none, or one
+/// whose page was taken away), `Present` for a valid entry that lacks the
+/// permission (read-only for a write, no execute for a fetch). It is the
+/// same test as [`hit`], split by why it fails; it changes nothing.
+pub fn pmap_finding(w: &World, task: TaskId, vpn: Vpn, access: Access) -> Option<Recorded> {
+    let Some(pte) = w.tasks.get(&task).and_then(|t| t.pmap.get(vpn)) else {
+        return Some(Recorded::NotPresent);
+    };
+    if w.pages.mapping_valid(pte.page, pte.made, false).is_none() {
+        return Some(Recorded::NotPresent);
+    }
+    let writable_now = !access.is_write() || w.pages.mapping_valid(pte.page, pte.made, true).is_some();
+    if pte.prot.allows(access.needs()) && writable_now { None } else { Some(Recorded::Present) }
 }
 
 /// Reads or writes the page; returns its token afterwards.

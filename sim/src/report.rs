@@ -36,6 +36,11 @@ pub struct Report {
     pub work: Work,
     pub pages: PageCounts,
     pub objects: ObjectCounts,
+    /// How often this run faulted where a real capture did (DESIGN.md §7).
+    /// Present only when the trace carried recorded faults (imported from
+    /// perf), so reports of other traces keep their shape.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fidelity: Option<Fidelity>,
     /// Resident pages (valid pmap entries) of every live task at the end.
     pub tasks: Vec<TaskResident>,
     pub series: Vec<SeriesPoint>,
@@ -89,6 +94,37 @@ pub struct ObjectCounts {
     pub alive_peak: u64,
     pub max_chain: u64,
     pub mean_chain: f64,
+}
+
+/// Agreement with the real kernel's faults, over the accesses that carried
+/// a `recorded` class. `recorded = agreed + not_faulted + class_mismatch`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Fidelity {
+    /// Accesses carrying a recorded fault.
+    pub recorded: u64,
+    /// The simulator faulted and found the same thing in its pmap (no entry
+    /// for `not_present`, an entry without the permission for `present`).
+    pub agreed: u64,
+    /// The simulator did not fault: its pmap already allowed the access.
+    pub not_faulted: u64,
+    /// The simulator faulted but found the other class.
+    pub class_mismatch: u64,
+    /// `agreed / recorded`, from 0.0 to 1.0.
+    pub agreement: f64,
+}
+
+impl Fidelity {
+    /// The fidelity section for a run's counters; `None` when no access
+    /// carried a recorded fault.
+    fn from_stats(s: &crate::stats::Stats) -> Option<Fidelity> {
+        (s.recorded_faults > 0).then(|| Fidelity {
+            recorded: s.recorded_faults,
+            agreed: s.fidelity_agreed,
+            not_faulted: s.fidelity_not_faulted,
+            class_mismatch: s.fidelity_class_mismatch,
+            agreement: s.fidelity_agreed as f64 / s.recorded_faults as f64,
+        })
+    }
 }
 
 /// One task's resident pages.
@@ -166,6 +202,7 @@ impl Report {
                 max_chain: peaks.max_chain,
                 mean_chain: last.mean_chain,
             },
+            fidelity: Fidelity::from_stats(s),
             tasks: task_resident(w).into_iter().map(|(t, r)| TaskResident { task: t.0, resident: r }).collect(),
             series: series.to_vec(),
         }

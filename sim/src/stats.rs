@@ -53,6 +53,14 @@ pub struct Stats {
     pub objects_alive: u64,
     /// Largest `objects_alive` at an operation boundary.
     pub objects_alive_peak: u64,
+    /// Accesses that carried a recorded real fault (DESIGN.md §7).
+    pub recorded_faults: u64,
+    /// ...of which the simulator faulted with the same class.
+    pub fidelity_agreed: u64,
+    /// ...of which the simulator did not fault at all (a pmap hit).
+    pub fidelity_not_faulted: u64,
+    /// ...of which the simulator faulted with the other class.
+    pub fidelity_class_mismatch: u64,
     /// Set by an event that can lengthen a chain (a shadow or copy object
     /// made); the simulator measures chains at the end of such an operation
     /// and clears it.
@@ -116,9 +124,15 @@ impl Stats {
             Event::Collapsed { .. } => self.collapses += 1,
             Event::Bypassed { .. } => self.bypasses += 1,
             Event::AmapCopied { .. } => self.amap_copy += 1,
-            Event::TaskCreated { .. }
-            | Event::TaskExited { .. }
-            | Event::CopyObjectReused { .. } => {}
+            Event::Fidelity { recorded, found, .. } => {
+                self.recorded_faults += 1;
+                match found {
+                    None => self.fidelity_not_faulted += 1,
+                    Some(class) if class == recorded => self.fidelity_agreed += 1,
+                    Some(_) => self.fidelity_class_mismatch += 1,
+                }
+            }
+            Event::TaskCreated { .. } | Event::TaskExited { .. } | Event::CopyObjectReused { .. } => {}
         }
     }
 

@@ -7,3 +7,6 @@ mod scenarios;
 
 /// The Mach `kern_return_t` codes and their order.
 mod errors;
+
+/// Recorded real faults against the simulator's pmap (DESIGN.md §7).
+mod fidelity;

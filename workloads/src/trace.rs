@@ -298,6 +298,14 @@ fn invalid_utf8(bytes: &[u8], valid_up_to: usize) -> ParseProblem {
 /// decompressed as it is read. Concatenated gzip members are read as one
 /// stream, as `zcat` does.
 pub fn open_trace(path: &Path) -> Result<TraceReader<Box<dyn BufRead>>, TraceError> {
+    let (input, name) = open_input(path)?;
+    Ok(TraceReader::new(input, name))
+}
+
+/// Opens any text input the way [`open_trace`] does (`-` for stdin, plain
+/// or gzip) and returns it with the name errors should give it (`<stdin>`
+/// for `-`). The importers of real captures read their input through this.
+pub fn open_input(path: &Path) -> Result<(Box<dyn BufRead>, String), TraceError> {
     let from_stdin = path.as_os_str() == "-";
     let name = if from_stdin { "<stdin>".to_owned() } else { path.display().to_string() };
     let io_error = |source| TraceError::Io { file: name.clone(), source };
@@ -308,7 +316,7 @@ pub fn open_trace(path: &Path) -> Result<TraceReader<Box<dyn BufRead>>, TraceErr
         Box::new(BufReader::with_capacity(64 * 1024, file))
     };
     let input = decompress_if_gzip(raw).map_err(io_error)?;
-    Ok(TraceReader::new(input, name))
+    Ok((input, name))
 }
 
 /// Looks at the first two bytes of `input` and, if they are the gzip magic,
