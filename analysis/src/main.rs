@@ -43,6 +43,33 @@ enum Command {
     },
     /// List the policies, one line each, with the kernel sources they follow.
     Policies,
+    /// Turn a real capture into a trace: perf script text or a valgrind
+    /// lackey log, plain or gzip (DESIGN.md §6). A summary of what was
+    /// skipped goes to stderr.
+    Import {
+        /// The capture's format.
+        format: analysis::import::Format,
+        /// The capture; `-` for stdin.
+        file: PathBuf,
+        /// Where to write the trace; `-` for stdout.
+        #[arg(long, short, default_value = "-")]
+        output: PathBuf,
+        /// perf only: how many events to hold back to repair their order.
+        #[arg(long, default_value_t = workloads::import::perf::DEFAULT_WINDOW)]
+        window: usize,
+    },
+    /// Run a command under perf (DESIGN.md §6 events) and import the capture.
+    Record {
+        /// Where to write the trace; `-` for stdout.
+        #[arg(long, short)]
+        output: PathBuf,
+        /// Also keep the `perf script` text here.
+        #[arg(long)]
+        perf_text: Option<PathBuf>,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -66,6 +93,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Policies) => {
             for p in PolicyKind::ALL {
                 println!("{:<16} {}\n{:<16} follows {}", p.name(), p.summary(), "", p.sources());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Import { format, file, output, window }) => {
+            let summary = analysis::import::import_file(format, &file, &output, window)?;
+            for line in summary.report_lines() {
+                eprintln!("cowsim import {}: {line}", format.name());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Record { output, perf_text, command }) => {
+            let recorded = analysis::record::record(&command, &output, perf_text.as_deref())?;
+            if let Some(status) = recorded.command_status {
+                eprintln!("cowsim record: the command exited with status {status} (recorded anyway)");
+            }
+            for line in recorded.summary.report_lines() {
+                eprintln!("cowsim record: {line}");
             }
             Ok(ExitCode::SUCCESS)
         }

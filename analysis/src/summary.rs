@@ -84,8 +84,21 @@ pub fn single(r: &Report) -> String {
         "  objects: {} created, {} alive (peak {}), longest chain {}, mean chain {:.2}",
         o.created, o.alive, o.alive_peak, o.max_chain, o.mean_chain
     );
+    if let Some(line) = fidelity_line(r) {
+        let _ = writeln!(out, "  {line}");
+    }
     let _ = writeln!(out, "  read digest {}", r.read_digest);
     out
+}
+
+/// The fidelity of a run against the real kernel's recorded faults
+/// (DESIGN.md §7), when the trace carried any.
+pub fn fidelity_line(r: &Report) -> Option<String> {
+    let f = r.fidelity.as_ref()?;
+    Some(format!(
+        "fidelity: agreement {:.3} over {} recorded faults ({} agreed, {} not faulted, {} class mismatch)",
+        f.agreement, f.recorded, f.agreed, f.not_faulted, f.class_mismatch
+    ))
 }
 
 /// Several reports of one trace side by side, a column per policy.
@@ -109,6 +122,14 @@ pub fn side_by_side(reports: &[Report]) -> String {
         let _ = write!(out, "{label:label_width$}");
         for (col, w) in cells.iter().zip(&widths) {
             let _ = write!(out, "  {:>w$}", col[i]);
+        }
+        out.push('\n');
+    }
+    if reports.iter().any(|r| r.fidelity.is_some()) {
+        let _ = write!(out, "{:label_width$}", "fidelity");
+        for (r, w) in reports.iter().zip(&widths) {
+            let agreement = r.fidelity.as_ref().map_or_else(|| "-".to_owned(), |f| format!("{:.3}", f.agreement));
+            let _ = write!(out, "  {agreement:>w$}");
         }
         out.push('\n');
     }

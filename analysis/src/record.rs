@@ -1,0 +1,193 @@
+//! `cowsim record -o FILE -- COMMAND ...`: capture a real program with perf
+//! and import the capture (DESIGN.md §6).
+//!
+//! Three steps, in a scratch folder that is removed afterwards:
+//!
+//! 1. `perf record` with the tracepoints of DESIGN.md §6 runs the command
+//!    (its output goes to the terminal as usual);
+//! 2. `perf script --show-mmap-events --show-task-events` prints the
+//!    capture as text;
+//! 3. `cowsim import perf` turns the text into a trace.
+//!
+//! When perf is not installed, or the kernel does not let this user record
+//! tracepoints, the error says which and how to fix it.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use workloads::import::{ImportError, ImportSummary};
+
+use crate::import::{Format, import_file};
+
+/// The events DESIGN.md §6 records, as `perf record` arguments.
+pub const PERF_EVENTS: [&str; 14] = [
+    "exceptions:page_fault_user",
+    "exceptions:page_fault_kernel",
+    "sched:sched_process_fork",
+    "sched:sched_process_exec",
+    "sched:sched_process_exit",
+    "syscalls:sys_enter_munmap",
+    "syscalls:sys_exit_munmap",
+    "syscalls:sys_enter_mprotect",
+    "syscalls:sys_exit_mprotect",
+    "syscalls:sys_enter_brk",
+    "syscalls:sys_exit_brk",
+    "syscalls:sys_enter_mremap",
+    "syscalls:sys_exit_mremap",
+    "syscalls:sys_enter_madvise",
+];
+
+/// Where perf keeps the setting that decides who may record.
+const PARANOID: &str = "/proc/sys/kernel/perf_event_paranoid";
+
+/// Why recording failed. Every variant is the user's to fix (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(
+        "perf is not installed: there is no `perf` program on PATH. Install it and try again; \
+         on Debian and Ubuntu it is the package linux-perf (`sudo apt-get install linux-perf`), \
+         on Fedora the package perf"
+    )]
+    PerfMissing,
+    #[error("the command to record, {0:?}, was not found")]
+    CommandMissing(String),
+    #[error("perf recorded nothing (perf record exited with status {status}). {advice}")]
+    NotPermitted { status: String, advice: String },
+    #[error("perf script failed ({status}): {stderr}")]
+    ScriptFailed { status: String, stderr: String },
+    #[error("{what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    #[error(transparent)]
+    Import(#[from] ImportError),
+}
+
+/// What a recording produced.
+#[derive(Debug)]
+pub struct Recorded {
+    pub summary: ImportSummary,
+    /// The command's exit status as perf reported it, when not 0.
+    pub command_status: Option<i32>,
+}
+
+/// Records `command` with perf and writes the imported trace to `output`;
+/// with `perf_text`, the `perf script` text is kept there too.
+pub fn record(command: &[String], output: &Path, perf_text: Option<&Path>) -> Result<Recorded, RecordError> {
+    let perf = find_program("perf").ok_or(RecordError::PerfMissing)?;
+    let program = command.first().ok_or_else(|| RecordError::CommandMissing(String::new()))?;
+    if !program.contains('/') && find_program(program).is_none()
+        || program.contains('/') && !Path::new(program).exists()
+    {
+        return Err(RecordError::CommandMissing(program.clone()));
+    }
+    let scratch = Scratch::new()?;
+    let data = scratch.path.join("capture.data");
+    let mut record = Command::new(&perf);
+    record.arg("record").arg("-d");
+    for event in PERF_EVENTS {
+        record.arg("-e").arg(event);
+    }
+    record.arg("-o").arg(&data).arg("--").args(command);
+    let status =
+        record.status().map_err(|source| RecordError::Io { what: format!("running {}", perf.display()), source })?;
+    let status_text = status.code().map_or_else(|| "killed by a signal".to_owned(), |c| c.to_string());
+    let recorded_something = std::fs::metadata(&data).is_ok_and(|m| m.len() > 0);
+    if !recorded_something {
+        return Err(RecordError::NotPermitted { status: status_text, advice: permission_advice() });
+    }
+    let text = scratch.path.join("capture.perf.txt");
+    let text_file = File::create(&text)
+        .map_err(|source| RecordError::Io { what: format!("creating {}", text.display()), source })?;
+    let script = Command::new(&perf)
+        .arg("script")
+        .arg("-i")
+        .arg(&data)
+        .args(["--show-mmap-events", "--show-task-events"])
+        .stdout(text_file)
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|source| RecordError::Io { what: format!("running {} script", perf.display()), source })?;
+    if !script.status.success() {
+        let stderr = String::from_utf8_lossy(&script.stderr).trim().to_owned();
+        return Err(RecordError::ScriptFailed { status: script.status.to_string(), stderr });
+    }
+    if let Some(keep) = perf_text {
+        std::fs::copy(&text, keep)
+            .map_err(|source| RecordError::Io { what: format!("writing {}", keep.display()), source })?;
+    }
+    let summary = import_file(Format::Perf, &text, output, workloads::import::perf::DEFAULT_WINDOW)?;
+    if summary.events == 0 {
+        return Err(RecordError::NotPermitted { status: status_text, advice: permission_advice() });
+    }
+    Ok(Recorded { summary, command_status: status.code().filter(|c| *c != 0) })
+}
+
+/// Says why perf may have been refused, from the paranoia setting and
+/// whether we are root.
+fn permission_advice() -> String {
+    let paranoid = std::fs::read_to_string(PARANOID).ok().map(|s| s.trim().to_owned());
+    let root = is_root();
+    let setting =
+        paranoid.as_deref().map_or_else(|| format!("{PARANOID} could not be read"), |v| format!("{PARANOID} is {v}"));
+    if root {
+        format!(
+            "Recording tracepoints needs tracefs (/sys/kernel/tracing) and perf support in the kernel; {setting}. \
+             Check that `perf list tracepoint` shows exceptions:page_fault_user."
+        )
+    } else {
+        format!(
+            "The kernel does not let this user record tracepoints: {setting}, and tracepoints need root \
+             or a setting of -1 plus read access to /sys/kernel/tracing. Run cowsim record as root \
+             (sudo), or as root allow it with `sysctl kernel.perf_event_paranoid=-1`."
+        )
+    }
+}
+
+/// Are we root? (The effective uid in /proc/self/status.)
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").ok().is_some_and(|status| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:"))
+            .and_then(|ids| ids.split_whitespace().nth(1))
+            .is_some_and(|effective| effective == "0")
+    })
+}
+
+/// The first executable called `name` on PATH.
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| is_executable(candidate))
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
+}
+
+/// A scratch folder, removed when dropped.
+struct Scratch {
+    path: PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Result<Scratch, RecordError> {
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let path = std::env::temp_dir().join(format!("cowsim-record-{}-{stamp}", std::process::id()));
+        std::fs::create_dir(&path)
+            .map_err(|source| RecordError::Io { what: format!("creating {}", path.display()), source })?;
+        Ok(Scratch { path })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}

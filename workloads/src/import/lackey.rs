@@ -1,0 +1,498 @@
+//! `cowsim import lackey`: a Valgrind lackey memory trace into a cowsim
+//! trace.
+//!
+//! `valgrind --tool=lackey --trace-mem=yes PROGRAM` logs every instruction
+//! fetch, load, store and read-modify-write of one process, one a line
+//! (landscape.md §3.1; the format is fixed by four `printf`s in lackey's
+//! `lk_main.c`):
+//!
+//! ```text
+//! ==15536== Lackey, an example Valgrind tool      header and summary lines: ignored
+//! I  004014f0,2                                    instruction fetch → exec_fetch
+//!  L 1fff000770,8                                  load               → read
+//!  S 1fff000768,8                                  store              → write
+//!  M 04033e06,1                                    modify             → read, then write
+//! ```
+//!
+//! The address is hexadecimal, the size decimal bytes. An access that
+//! spans a page boundary touches both pages.
+//!
+//! **One task, memory made on first touch.** Lackey records no mappings,
+//! forks or exits. The trace has one task (1); the first touch of an
+//! address allocates the aligned 64 KiB chunk around it (`vm_allocate`,
+//! then `vm_protect` to `rwx` so that fetches, loads and stores all
+//! succeed). Chunks are cheap for the simulator (one map entry each, pages
+//! made only when touched) and keep the map small.
+//!
+//! **Coalescing.** A trace with one op per lackey line would be huge and
+//! say nothing more to a copy-on-write simulator: within one task and with
+//! no mapping changes, only the first access to a page can fault, and a
+//! write after reads (which may break a zero-page or read-only mapping).
+//! So a *run of consecutive accesses to one page* becomes at most two ops:
+//! the run's first access, and its first write when the first access was
+//! not one. The later accesses of a run are dropped: they would hit the
+//! pmap under every policy. (The read digest and the access count of a
+//! replay count the ops written, not the lackey lines.) Each op is one
+//! whole page (`len` 4K).
+//!
+//! **Speed.** The parser works on the input's bytes in place: no regular
+//! expressions, no allocation per line, one pass over each line (DESIGN.md
+//! §8 asks for over 20 million lackey lines a second; the
+//! `lackey_rate` example measures it).
+//!
+//! Lines that start like an access (`I  `, ` L `, ` S `, ` M `) but do not
+//! parse are errors naming `file:line:column`. Other lines (the program's
+//! own output, when lackey logs to the same terminal) are skipped and
+//! counted.
+
+use std::io::{self, BufRead, Write};
+
+use rustc_hash::FxHashSet;
+use sim::ids::TaskId;
+use sim::op::{AccessOp, Op, TraceOp};
+use sim::types::{Access, KernReturn, Prot};
+
+use crate::import::regions::PAGE_SIZE;
+use crate::import::{ImportError, ImportSummary, base_name};
+use crate::trace::{MAX_LINE_BYTES, TraceError, TraceWriter};
+
+/// The one task of a lackey trace.
+pub const TASK: TaskId = TaskId(1);
+
+/// Pages in a chunk allocated on first touch (64 KiB).
+pub const CHUNK_PAGES: u64 = 16;
+
+/// The largest access a line may describe. Lackey's are at most a vector
+/// register (64 bytes); a larger size is a corrupt line.
+const MAX_ACCESS_BYTES: u64 = 1 << 16;
+
+/// The lowest page the simulator maps (its default `map_min`, 0x1000).
+const FIRST_PAGE: u64 = 1;
+/// One past the last user page (its default `map_max`, 2^47).
+const END_PAGE: u64 = (1 << 47) / PAGE_SIZE;
+
+/// Imports lackey logs. See the module documentation.
+#[derive(Clone, Debug, Default)]
+pub struct LackeyImport;
+
+impl LackeyImport {
+    /// Reads a lackey log from `input` (named `input_name` in errors and in
+    /// the trace's opening comments) and writes the trace to `writer`
+    /// (named `output_name` in errors).
+    pub fn run<R: BufRead, W: Write>(
+        &self,
+        mut input: R,
+        input_name: &str,
+        writer: &mut TraceWriter<W>,
+        output_name: &str,
+    ) -> Result<ImportSummary, ImportError> {
+        let output_error = |source| ImportError::Output { file: output_name.to_owned(), source };
+        let input_error = |source| ImportError::Input(TraceError::Io { file: input_name.to_owned(), source });
+        write_header(writer, input_name).map_err(output_error)?;
+        let mut importer = Importer::new(writer, input_name, output_name);
+        importer.out.op(Op::TaskCreate { task: TASK }, Some(KernReturn::Success)).map_err(output_error)?;
+        // A line cut by the end of a buffer waits here for its rest.
+        let mut carry: Vec<u8> = Vec::new();
+        loop {
+            let block = input.fill_buf().map_err(input_error)?;
+            if block.is_empty() {
+                break;
+            }
+            let length = block.len();
+            if !carry.is_empty() {
+                // Complete the carried line with this block's first line.
+                let Some(newline) = block.iter().position(|&b| b == b'\n') else {
+                    carry.extend_from_slice(block);
+                    input.consume(length);
+                    importer.check_carry_length(&carry)?;
+                    continue;
+                };
+                carry.extend_from_slice(&block[..=newline]);
+                importer.lines(&carry)?;
+                carry.clear();
+                let block = &block[newline + 1..];
+                let consumed = importer.complete_lines(block)?;
+                carry.extend_from_slice(&block[consumed..]);
+            } else {
+                let consumed = importer.complete_lines(block)?;
+                carry.extend_from_slice(&block[consumed..]);
+            }
+            input.consume(length);
+            importer.check_carry_length(&carry)?;
+        }
+        if !carry.is_empty() {
+            // The last line had no newline.
+            carry.push(b'\n');
+            importer.lines(&carry)?;
+        }
+        let summary = importer.finish();
+        writer
+            .write_comment(&format!("import summary: {}", summary.report_lines().join("; ")))
+            .map_err(output_error)?;
+        writer.flush().map_err(output_error)?;
+        Ok(summary)
+    }
+}
+
+/// The trace's opening comments: where it came from.
+fn write_header<W: Write>(writer: &mut TraceWriter<W>, input_name: &str) -> io::Result<()> {
+    writer.write_comment(&format!(
+        "imported by `cowsim import lackey` (cowsim {}) from {}\n\
+         source: a valgrind --tool=lackey --trace-mem=yes log of one process (task 1)\n\
+         memory is allocated in 64 KiB chunks (rwx) at first touch; each op is one 4 KiB page;\n\
+         a run of accesses to one page is kept as its first access and its first write",
+        env!("CARGO_PKG_VERSION"),
+        base_name(input_name)
+    ))
+}
+
+/// Hex digit values; 0xff for anything else.
+const HEX: [u8; 256] = {
+    let mut table = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// Writes ops, counting them.
+struct Out<'w, W: Write> {
+    writer: &'w mut TraceWriter<W>,
+    ops: u64,
+}
+
+impl<W: Write> Out<'_, W> {
+    fn op(&mut self, op: Op, expect: Option<KernReturn>) -> io::Result<()> {
+        self.ops += 1;
+        self.writer.write_op(&TraceOp { op, expect })
+    }
+}
+
+/// The parser and the translation state.
+struct Importer<'w, 'n, W: Write> {
+    out: Out<'w, W>,
+    /// The input's and the output's names, for errors.
+    name: &'n str,
+    output_name: &'n str,
+    /// Lines read so far.
+    line: u64,
+    /// Chunks allocated, and the last one looked up (most touches hit it).
+    chunks: FxHashSet<u64>,
+    last_chunk: u64,
+    /// The page of the current run of accesses, and whether the run has
+    /// written it yet.
+    run_page: u64,
+    run_wrote: bool,
+    summary: ImportSummary,
+}
+
+impl<'w, 'n, W: Write> Importer<'w, 'n, W> {
+    fn new(writer: &'w mut TraceWriter<W>, name: &'n str, output_name: &'n str) -> Self {
+        Importer {
+            out: Out { writer, ops: 0 },
+            name,
+            output_name,
+            line: 0,
+            chunks: FxHashSet::default(),
+            last_chunk: u64::MAX,
+            run_page: u64::MAX,
+            run_wrote: false,
+            summary: ImportSummary::default(),
+        }
+    }
+
+    fn finish(mut self) -> ImportSummary {
+        self.summary.lines = self.line;
+        self.summary.ops = self.out.ops;
+        self.summary
+    }
+
+    fn check_carry_length(&self, carry: &[u8]) -> Result<(), ImportError> {
+        if carry.len() > MAX_LINE_BYTES {
+            let message = format!("line is longer than {MAX_LINE_BYTES} bytes");
+            return Err(ImportError::parse(self.name, self.line as usize + 1, 1, message));
+        }
+        Ok(())
+    }
+
+    /// Parses the complete lines at the start of `block`; returns how many
+    /// bytes they took (up to and including the last newline).
+    fn complete_lines(&mut self, block: &[u8]) -> Result<usize, ImportError> {
+        let Some(last_newline) = block.iter().rposition(|&b| b == b'\n') else { return Ok(0) };
+        self.lines(&block[..=last_newline])?;
+        Ok(last_newline + 1)
+    }
+
+    /// Parses `text`, which is whole lines, each ending in `\n`.
+    fn lines(&mut self, text: &[u8]) -> Result<(), ImportError> {
+        let mut at = 0;
+        while at < text.len() {
+            at = self.line_at(text, at)?;
+        }
+        Ok(())
+    }
+
+    /// Parses the line starting at `start` (it ends with a newline); returns
+    /// where the next line starts.
+    #[inline]
+    fn line_at(&mut self, text: &[u8], start: usize) -> Result<usize, ImportError> {
+        self.line += 1;
+        let kind = match (text[start], text.get(start + 1), text.get(start + 2)) {
+            (b'I', Some(b' '), Some(b' ')) => Kind::Fetch,
+            (b' ', Some(b'L'), Some(b' ')) => Kind::Load,
+            (b' ', Some(b'S'), Some(b' ')) => Kind::Store,
+            (b' ', Some(b'M'), Some(b' ')) => Kind::Modify,
+            (first, second, _) => return Ok(self.other_line(text, start, first, second.copied())),
+        };
+        let mut at = start + 3;
+        let mut address: u64 = 0;
+        let digits_start = at;
+        loop {
+            let value = HEX[text[at] as usize];
+            if value == 0xff {
+                break;
+            }
+            address = (address << 4) | u64::from(value);
+            at += 1;
+        }
+        let digits = at - digits_start;
+        if digits == 0 || digits > 16 {
+            return Err(self.problem(start, digits_start, "expected the address in hexadecimal (at most 16 digits)"));
+        }
+        if text[at] != b',' {
+            return Err(self.problem(start, at, "expected ',' and the size after the address"));
+        }
+        at += 1;
+        let size_start = at;
+        let mut size: u64 = 0;
+        while text[at].is_ascii_digit() {
+            size = size.saturating_mul(10).saturating_add(u64::from(text[at] - b'0'));
+            at += 1;
+        }
+        if at == size_start {
+            return Err(self.problem(start, at, "expected the size in decimal bytes after ','"));
+        }
+        if text[at] == b'\r' {
+            at += 1;
+        }
+        if text[at] != b'\n' {
+            return Err(self.problem(start, at, "expected the end of the line after the size"));
+        }
+        if size > MAX_ACCESS_BYTES {
+            return Err(self.problem(start, size_start, "the size is larger than any access lackey records (64 KiB)"));
+        }
+        self.access(kind, address, size.max(1)).map_err(|e| self.output_error(e))?;
+        Ok(at + 1)
+    }
+
+    /// A line that is not an access: a valgrind header or summary line
+    /// (`==PID== ...`), a blank line, or anything else (counted as
+    /// skipped). Returns where the next line starts.
+    #[cold]
+    fn other_line(&mut self, text: &[u8], start: usize, first: u8, second: Option<u8>) -> usize {
+        let end = start + text[start..].iter().position(|&b| b == b'\n').unwrap_or(text.len() - start);
+        match (first, second) {
+            (b'=', Some(b'=')) => self.summary.ignored.add("valgrind header and summary lines (==PID==)"),
+            (b'\n', _) | (b'\r', Some(b'\n')) => {}
+            _ => self.summary.skipped.add("lines that are not lackey accesses"),
+        }
+        end + 1
+    }
+
+    #[cold]
+    fn problem(&self, line_start: usize, at: usize, message: &str) -> ImportError {
+        ImportError::parse(self.name, self.line as usize, at - line_start + 1, message)
+    }
+
+    #[cold]
+    fn output_error(&self, error: io::Error) -> ImportError {
+        ImportError::Output { file: self.output_name.to_owned(), source: error }
+    }
+
+    /// One lackey access of `size` bytes at `address`.
+    #[inline]
+    fn access(&mut self, kind: Kind, address: u64, size: u64) -> io::Result<()> {
+        self.summary.events += 1;
+        let first = address / PAGE_SIZE;
+        let Some(last) = address.checked_add(size - 1).map(|end| end / PAGE_SIZE) else {
+            self.summary.notes.add("accesses outside the mappable range 0x1000..2^47 (skipped)");
+            return Ok(());
+        };
+        if first < FIRST_PAGE || last >= END_PAGE {
+            self.summary.notes.add("accesses outside the mappable range 0x1000..2^47 (skipped)");
+            return Ok(());
+        }
+        for page in first..=last {
+            match kind {
+                Kind::Fetch => self.touch(page, Access::ExecFetch)?,
+                Kind::Load => self.touch(page, Access::Read)?,
+                Kind::Store => self.touch(page, Access::Write)?,
+                Kind::Modify => {
+                    self.touch(page, Access::Read)?;
+                    self.touch(page, Access::Write)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One page touched: coalesced into the current run, or written.
+    #[inline]
+    fn touch(&mut self, page: u64, access: Access) -> io::Result<()> {
+        let write = access == Access::Write;
+        if page == self.run_page {
+            if !write || self.run_wrote {
+                return Ok(());
+            }
+            self.run_wrote = true;
+        } else {
+            self.run_page = page;
+            self.run_wrote = write;
+            self.ensure_chunk(page / CHUNK_PAGES)?;
+        }
+        let op = AccessOp {
+            task: TASK,
+            access,
+            addr: page * PAGE_SIZE,
+            len: PAGE_SIZE,
+            value: None,
+            expect_value: None,
+            recorded: None,
+        };
+        self.out.op(Op::Access(op), None)
+    }
+
+    /// Allocates chunk `chunk` on its first touch.
+    #[inline]
+    fn ensure_chunk(&mut self, chunk: u64) -> io::Result<()> {
+        if chunk == self.last_chunk {
+            return Ok(());
+        }
+        self.last_chunk = chunk;
+        if !self.chunks.insert(chunk) {
+            return Ok(());
+        }
+        let first = (chunk * CHUNK_PAGES).max(FIRST_PAGE);
+        let end = ((chunk + 1) * CHUNK_PAGES).min(END_PAGE);
+        let (addr, size) = (first * PAGE_SIZE, (end - first) * PAGE_SIZE);
+        let success = Some(KernReturn::Success);
+        self.out.op(Op::VmAllocate { task: TASK, addr: Some(addr), size, anywhere: false }, success)?;
+        self.out.op(Op::VmProtect { task: TASK, addr, size, prot: Prot::ALL, set_max: false }, success)
+    }
+}
+
+/// The four kinds of lackey line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Fetch,
+    Load,
+    Store,
+    Modify,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::TraceReader;
+
+    fn import(text: &str) -> Result<(Vec<TraceOp>, ImportSummary), ImportError> {
+        let mut writer = TraceWriter::new(Vec::new());
+        let summary = LackeyImport.run(text.as_bytes(), "t.lackey", &mut writer, "out")?;
+        let bytes = writer.into_inner();
+        let ops = TraceReader::new(bytes.as_slice(), "out").map(|r| r.expect("the trace reads back").value).collect();
+        Ok((ops, summary))
+    }
+
+    fn accesses(ops: &[TraceOp]) -> Vec<(&'static str, u64)> {
+        ops.iter()
+            .filter_map(|t| match &t.op {
+                Op::Access(a) => Some((t.op.name(), a.addr)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lines_become_page_accesses() {
+        let log = "==1== Lackey\nI  00401000,3\n L 00402ff8,16\n S 00500000,8\n M 00600010,4\n";
+        let (ops, summary) = import(log).unwrap();
+        assert_eq!(
+            accesses(&ops),
+            [
+                ("exec_fetch", 0x401000),
+                ("read", 0x402000),
+                ("read", 0x403000),
+                ("write", 0x500000),
+                ("read", 0x600000),
+                ("write", 0x600000)
+            ]
+        );
+        assert_eq!(summary.lines, 5);
+        assert_eq!(summary.events, 4);
+        assert_eq!(summary.ignored.total(), 1);
+        // Chunks: 0x400000 (two pages of it), 0x500000, 0x600000.
+        let allocations = ops.iter().filter(|t| t.op.name() == "vm_allocate").count();
+        assert_eq!(allocations, 3);
+        // Structural ops expect success; accesses carry no expectation.
+        assert!(ops.iter().all(|t| matches!(t.op, Op::Access(_)) == t.expect.is_none()));
+    }
+
+    #[test]
+    fn runs_on_one_page_keep_the_first_access_and_the_first_write() {
+        let log = "I  00401000,3\nI  00401004,3\n L 00401100,8\n S 00401100,8\n S 00401108,8\n L 00401000,8\nI  00402000,2\nI  00401000,2\n";
+        let (ops, _) = import(log).unwrap();
+        assert_eq!(
+            accesses(&ops),
+            [("exec_fetch", 0x401000), ("write", 0x401000), ("exec_fetch", 0x402000), ("exec_fetch", 0x401000)]
+        );
+    }
+
+    #[test]
+    fn odd_lines() {
+        // No final newline, CRLF, a program's own output, page zero.
+        let (ops, summary) = import("hello\r\n S 00000010,4\r\n L 7fff0000,4").unwrap();
+        assert_eq!(accesses(&ops), [("read", 0x7fff0000)]);
+        assert_eq!(summary.skipped.total(), 1);
+        assert_eq!(summary.notes.total(), 1);
+    }
+
+    #[test]
+    fn malformed_access_lines_name_line_and_column() {
+        let message = |log: &str| import(log).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(
+            message("I  0040,3\nI  zz,3\n"),
+            "t.lackey:2:4: expected the address in hexadecimal (at most 16 digits)"
+        );
+        assert_eq!(message(" L 0040;3\n"), "t.lackey:1:8: expected ',' and the size after the address");
+        assert_eq!(message(" L 0040,\n"), "t.lackey:1:9: expected the size in decimal bytes after ','");
+        assert_eq!(message(" L 0040,8x\n"), "t.lackey:1:10: expected the end of the line after the size");
+        assert_eq!(
+            message(" L 00400000,99999999\n"),
+            "t.lackey:1:13: the size is larger than any access lackey records (64 KiB)"
+        );
+        assert_eq!(
+            message(" L 11112222333344445,8\n"),
+            "t.lackey:1:4: expected the address in hexadecimal (at most 16 digits)"
+        );
+    }
+
+    #[test]
+    fn lines_split_across_buffers_parse_the_same() {
+        let log = "I  00401000,3\n L 00402ff8,16\n S 00500000,8\n M 00600010,4\n".repeat(50);
+        let whole = import(&log).unwrap().0;
+        let reader = std::io::BufReader::with_capacity(7, log.as_bytes());
+        let mut writer = TraceWriter::new(Vec::new());
+        LackeyImport.run(reader, "t.lackey", &mut writer, "out").unwrap();
+        let bytes = writer.into_inner();
+        let split: Vec<TraceOp> = TraceReader::new(bytes.as_slice(), "out").map(|r| r.unwrap().value).collect();
+        assert_eq!(whole, split);
+    }
+}

@@ -1,0 +1,817 @@
+//! From perf events to cowsim ops.
+//!
+//! The translator keeps, for every live process, the picture of its address
+//! space that the events so far imply ([`Regions`]), and turns each event
+//! into the ops that make the simulator's map agree with it:
+//!
+//! | event | ops |
+//! |---|---|
+//! | `PERF_RECORD_MMAP2` (a new mapping) | `vm_deallocate` of whatever it replaced, then `vm_allocate` (anonymous) or `vm_map` (a file; shared ones also `vm_inherit share`) |
+//! | `PERF_RECORD_COMM exec` | `exec` (or `task_create` for a process first seen at its exec) and a `mark` naming the program |
+//! | `PERF_RECORD_FORK` of a process | `fork`; of a thread (child pid = parent pid): nothing, the thread shares the map |
+//! | `PERF_RECORD_EXIT` of the last thread | `exit` |
+//! | `munmap` returning 0 | `vm_deallocate` of each mapped stretch |
+//! | `mprotect` returning 0 | `vm_protect` of each stretch whose protection changes |
+//! | `brk` | the heap grows (`vm_allocate`) or shrinks (`vm_deallocate`) |
+//! | `mremap` | shrink, grow in place, or move: map the new place, `vm_copy` the contents over, unmap the old |
+//! | `madvise(MADV_DONTNEED)` | unmap and map again: private pages read as new afterwards |
+//! | `madvise(MADV_DONTFORK / DOFORK)` | `vm_inherit none` / back |
+//! | a page fault | one access op of one page: `write` (error code bit 1), `exec_fetch` (bit 4) or `read`, carrying `recorded`: `present` (bit 0) or `not_present` |
+//!
+//! **Syscalls are applied at their exit, and only when they succeeded**: the
+//! entry gives the arguments, the exit whether anything happened. Perf also
+//! prints a `PERF_RECORD_MMAP2` for a VMA that `mprotect` changed or `brk`
+//! grew; one that arrives while the same thread is inside `mprotect` or
+//! `mremap` is ignored (the exit applies the change), and one inside `brk`
+//! only fills the part of the heap not mapped yet. `madvise`'s exit is not
+//! recorded (DESIGN.md §6), so it is applied at entry, for the advice whose
+//! effect does not depend on memory pressure (`MADV_FREE` is not followed).
+//!
+//! **Protections** follow x86: a page that is writable or executable is
+//! also readable (the hardware has no write-only or execute-only pages), so
+//! `-w-p` becomes `rw` and `--xp` becomes `rx`.
+//!
+//! **What the capture did not show.** A process first seen in the middle of
+//! its life (no exec or fork in the capture) has mappings the capture never
+//! showed. A fault there creates a one-page region first (a *guessed*
+//! anonymous region, readable and writable, or readable and executable for
+//! an instruction fetch), so the access can be replayed. A process whose
+//! whole history is in the capture (it was exec'd or forked in it) gets no
+//! such help: a fault on memory it never mapped is what it looks like, a
+//! segfault, and the access is written with the code the simulator will
+//! return (`"expect":"KERN_INVALID_ADDRESS"`). The one exception is the
+//! stack, which Linux grows on a fault below it without any record: a fault
+//! below the `[stack]` region, within 8 MiB of it and at least Linux's
+//! guard gap (256 pages) above the next mapping, maps the pages in between.
+//!
+//! **Threads** share their process's map: the thread id is mapped to its
+//! process through the `PERF_RECORD_FORK` that made the thread, and a
+//! process exits when its last known thread has.
+//!
+//! Limits, all counted in the summary where they arise: `vfork` children are
+//! replayed as forks (perf's records do not say `CLONE_VM`); `MADV_FREE`,
+//! `MADV_WIPEONFORK` and `MADV_REMOVE` are not followed; an `mremap` move is
+//! replayed as a lazy copy (the pages are shared copy-on-write until written
+//! rather than moved).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Write};
+
+use sim::ids::TaskId;
+use sim::op::{AccessOp, Op, Recorded, TraceOp};
+use sim::types::{Access, Inheritance, KernReturn, Prot};
+
+use super::parse::{Call, CallName, Event, Mmap};
+use crate::import::ImportSummary;
+use crate::import::regions::{Backing, PAGE_SIZE, Region, Regions};
+use crate::trace::TraceWriter;
+
+/// The lowest mappable page (the simulator's default `map_min`, 0x1000).
+const FIRST_PAGE: u64 = 1;
+/// One past the last user page (the simulator's default `map_max`, the
+/// 47-bit x86-64 user address space).
+const END_PAGE: u64 = (1 << 47) / PAGE_SIZE;
+/// Linux `stack_guard_gap`: a stack does not grow to within this many pages
+/// of the mapping below it.
+const STACK_GUARD_GAP: u64 = 256;
+/// How far below its lowest page the stack may grow on one fault (Linux's
+/// default `RLIMIT_STACK`, 8 MiB).
+const STACK_GROWTH_LIMIT: u64 = (8 << 20) / PAGE_SIZE;
+
+// x86 page-fault error code bits (arch/x86/include/asm/trap_pf.h).
+const PF_PROT: u64 = 1 << 0;
+const PF_WRITE: u64 = 1 << 1;
+const PF_INSTR: u64 = 1 << 4;
+
+// Linux mmap protection bits and madvise advice (include/uapi).
+const PROT_READ: u64 = 0x1;
+const PROT_WRITE: u64 = 0x2;
+const PROT_EXEC: u64 = 0x4;
+const MADV_DONTNEED: u64 = 4;
+const MADV_FREE: u64 = 8;
+const MADV_REMOVE: u64 = 9;
+const MADV_DONTFORK: u64 = 10;
+const MADV_DOFORK: u64 = 11;
+const MADV_WIPEONFORK: u64 = 18;
+const MADV_KEEPONFORK: u64 = 19;
+const MREMAP_DONTUNMAP: u64 = 4;
+
+/// What the importer knows of one process.
+#[derive(Debug, Default)]
+struct Process {
+    space: Regions,
+    /// The program break, once a `brk` call returned it.
+    brk: Option<u64>,
+    /// Was the process exec'd or forked in the capture, so that every
+    /// mapping it has was seen being made?
+    whole_history: bool,
+    /// Threads other than the leader, by thread id.
+    threads: BTreeSet<u32>,
+    /// The leader's thread exited while other threads lived on.
+    leader_exited: bool,
+}
+
+/// Writes ops, counting them.
+struct Out<'w, W: Write> {
+    writer: &'w mut TraceWriter<W>,
+    ops: u64,
+    expected_failures: u64,
+}
+
+impl<W: Write> Out<'_, W> {
+    /// Writes a structural op that must succeed.
+    fn op(&mut self, op: Op) -> io::Result<()> {
+        self.ops += 1;
+        self.writer.write_op(&TraceOp { op, expect: Some(KernReturn::Success) })
+    }
+
+    /// Writes an access; `expect` only when it is predicted to fail.
+    fn access(&mut self, op: AccessOp, predicted: KernReturn) -> io::Result<()> {
+        self.ops += 1;
+        let expect = (predicted != KernReturn::Success).then_some(predicted);
+        if expect.is_some() {
+            self.expected_failures += 1;
+        }
+        self.writer.write_op(&TraceOp { op: Op::Access(op), expect })
+    }
+
+    fn mark(&mut self, label: String) -> io::Result<()> {
+        self.ops += 1;
+        self.writer.write_op(&TraceOp { op: Op::Mark { label }, expect: None })
+    }
+
+    /// The ops that make the simulator map `region` at `start` (which must
+    /// be free in both pictures).
+    fn map_region(&mut self, task: TaskId, start: u64, region: &Region) -> io::Result<()> {
+        let (addr, size) = (start * PAGE_SIZE, (region.end - start) * PAGE_SIZE);
+        match &region.backing {
+            Backing::Anonymous => {
+                self.op(Op::VmAllocate { task, addr: Some(addr), size, anywhere: false })?;
+                if region.prot != Prot::DEFAULT {
+                    self.op(Op::VmProtect { task, addr, size, prot: region.prot, set_max: false })?;
+                }
+            }
+            Backing::File { name, offset, shared } => self.op(Op::VmMap {
+                task,
+                addr: Some(addr),
+                size,
+                anywhere: false,
+                file: name.to_string(),
+                offset: offset * PAGE_SIZE,
+                private: !shared,
+                prot: region.prot,
+            })?,
+        }
+        if region.inherit != Inheritance::Copy {
+            self.op(Op::VmInherit { task, addr, size, inherit: region.inherit })?;
+        }
+        Ok(())
+    }
+}
+
+/// The translator: processes, threads, syscalls in flight.
+pub(crate) struct Translator<'w, W: Write> {
+    out: Out<'w, W>,
+    processes: BTreeMap<u32, Process>,
+    /// Thread id → process id, for threads other than a process's leader.
+    thread_owner: BTreeMap<u32, u32>,
+    /// Syscalls entered and not yet returned, by thread.
+    pending: BTreeMap<u32, Call>,
+    summary: ImportSummary,
+}
+
+impl<'w, W: Write> Translator<'w, W> {
+    pub fn new(writer: &'w mut TraceWriter<W>) -> Self {
+        Translator {
+            out: Out { writer, ops: 0, expected_failures: 0 },
+            processes: BTreeMap::new(),
+            thread_owner: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            summary: ImportSummary::default(),
+        }
+    }
+
+    /// Counts something the user should know.
+    fn note(&mut self, what: &str) {
+        self.summary.notes.add(what);
+    }
+
+    fn ignore(&mut self, what: &str) {
+        self.summary.ignored.add(what);
+    }
+
+    /// What was done, with the ops written (the caller adds line counts).
+    pub fn finish(mut self) -> ImportSummary {
+        self.summary.ops = self.out.ops;
+        self.summary.expected_failures = self.out.expected_failures;
+        self.summary
+    }
+
+    /// Turns one event of thread `tid` into ops.
+    pub fn handle(&mut self, tid: u32, event: Event) -> io::Result<()> {
+        self.summary.events += 1;
+        match event {
+            Event::Mmap(m) => self.on_mmap(m),
+            Event::Comm { pid, name, exec } => self.on_comm(pid, name, exec),
+            Event::Fork { pid, tid, parent_pid } => self.on_fork(pid, tid, parent_pid),
+            Event::Exit { pid, tid } => self.on_exit(pid, tid),
+            Event::Fault { address, error_code, kernel } => self.on_fault(tid, address, error_code, kernel),
+            Event::Enter(Call::Madvise { start, len, behavior }) => {
+                let pid = self.pid_of(tid);
+                self.on_madvise(pid, start, len, behavior)
+            }
+            Event::Enter(call) => {
+                if self.pending.insert(tid, call).is_some() {
+                    self.note("syscalls entered with no exit recorded (not applied)");
+                }
+                Ok(())
+            }
+            Event::Return { call, value } => self.on_return(tid, call, value),
+        }
+    }
+
+    // ----- processes and threads -----
+
+    fn pid_of(&self, tid: u32) -> u32 {
+        self.thread_owner.get(&tid).copied().unwrap_or(tid)
+    }
+
+    /// Creates the task for a process seen for the first time in the middle
+    /// of its life.
+    fn ensure_process(&mut self, pid: u32) -> io::Result<()> {
+        if !self.processes.contains_key(&pid) {
+            self.out.op(Op::TaskCreate { task: TaskId(pid) })?;
+            self.processes.insert(pid, Process::default());
+            self.note("processes first seen after their start (earlier mappings guessed on first fault)");
+        }
+        Ok(())
+    }
+
+    fn on_comm(&mut self, pid: u32, name: String, exec: bool) -> io::Result<()> {
+        if !exec {
+            self.ignore("PERF_RECORD_COMM (a new name, not an exec)");
+            return Ok(());
+        }
+        let task = TaskId(pid);
+        if let Some(old) = self.processes.remove(&pid) {
+            self.out.op(Op::Exec { task })?;
+            // exec kills the other threads; their exits may follow.
+            for thread in old.threads {
+                self.thread_owner.remove(&thread);
+                self.pending.remove(&thread);
+            }
+        } else {
+            self.out.op(Op::TaskCreate { task })?;
+        }
+        self.pending.remove(&pid);
+        self.processes.insert(pid, Process { whole_history: true, ..Process::default() });
+        self.out.mark(format!("{pid} exec {name}"))
+    }
+
+    fn on_fork(&mut self, pid: u32, tid: u32, parent_pid: u32) -> io::Result<()> {
+        if pid == parent_pid {
+            // A thread: same address space, no task of its own.
+            self.ensure_process(pid)?;
+            self.thread_owner.insert(tid, pid);
+            if let Some(p) = self.processes.get_mut(&pid) {
+                p.threads.insert(tid);
+            }
+            return Ok(());
+        }
+        self.ensure_process(parent_pid)?;
+        if self.processes.contains_key(&pid) {
+            self.note("process ids reused before the old process's exit was seen");
+            self.exit_process(pid)?;
+        }
+        self.out.op(Op::Fork { parent: TaskId(parent_pid), child: TaskId(pid) })?;
+        let parent = &self.processes[&parent_pid];
+        let child = Process {
+            space: parent.space.for_child(),
+            brk: parent.brk,
+            whole_history: parent.whole_history,
+            ..Process::default()
+        };
+        self.processes.insert(pid, child);
+        if tid != pid {
+            self.thread_owner.insert(tid, pid);
+        }
+        Ok(())
+    }
+
+    fn on_exit(&mut self, pid: u32, tid: u32) -> io::Result<()> {
+        self.pending.remove(&tid);
+        let Some(process) = self.processes.get_mut(&pid) else {
+            self.ignore("PERF_RECORD_EXIT of a process not alive in the capture");
+            return Ok(());
+        };
+        let last = if tid == pid {
+            process.leader_exited = true;
+            process.threads.is_empty()
+        } else {
+            process.threads.remove(&tid);
+            self.thread_owner.remove(&tid);
+            process.leader_exited && process.threads.is_empty()
+        };
+        if last { self.exit_process(pid) } else { Ok(()) }
+    }
+
+    fn exit_process(&mut self, pid: u32) -> io::Result<()> {
+        if let Some(process) = self.processes.remove(&pid) {
+            for thread in process.threads {
+                self.thread_owner.remove(&thread);
+                self.pending.remove(&thread);
+            }
+            self.pending.remove(&pid);
+            self.out.op(Op::Exit { task: TaskId(pid) })?;
+        }
+        Ok(())
+    }
+
+    // ----- mappings -----
+
+    fn on_mmap(&mut self, m: Mmap) -> io::Result<()> {
+        let Some((start, end)) = page_span(m.start, m.len) else {
+            self.note("mappings outside the user address space (not followed)");
+            return Ok(());
+        };
+        self.ensure_process(m.pid)?;
+        if m.tid != m.pid && !self.thread_owner.contains_key(&m.tid) {
+            self.thread_owner.insert(m.tid, m.pid);
+        }
+        let region = region_of(&m, end);
+        match self.pending.get(&m.tid) {
+            Some(Call::Mprotect { .. }) => {
+                self.ignore("PERF_RECORD_MMAP2 describing an mprotect (applied at its exit)");
+                Ok(())
+            }
+            Some(Call::Mremap { .. }) => {
+                self.ignore("PERF_RECORD_MMAP2 describing an mremap (applied at its exit)");
+                Ok(())
+            }
+            Some(Call::Brk { .. }) => self.fill_holes(m.pid, start, end, &region),
+            _ => {
+                self.unmap(m.pid, start, end)?;
+                self.map(m.pid, start, region)
+            }
+        }
+    }
+
+    /// Maps `region` at `start` in both pictures; the range must be free.
+    fn map(&mut self, pid: u32, start: u64, region: Region) -> io::Result<()> {
+        self.out.map_region(TaskId(pid), start, &region)?;
+        if let Some(p) = self.processes.get_mut(&pid) {
+            p.space.insert(start, region);
+        }
+        Ok(())
+    }
+
+    /// Maps each hole of `[start, end)` like `template` (whose file offset
+    /// applies at `start`).
+    fn fill_holes(&mut self, pid: u32, start: u64, end: u64, template: &Region) -> io::Result<()> {
+        let holes = self.processes.get(&pid).map(|p| p.space.holes(start, end)).unwrap_or_default();
+        for (hole_start, hole_end) in holes {
+            let mut region = template.clone();
+            if let Backing::File { offset, .. } = &mut region.backing {
+                *offset += hole_start - start;
+            }
+            region.end = hole_end;
+            self.map(pid, hole_start, region)?;
+        }
+        Ok(())
+    }
+
+    /// Unmaps every mapped stretch of `[start, end)`, one op each.
+    fn unmap(&mut self, pid: u32, start: u64, end: u64) -> io::Result<()> {
+        let Some(process) = self.processes.get_mut(&pid) else { return Ok(()) };
+        for (s, e) in process.space.mapped(start, end) {
+            self.out.op(Op::VmDeallocate { task: TaskId(pid), addr: s * PAGE_SIZE, size: (e - s) * PAGE_SIZE })?;
+        }
+        process.space.remove(start, end);
+        Ok(())
+    }
+
+    /// Sets the protection of every mapped page of `[start, end)`: one
+    /// `vm_protect` per stretch of pages that change.
+    fn protect(&mut self, pid: u32, start: u64, end: u64, prot: Prot) -> io::Result<()> {
+        let Some(process) = self.processes.get_mut(&pid) else { return Ok(()) };
+        let changing = process.space.pieces(start, end).into_iter().filter(|p| p.region.prot != prot);
+        for (s, e) in merge_adjacent(changing.map(|p| (p.start, p.region.end))) {
+            let (addr, size) = (s * PAGE_SIZE, (e - s) * PAGE_SIZE);
+            self.out.op(Op::VmProtect { task: TaskId(pid), addr, size, prot, set_max: false })?;
+        }
+        process.space.update(start, end, |r| r.prot = prot);
+        Ok(())
+    }
+
+    /// Sets the inheritance of every mapped page of `[start, end)` to what
+    /// `choose` says for its region.
+    fn inherit(&mut self, pid: u32, start: u64, end: u64, choose: fn(&Region) -> Inheritance) -> io::Result<()> {
+        let Some(process) = self.processes.get_mut(&pid) else { return Ok(()) };
+        for piece in process.space.pieces(start, end) {
+            let wanted = choose(&piece.region);
+            if wanted != piece.region.inherit {
+                let (addr, size) = (piece.start * PAGE_SIZE, (piece.region.end - piece.start) * PAGE_SIZE);
+                self.out.op(Op::VmInherit { task: TaskId(pid), addr, size, inherit: wanted })?;
+            }
+        }
+        process.space.update(start, end, |r| r.inherit = choose(r));
+        Ok(())
+    }
+
+    // ----- syscalls -----
+
+    fn on_return(&mut self, tid: u32, name: CallName, value: u64) -> io::Result<()> {
+        let pid = self.pid_of(tid);
+        let call = match self.pending.remove(&tid) {
+            Some(call) if call_name(call) == Some(name) => call,
+            _ => {
+                self.note("syscall exits with no entry recorded (not applied)");
+                return Ok(());
+            }
+        };
+        if !self.processes.contains_key(&pid) {
+            self.ignore("syscalls of a process not alive in the capture");
+            return Ok(());
+        }
+        let failed = is_error(value);
+        match call {
+            Call::Brk { .. } => self.on_brk(pid, value),
+            _ if failed => {
+                self.ignore("memory syscalls that failed (no effect)");
+                Ok(())
+            }
+            Call::Munmap { addr, len } => match page_span(addr, len) {
+                Some((start, end)) => self.unmap(pid, start, end),
+                None => Ok(()),
+            },
+            Call::Mprotect { start, len, prot } => self.on_mprotect(pid, start, len, prot),
+            Call::Mremap { addr, old_len, new_len, flags, .. } => {
+                self.on_mremap(pid, addr, old_len, new_len, flags, value)
+            }
+            Call::Madvise { .. } => Ok(()),
+        }
+    }
+
+    fn on_mprotect(&mut self, pid: u32, start: u64, len: u64, prot: u64) -> io::Result<()> {
+        if prot & !(PROT_READ | PROT_WRITE | PROT_EXEC) != 0 {
+            self.note("mprotect with PROT_GROWSDOWN or PROT_GROWSUP (not followed)");
+            return Ok(());
+        }
+        let Some((first, end)) = page_span(start, len) else { return Ok(()) };
+        let prot = linux_prot(prot & PROT_READ != 0, prot & PROT_WRITE != 0, prot & PROT_EXEC != 0);
+        // mprotect fails on a hole; it succeeded, so a hole here is memory
+        // the capture never showed being mapped.
+        let holes = self.processes.get(&pid).map(|p| p.space.holes(first, end)).unwrap_or_default();
+        for (s, e) in holes {
+            self.note("mprotect over memory never seen mapped (mapped as anonymous)");
+            let mut region = Region::new(e, prot, Backing::Anonymous);
+            region.guessed = true;
+            self.map(pid, s, region)?;
+        }
+        self.protect(pid, first, end, prot)
+    }
+
+    /// `brk` returned `value`, the new break (the old one on failure). The
+    /// growth was usually mapped already by the `PERF_RECORD_MMAP2` inside
+    /// the call; this also covers a capture without it, and shrinking.
+    fn on_brk(&mut self, pid: u32, value: u64) -> io::Result<()> {
+        let Some(process) = self.processes.get_mut(&pid) else { return Ok(()) };
+        let old = process.brk.replace(value);
+        let Some(old) = old else { return Ok(()) };
+        let (old_end, new_end) = (old.div_ceil(PAGE_SIZE), value.div_ceil(PAGE_SIZE));
+        if new_end < old_end {
+            self.unmap(pid, new_end, old_end)
+        } else if new_end > old_end && new_end <= END_PAGE {
+            self.fill_holes(pid, old_end, new_end, &Region::new(new_end, Prot::DEFAULT, Backing::Anonymous))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// `mremap(addr, old_len, new_len, flags)` returned `value`, the new
+    /// address.
+    fn on_mremap(&mut self, pid: u32, addr: u64, old_len: u64, new_len: u64, flags: u64, value: u64) -> io::Result<()> {
+        let (Some((old_start, old_end)), Some((new_start, new_end))) =
+            (page_span(addr, old_len), page_span(value, new_len))
+        else {
+            self.note("mremap with an empty or impossible range (not followed)");
+            return Ok(());
+        };
+        let (old_pages, new_pages) = (old_end - old_start, new_end - new_start);
+        if new_start == old_start {
+            if new_pages < old_pages {
+                return self.unmap(pid, old_start + new_pages, old_end);
+            }
+            let template = self.continuation(pid, old_end);
+            return self.fill_holes(pid, old_end, new_end, &template);
+        }
+        // Moved: whatever was at the destination is gone (MREMAP_FIXED).
+        self.unmap(pid, new_start, new_end)?;
+        let kept = old_pages.min(new_pages);
+        let pieces = self.processes.get(&pid).map(|p| p.space.pieces(old_start, old_start + kept)).unwrap_or_default();
+        let carried: u64 = pieces.iter().map(|p| p.region.end - p.start).sum();
+        if carried < kept {
+            self.note("mremap of memory never seen mapped (moved as anonymous)");
+        }
+        for piece in pieces {
+            let at = new_start + (piece.start - old_start);
+            self.move_piece(pid, piece.start, at, piece.region)?;
+        }
+        let unknown = Region::new(new_start + kept, Prot::DEFAULT, Backing::Anonymous);
+        self.fill_holes(pid, new_start, new_start + kept, &unknown)?;
+        let template = self.continuation(pid, old_start + kept);
+        self.fill_holes(pid, new_start + kept, new_end, &template)?;
+        if flags & MREMAP_DONTUNMAP != 0 {
+            // The old range stays mapped, emptied.
+            self.renew(pid, old_start, old_end)
+        } else {
+            self.unmap(pid, old_start, old_end)
+        }
+    }
+
+    /// Maps `region` (clipped at `from`) again at `at`, and copies the
+    /// contents over when they are readable.
+    fn move_piece(&mut self, pid: u32, from: u64, at: u64, region: Region) -> io::Result<()> {
+        let pages = region.end - from;
+        let mut moved = region.clone();
+        moved.end = at + pages;
+        if !region.prot.allows(Prot::READ) {
+            self.note("mremap of unreadable memory (contents not carried over)");
+            return self.map(pid, at, moved);
+        }
+        let final_prot = moved.prot;
+        moved.prot = Prot::DEFAULT;
+        self.map(pid, at, moved)?;
+        let task = TaskId(pid);
+        self.out.op(Op::VmCopy { task, src: from * PAGE_SIZE, size: pages * PAGE_SIZE, dst: at * PAGE_SIZE })?;
+        self.protect(pid, at, at + pages, final_prot)
+    }
+
+    /// A region that continues the one ending at `page` (same backing, the
+    /// file offset carried on), to extend it from `page`. Anonymous and
+    /// read-write if nothing ends there.
+    fn continuation(&mut self, pid: u32, page: u64) -> Region {
+        let found =
+            page.checked_sub(1).and_then(|last| self.processes.get(&pid)?.space.pieces(last, page).into_iter().next());
+        match found {
+            Some(piece) => {
+                let mut region = piece.region;
+                if let Backing::File { offset, .. } = &mut region.backing {
+                    *offset += 1;
+                }
+                region.stack = false;
+                region
+            }
+            None => {
+                self.note("mremap growing memory never seen mapped (grown as anonymous)");
+                Region::new(page, Prot::DEFAULT, Backing::Anonymous)
+            }
+        }
+    }
+
+    /// Unmaps the private pieces of `[start, end)` and maps them again as
+    /// they were: their pages are gone, a later access finds fresh ones.
+    fn renew(&mut self, pid: u32, start: u64, end: u64) -> io::Result<()> {
+        let pieces = self.processes.get(&pid).map(|p| p.space.pieces(start, end)).unwrap_or_default();
+        for piece in pieces {
+            match &piece.region.backing {
+                Backing::File { shared: true, .. } => continue,
+                Backing::File { name, .. } if name.starts_with('[') => {
+                    self.note("madvise(MADV_DONTNEED) of a special kernel mapping (not followed)");
+                    continue;
+                }
+                _ => {}
+            }
+            self.unmap(pid, piece.start, piece.region.end)?;
+            self.map(pid, piece.start, piece.region)?;
+        }
+        Ok(())
+    }
+
+    /// `madvise` is applied at entry: its exit is not recorded.
+    fn on_madvise(&mut self, pid: u32, start: u64, len: u64, behavior: u64) -> io::Result<()> {
+        if !self.processes.contains_key(&pid) {
+            self.ignore("syscalls of a process not alive in the capture");
+            return Ok(());
+        }
+        if !start.is_multiple_of(PAGE_SIZE) {
+            self.ignore("madvise with an unaligned start (fails with EINVAL)");
+            return Ok(());
+        }
+        let Some((first, end)) = page_span(start, len) else { return Ok(()) };
+        match behavior {
+            MADV_DONTNEED => self.renew(pid, first, end),
+            MADV_DONTFORK => self.inherit(pid, first, end, |_| Inheritance::None),
+            MADV_DOFORK => self.inherit(pid, first, end, usual_inheritance),
+            MADV_FREE => {
+                self.note("madvise(MADV_FREE) (not followed: whether pages go depends on memory pressure)");
+                Ok(())
+            }
+            MADV_REMOVE | MADV_WIPEONFORK | MADV_KEEPONFORK => {
+                self.note("madvise(MADV_REMOVE / WIPEONFORK / KEEPONFORK) (not followed)");
+                Ok(())
+            }
+            _ => {
+                self.ignore("syscalls:sys_enter_madvise with advice that leaves contents alone");
+                Ok(())
+            }
+        }
+    }
+
+    // ----- page faults -----
+
+    fn on_fault(&mut self, tid: u32, address: u64, error_code: u64, kernel: bool) -> io::Result<()> {
+        let page = address / PAGE_SIZE;
+        if page >= END_PAGE {
+            self.ignore("page faults on kernel addresses");
+            return Ok(());
+        }
+        let pid = self.pid_of(tid);
+        if pid == 0 {
+            self.ignore("page faults of the idle task");
+            return Ok(());
+        }
+        self.ensure_process(pid)?;
+        if kernel {
+            self.summary.notes.add("page faults taken by the kernel on user memory (replayed as accesses)");
+        }
+        let access = if error_code & PF_INSTR != 0 {
+            Access::ExecFetch
+        } else if error_code & PF_WRITE != 0 {
+            Access::Write
+        } else {
+            Access::Read
+        };
+        let recorded = if error_code & PF_PROT != 0 { Recorded::Present } else { Recorded::NotPresent };
+        let predicted = self.prepare_fault(pid, page, access)?;
+        let op = AccessOp {
+            task: TaskId(pid),
+            access,
+            addr: page * PAGE_SIZE,
+            len: PAGE_SIZE,
+            value: None,
+            expect_value: None,
+            recorded: Some(recorded),
+        };
+        self.out.access(op, predicted)
+    }
+
+    /// Makes sure the faulting page is mapped if the capture implies it is
+    /// (stack growth, memory from before the capture), and predicts the
+    /// code the access will return.
+    fn prepare_fault(&mut self, pid: u32, page: u64, access: Access) -> io::Result<KernReturn> {
+        if page < FIRST_PAGE {
+            self.note("page faults below 0x1000 (null pointers: segfaults)");
+            return Ok(KernReturn::InvalidAddress);
+        }
+        let Some(process) = self.processes.get(&pid) else { return Ok(KernReturn::InvalidAddress) };
+        let (region_prot, guessed) = match process.space.lookup(page) {
+            Some((_, region)) => (region.prot, region.guessed),
+            None => {
+                if let Some(region) = stack_growth(&process.space, page) {
+                    self.map(pid, page, region)?;
+                    return Ok(KernReturn::Success);
+                }
+                if process.whole_history {
+                    self.note("page faults on memory never mapped (segfaults)");
+                    return Ok(KernReturn::InvalidAddress);
+                }
+                let prot = if access == Access::ExecFetch { linux_prot(true, false, true) } else { Prot::DEFAULT };
+                let mut region = Region::new(page + 1, prot, Backing::Anonymous);
+                region.guessed = true;
+                self.note("page faults on memory mapped before the capture (one-page regions guessed)");
+                self.map(pid, page, region)?;
+                return Ok(KernReturn::Success);
+            }
+        };
+        if region_prot.allows(access.needs()) {
+            return Ok(KernReturn::Success);
+        }
+        if guessed {
+            // The guess was too narrow: widen it to what the program did.
+            let wider = union(region_prot, access.needs());
+            self.protect(pid, page, page + 1, wider)?;
+            return Ok(KernReturn::Success);
+        }
+        self.note("page faults the mapping's protection forbids (segfaults)");
+        Ok(KernReturn::ProtectionFailure)
+    }
+}
+
+/// The stack region grown down to `page`, if a fault at `page` grows it.
+fn stack_growth(space: &Regions, page: u64) -> Option<Region> {
+    let (above_start, above) = space.next_above(page)?;
+    if !above.stack || above_start - page > STACK_GROWTH_LIMIT {
+        return None;
+    }
+    if space.end_below(page).is_some_and(|below_end| page < below_end + STACK_GUARD_GAP) {
+        return None;
+    }
+    let mut grown = Region::new(above_start, above.prot, Backing::Anonymous);
+    grown.stack = true;
+    Some(grown)
+}
+
+/// `[addr, addr + len)` as whole pages, if it lies in the user address
+/// space and is not empty.
+fn page_span(addr: u64, len: u64) -> Option<(u64, u64)> {
+    let end = addr.checked_add(len)?.div_ceil(PAGE_SIZE);
+    let start = addr / PAGE_SIZE;
+    (start >= FIRST_PAGE && start < end && end <= END_PAGE).then_some((start, end))
+}
+
+/// Is a syscall's return value `-errno`?
+fn is_error(value: u64) -> bool {
+    (value as i64) < 0 && (value as i64) >= -4095
+}
+
+/// The call a pending entry is waiting to return from.
+fn call_name(call: Call) -> Option<CallName> {
+    match call {
+        Call::Munmap { .. } => Some(CallName::Munmap),
+        Call::Mprotect { .. } => Some(CallName::Mprotect),
+        Call::Brk { .. } => Some(CallName::Brk),
+        Call::Mremap { .. } => Some(CallName::Mremap),
+        Call::Madvise { .. } => None,
+    }
+}
+
+/// A Linux protection on x86: writable or executable pages are readable.
+fn linux_prot(read: bool, write: bool, exec: bool) -> Prot {
+    prot_of(read || write || exec, write, exec)
+}
+
+/// The protection with exactly these permissions.
+fn prot_of(read: bool, write: bool, exec: bool) -> Prot {
+    let mut prot = Prot::ALL;
+    for (wanted, bit) in [(read, Prot::READ), (write, Prot::WRITE), (exec, Prot::EXECUTE)] {
+        if !wanted {
+            prot = prot.without(bit);
+        }
+    }
+    prot
+}
+
+/// Every permission either grants.
+fn union(a: Prot, b: Prot) -> Prot {
+    let either = |bit| a.allows(bit) || b.allows(bit);
+    prot_of(either(Prot::READ), either(Prot::WRITE), either(Prot::EXECUTE))
+}
+
+/// The inheritance a region has by default: shared mappings are shared
+/// with a child, everything else copied.
+fn usual_inheritance(region: &Region) -> Inheritance {
+    Region::new(region.end, region.prot, region.backing.clone()).inherit
+}
+
+/// Is this mapping zero-fill memory rather than a file?
+fn is_anonymous(m: &Mmap) -> bool {
+    let path = m.path.as_str();
+    !m.shared
+        && (path.is_empty()
+            || path == "//anon"
+            || path == "[heap]"
+            || path == "[stack]"
+            || path.starts_with("[anon:")
+            || path.starts_with("[stack:")
+            || path.starts_with("/dev/zero"))
+}
+
+/// The file a mapping maps, as the simulator names it. Shared memory with
+/// no real file behind it (`/dev/zero (deleted)`, memfd, shmem) is told
+/// apart by its inode, so that two separate shared regions do not alias.
+fn file_name(m: &Mmap) -> String {
+    let pseudo = m.device.is_some_and(|(major, _)| major == 0) || m.path.ends_with("(deleted)") || m.path == "//anon";
+    if !(m.shared && pseudo) {
+        return m.path.clone();
+    }
+    match (m.device, m.inode) {
+        (Some((major, minor)), Some(inode)) => format!("{} (shared memory {major:x}:{minor:x} inode {inode})", m.path),
+        _ => format!("{} (shared memory of pid {} at {:#x})", m.path, m.pid, m.start),
+    }
+}
+
+/// The region a `PERF_RECORD_MMAP2` describes, ending at page `end`.
+fn region_of(m: &Mmap, end: u64) -> Region {
+    let prot = linux_prot(m.read, m.write, m.exec);
+    let backing = if is_anonymous(m) {
+        Backing::Anonymous
+    } else {
+        Backing::File { name: file_name(m).into(), offset: m.pgoff / PAGE_SIZE, shared: m.shared }
+    };
+    let mut region = Region::new(end, prot, backing);
+    region.stack = m.path == "[stack]";
+    region
+}
+
+/// Joins ranges that touch into one.
+fn merge_adjacent(ranges: impl Iterator<Item = (u64, u64)>) -> Vec<(u64, u64)> {
+    let mut merged: Vec<(u64, u64)> = Vec::new();
+    for (s, e) in ranges {
+        match merged.last_mut() {
+            Some(last) if last.1 == s => last.1 = e,
+            _ => merged.push((s, e)),
+        }
+    }
+    merged
+}
