@@ -32,9 +32,16 @@ impl Format {
 }
 
 /// Imports `input` (`-` for stdin) into a trace at `output` (`-` for
-/// stdout). A perf import repairs event order within `window` events. On
-/// failure a partly written output file is removed.
-pub fn import_file(format: Format, input: &Path, output: &Path, window: usize) -> Result<ImportSummary, ImportError> {
+/// stdout). A perf import repairs event order within `window` events.
+/// `preamble`, if any, opens the trace as a comment (where the capture came
+/// from). On failure a partly written output file is removed.
+pub fn import_file(
+    format: Format,
+    input: &Path,
+    output: &Path,
+    window: usize,
+    preamble: Option<&str>,
+) -> Result<ImportSummary, ImportError> {
     let (reader, input_name) = open_input(input)?;
     let to_stdout = output.as_os_str() == "-";
     let output_name = if to_stdout { "<stdout>".to_owned() } else { output.display().to_string() };
@@ -42,6 +49,9 @@ pub fn import_file(format: Format, input: &Path, output: &Path, window: usize) -
     let sink: Box<dyn Write> =
         if to_stdout { Box::new(io::stdout().lock()) } else { Box::new(File::create(output).map_err(output_error)?) };
     let mut writer = TraceWriter::new(BufWriter::with_capacity(256 * 1024, sink));
+    if let Some(text) = preamble {
+        writer.write_comment(text).map_err(output_error)?;
+    }
     let result = match format {
         Format::Perf => PerfImport { window }.run(reader, &input_name, &mut writer, &output_name),
         Format::Lackey => LackeyImport.run(reader, &input_name, &mut writer, &output_name),

@@ -97,7 +97,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Import { format, file, output, window }) => {
-            let summary = analysis::import::import_file(format, &file, &output, window)?;
+            let summary = analysis::import::import_file(format, &file, &output, window, None)?;
             for line in summary.report_lines() {
                 eprintln!("cowsim import {}: {line}", format.name());
             }

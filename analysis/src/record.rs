@@ -45,14 +45,15 @@ const PARANOID: &str = "/proc/sys/kernel/perf_event_paranoid";
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     #[error(
-        "perf is not installed: there is no `perf` program on PATH. Install it and try again; \
+        "perf is not installed: there is no `perf` program on PATH. Install it and try again: \
          on Debian and Ubuntu it is the package linux-perf (`sudo apt-get install linux-perf`), \
-         on Fedora the package perf"
+         on Fedora the package perf. Recording tracepoints then needs root, or \
+         /proc/sys/kernel/perf_event_paranoid set to -1 (`sudo sysctl kernel.perf_event_paranoid=-1`)"
     )]
     PerfMissing,
     #[error("the command to record, {0:?}, was not found")]
     CommandMissing(String),
-    #[error("perf recorded nothing (perf record exited with status {status}). {advice}")]
+    #[error("perf could not record (perf record exited with status {status}). {advice}")]
     NotPermitted { status: String, advice: String },
     #[error("perf script failed ({status}): {stderr}")]
     ScriptFailed { status: String, stderr: String },
@@ -115,11 +116,27 @@ pub fn record(command: &[String], output: &Path, perf_text: Option<&Path>) -> Re
         std::fs::copy(&text, keep)
             .map_err(|source| RecordError::Io { what: format!("writing {}", keep.display()), source })?;
     }
-    let summary = import_file(Format::Perf, &text, output, workloads::import::perf::DEFAULT_WINDOW)?;
+    let preamble = provenance(&perf, command);
+    let window = workloads::import::perf::DEFAULT_WINDOW;
+    let summary = import_file(Format::Perf, &text, output, window, Some(&preamble))?;
     if summary.events == 0 {
         return Err(RecordError::NotPermitted { status: status_text, advice: permission_advice() });
     }
     Ok(Recorded { summary, command_status: status.code().filter(|c| *c != 0) })
+}
+
+/// The trace's first comment: the command, perf's version and the kernel.
+fn provenance(perf: &Path, command: &[String]) -> String {
+    let version = Command::new(perf)
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "perf (version unknown)".to_owned());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map_or_else(|_| "unknown".to_owned(), |k| k.trim().to_owned());
+    format!("recorded by `cowsim record -- {}` with {version}, Linux {kernel}", command.join(" "))
 }
 
 /// Says why perf may have been refused, from the paranoia setting and

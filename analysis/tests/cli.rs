@@ -190,3 +190,72 @@ fn policies_are_listed() {
         assert!(text.contains(p.name()) && text.contains(p.sources()), "{text}");
     }
 }
+
+// ----- importing real captures (workloads/tests/fixtures) -----
+
+fn fixture(name: &str) -> String {
+    repo().join("workloads/tests/fixtures").join(name).to_string_lossy().into_owned()
+}
+
+/// Does `cowsim import perf` write a trace that opens with where it came
+/// from, print its summary to stderr, and give the same bytes every time?
+/// Does `cowsim run` of it print the agreement with the real kernel?
+#[test]
+fn import_perf_then_run() {
+    let out = repo().join("target/cli-tests/forkwrite.jsonl");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let out = out.to_string_lossy().into_owned();
+    let first = cowsim(&["import", "perf", &fixture("forkwrite.perf.txt.gz"), "-o", &out]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(stderr(&first).starts_with("cowsim import perf: read 268 lines, wrote "), "{}", stderr(&first));
+    let trace = std::fs::read_to_string(&out).unwrap();
+    assert!(trace.starts_with("# imported by `cowsim import perf` (cowsim "), "{trace}");
+    let again = cowsim(&["import", "perf", &fixture("forkwrite.perf.txt.gz")]);
+    assert_eq!(stdout(&again), trace, "an import is deterministic, and -o defaults to stdout");
+    let run = cowsim(&["run", &out, "--policy", "gnumach"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stdout(&run).contains("fidelity: agreement 0."), "{}", stdout(&run));
+    let all = cowsim(&["run", &out, "--policy", "all"]);
+    assert!(stdout(&all).lines().any(|l| l.starts_with("fidelity ")), "{}", stdout(&all));
+}
+
+/// Does `cowsim import lackey` read a gzip'd log and write to stdout?
+#[test]
+fn import_lackey_to_stdout() {
+    let out = cowsim(&["import", "lackey", &fixture("touch.lackey.txt.gz"), "-o", "-"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains(r#"{"op":"task_create","task":1,"expect":"KERN_SUCCESS"}"#));
+    assert!(stderr(&out).contains("cowsim import lackey: ignored 25 lines that add nothing"), "{}", stderr(&out));
+}
+
+/// A capture that is not perf output is bad input: exit 2, with the file,
+/// line and column, and no output file left behind.
+#[test]
+fn import_of_garbage_is_exit_2() {
+    let bad = scratch("garbage.perf.txt", "this is not perf script output\n");
+    let out = repo().join("target/cli-tests/garbage.jsonl");
+    let _ = std::fs::remove_file(&out);
+    let run = cowsim(&["import", "perf", &bad, "-o", out.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2));
+    assert!(stderr(&run).contains("garbage.perf.txt:1:1: expected a perf script line"), "{}", stderr(&run));
+    assert!(!out.exists(), "a failed import leaves no half-written trace");
+}
+
+/// Without perf, `cowsim record` says that perf is missing and how to get
+/// it, and exits 2 (PATH points at an empty folder).
+#[test]
+fn record_without_perf_says_how_to_install_it() {
+    let empty = repo().join("target/cli-tests/empty-path");
+    std::fs::create_dir_all(&empty).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_cowsim"))
+        .args(["record", "-o", "target/cli-tests/never.jsonl", "--", "true"])
+        .current_dir(repo())
+        .env("PATH", &empty)
+        .output()
+        .expect("cowsim runs");
+    assert_eq!(run.status.code(), Some(2));
+    let message = stderr(&run);
+    assert!(message.contains("perf is not installed"), "{message}");
+    assert!(message.contains("linux-perf"), "{message}");
+    assert!(message.contains("/proc/sys/kernel/perf_event_paranoid"), "{message}");
+}

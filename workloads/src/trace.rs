@@ -1450,14 +1450,15 @@ impl<'s> ObjectWriter<'s> {
     /// A task id, as a JSON integer.
     fn task(&mut self, key: &str, task: TaskId) {
         self.key(key);
-        // Writing to a String cannot fail.
-        let _ = write!(self.out, "{}", task.0);
+        push_decimal(self.out, u64::from(task.0));
     }
 
     /// An address-like number (address, offset, token), as a hex string.
     fn address(&mut self, key: &str, value: u64) {
         self.key(key);
-        let _ = write!(self.out, "\"{value:#x}\"");
+        self.out.push('"');
+        push_hex(self.out, value);
+        self.out.push('"');
     }
 
     fn optional_address(&mut self, key: &str, value: Option<u64>) {
@@ -1508,15 +1509,61 @@ pub fn format_size(size: u64) -> String {
 fn push_size(out: &mut String, size: u64) {
     const SUFFIXES: [(u64, char); 3] = [(1 << 30, 'G'), (1 << 20, 'M'), (1 << 10, 'K')];
     let suffix = SUFFIXES.iter().find(|(unit, _)| size != 0 && size.is_multiple_of(*unit));
-    let _ = match suffix {
-        Some((unit, letter)) => write!(out, "{}{letter}", size / unit),
-        None => write!(out, "{size:#x}"),
-    };
+    match suffix {
+        Some((unit, letter)) => {
+            push_decimal(out, size / unit);
+            out.push(*letter);
+        }
+        None => push_hex(out, size),
+    }
+}
+
+/// Appends `value` in decimal. (The writer's hot path: `write!` through
+/// `core::fmt` costs several times more, and importers write millions of
+/// lines.)
+fn push_decimal(out: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    out.extend(digits[at..].iter().map(|&b| char::from(b)));
+}
+
+/// Appends `value` as `0x` and lowercase hex digits, like `{:#x}`.
+fn push_hex(out: &mut String, mut value: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [0u8; 18];
+    let mut at = text.len();
+    loop {
+        at -= 1;
+        text[at] = DIGITS[(value & 0xf) as usize];
+        value >>= 4;
+        if value == 0 {
+            break;
+        }
+    }
+    at -= 2;
+    text[at] = b'0';
+    text[at + 1] = b'x';
+    out.extend(text[at..].iter().map(|&b| char::from(b)));
 }
 
 /// Appends `text` as a JSON string literal: quotes, backslashes and control
 /// characters escaped, everything else as it is (JSON is UTF-8).
 fn push_json_string(out: &mut String, text: &str) {
+    if !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        // Nothing to escape: the common case (op names, keys, prot).
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     out.push('"');
     for c in text.chars() {
         match c {
@@ -1571,6 +1618,20 @@ mod tests {
         assert_eq!(parse_number_text("0x10000000000000000"), Err(TooLarge));
         assert_eq!(parse_number_text("17179869184G"), Err(TooLarge));
         assert_eq!(parse_number_text("٣"), Err(BadDigit('٣')));
+    }
+
+    #[test]
+    fn numbers_are_written_like_format() {
+        for value in [0, 1, 9, 10, 15, 16, 255, 4096, 0x7fff_ffff_f000, u64::from(u32::MAX), u64::MAX] {
+            let (mut decimal, mut hex) = (String::new(), String::new());
+            push_decimal(&mut decimal, value);
+            push_hex(&mut hex, value);
+            assert_eq!(decimal, value.to_string());
+            assert_eq!(hex, format!("{value:#x}"));
+        }
+        let mut escaped = String::new();
+        push_json_string(&mut escaped, "a\"b\\c\u{1}é");
+        assert_eq!(escaped, r#""a\"b\\c\u0001é""#);
     }
 
     #[test]
