@@ -44,9 +44,9 @@ fn generate(lines: u64) -> Vec<u8> {
                 let size = 1 + rng.next() % 7;
                 writeln!(log, "I  {ip:08x},{size}").unwrap();
                 ip += size;
-                if rng.next() % 16 == 0 {
+                if rng.next().is_multiple_of(16) {
                     // A jump: usually near, sometimes into a library.
-                    ip = if rng.next() % 8 == 0 {
+                    ip = if rng.next().is_multiple_of(8) {
                         0x0400_0000 + rng.next() % 0x20_0000
                     } else {
                         ip.wrapping_sub(rng.next() % 0x400) + 0x200
@@ -54,8 +54,11 @@ fn generate(lines: u64) -> Vec<u8> {
                 }
             }
             65..87 => {
-                let address =
-                    if rng.next() % 2 == 0 { sp + rng.next() % 256 } else { 0x0500_0000 + rng.next() % 0x100_0000 };
+                let address = if rng.next().is_multiple_of(2) {
+                    sp + rng.next() % 256
+                } else {
+                    0x0500_0000 + rng.next() % 0x100_0000
+                };
                 writeln!(log, " L {address:08x},8").unwrap();
             }
             87..97 => {
