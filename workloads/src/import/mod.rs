@@ -155,18 +155,23 @@ impl ImportSummary {
     /// totals, one for skipped lines, one for ignored lines and one per
     /// note, each only when it has something to say.
     pub fn report_lines(&self) -> Vec<String> {
-        let mut lines = vec![format!("read {} lines, wrote {} ops", self.lines, self.ops)];
+        let mut lines = vec![format!("read {}, wrote {} ops", count_lines(self.lines), self.ops)];
         if !self.skipped.is_empty() {
-            lines.push(format!("skipped {} lines: {}", self.skipped.total(), self.skipped));
+            lines.push(format!("skipped {}: {}", count_lines(self.skipped.total()), self.skipped));
         }
         if !self.ignored.is_empty() {
-            lines.push(format!("ignored {} lines that add nothing: {}", self.ignored.total(), self.ignored));
+            lines.push(format!("ignored {} that add nothing: {}", count_lines(self.ignored.total()), self.ignored));
         }
         for (what, count) in self.notes.entries() {
             lines.push(format!("note: {count} {what}"));
         }
         lines
     }
+}
+
+/// `1 line`, `2 lines`.
+fn count_lines(n: u64) -> String {
+    if n == 1 { "1 line".to_owned() } else { format!("{n} lines") }
 }
 
 /// The file name without its folders, for trace comments that must not
@@ -201,7 +206,7 @@ mod tests {
             s.report_lines(),
             [
                 "read 40 lines, wrote 30 ops",
-                "skipped 1 lines: 1 sched:sched_switch",
+                "skipped 1 line: 1 sched:sched_switch",
                 "note: 3 faults on memory never seen mapped"
             ]
         );

@@ -1,0 +1,117 @@
+//! Why a policy disagrees with the real kernel on a perf capture
+//! (DESIGN.md §7): replays an imported capture under one policy and sorts
+//! every recorded fault the simulator did not match by the situation it
+//! happened in. Run with
+//!
+//! ```text
+//! cargo run --release -p workloads --example fidelity_causes -- CAPTURE.perf.txt[.gz] [POLICY]
+//! ```
+//!
+//! The situations are read off the trace and the simulated world just
+//! before the access: is the page file-backed or anonymous, has this task
+//! touched it before, was the task forked and had its parent touched it,
+//! and what kind of access it is. They point at the Linux behaviours the
+//! Mach-style policies do not have (fault-around of file pages, page table
+//! entries copied at fork, the shared zero page).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use sim::fault::pmap_finding;
+use sim::object::ObjectRole;
+use sim::{Access, Config, Op, PolicyKind, Sim, TaskId, Vpn};
+use workloads::import::perf::PerfImport;
+use workloads::trace::{TraceReader, TraceWriter, open_input};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let path = args.next().expect("usage: fidelity_causes CAPTURE [POLICY]");
+    let policy = args.next().map_or(PolicyKind::GnuMach, |p| PolicyKind::parse(&p).expect("a known policy"));
+    let (input, name) = open_input(Path::new(&path)).expect("the capture opens");
+    let mut writer = TraceWriter::new(Vec::new());
+    PerfImport::default().run(input, &name, &mut writer, "memory").expect("the capture imports");
+    let bytes = writer.into_inner();
+    let ops: Vec<_> = TraceReader::new(bytes.as_slice(), "memory").map(|r| r.expect("reads back").value).collect();
+
+    let mut sim = Sim::new(policy, Config::default().check_invariants(false));
+    // Pages each task has touched since its exec (and those it wrote);
+    // what a forked child inherited its parent's set as.
+    let mut touched: BTreeMap<TaskId, BTreeSet<u64>> = BTreeMap::new();
+    let mut written: BTreeMap<TaskId, BTreeSet<u64>> = BTreeMap::new();
+    let mut from_parent: BTreeMap<TaskId, BTreeSet<u64>> = BTreeMap::new();
+    let mut causes: BTreeMap<String, u64> = BTreeMap::new();
+    let mut recorded = 0u64;
+    let mut agreed = 0u64;
+    for op in &ops {
+        if let Op::Access(a) = &op.op
+            && let Some(real) = a.recorded
+        {
+            recorded += 1;
+            let vpn = Vpn(a.addr / 4096);
+            let found = pmap_finding(sim.world(), a.task, vpn, a.access);
+            if found == Some(real) {
+                agreed += 1;
+            } else {
+                let backing = sim.world().entry(a.task, vpn).map_or("unmapped", |e| {
+                    let mut object = e.object;
+                    while let Some((below, _)) = sim.world().shadow_of(object) {
+                        object = below;
+                    }
+                    match sim.world().object(object).role {
+                        ObjectRole::File => "file",
+                        _ => "anon",
+                    }
+                });
+                let history = if written.get(&a.task).is_some_and(|t| t.contains(&vpn.0)) {
+                    "written before by this task"
+                } else if touched.get(&a.task).is_some_and(|t| t.contains(&vpn.0)) {
+                    "only read before by this task"
+                } else if from_parent.get(&a.task).is_some_and(|t| t.contains(&vpn.0)) {
+                    "touched by the parent before the fork"
+                } else {
+                    "first touch in the capture"
+                };
+                let access = match a.access {
+                    Access::Read => "read",
+                    Access::Write => "write",
+                    Access::ExecFetch => "fetch",
+                };
+                let verdict = match found {
+                    None => "simulator hit".to_owned(),
+                    Some(f) => format!("simulator {}", f.name()),
+                };
+                let key = format!("Linux {:<11} {verdict:<22} {access:<5} {backing:<4} {history}", real.name());
+                *causes.entry(key).or_default() += 1;
+            }
+            touched.entry(a.task).or_default().insert(vpn.0);
+            if a.access == Access::Write {
+                written.entry(a.task).or_default().insert(vpn.0);
+            }
+        }
+        match &op.op {
+            Op::Fork { parent, child } => {
+                let mut seen = touched.get(parent).cloned().unwrap_or_default();
+                seen.extend(from_parent.get(parent).cloned().unwrap_or_default());
+                from_parent.insert(*child, seen);
+                touched.insert(*child, BTreeSet::new());
+                written.insert(*child, BTreeSet::new());
+            }
+            Op::Exec { task } | Op::TaskCreate { task } => {
+                touched.insert(*task, BTreeSet::new());
+                written.insert(*task, BTreeSet::new());
+                from_parent.remove(task);
+            }
+            _ => {}
+        }
+        sim.apply_traced(op).expect("the imported trace replays");
+    }
+    println!(
+        "{name} under {policy}: {agreed} of {recorded} recorded faults agree ({:.3})",
+        agreed as f64 / recorded as f64
+    );
+    let mut sorted: Vec<_> = causes.into_iter().collect();
+    sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    for (cause, count) in sorted {
+        println!("{count:>6}  {cause}");
+    }
+}
