@@ -3,7 +3,7 @@
 //! on small hand-written captures, error messages, and fuzzing.
 //!
 //! None of these tests needs perf or Valgrind: the fixtures are the text
-//! those tools printed.
+//! those tools printed. `COWSIM_IMPORT_FUZZ_CASES=5000` fuzzes harder.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -585,9 +585,9 @@ fn malformed_lines_name_file_line_and_column() {
 // Fuzzing: garbage never panics
 // ---------------------------------------------------------------------------
 
-/// The lines of the fork fixture, to mangle.
-fn fixture_lines() -> Vec<String> {
-    let (input, _) = open_input(&fixture("forkwrite.perf.txt.gz")).unwrap();
+/// The lines of a fixture, to mangle.
+fn fixture_lines(name: &str) -> Vec<String> {
+    let (input, _) = open_input(&fixture(name)).unwrap();
     std::io::read_to_string(input).unwrap().lines().map(str::to_owned).collect()
 }
 
@@ -645,21 +645,28 @@ fn apply(line: &str, damage: &Damage) -> String {
     out.into_iter().collect()
 }
 
-/// Replays whatever an import produced under two policies: errors are
-/// fine (an `expect` the damage broke), panics are not.
-fn replay_leniently(ops: &[TraceOp]) {
+/// Replays whatever an import produced under two policies. However odd
+/// the capture, the importer only writes ops its own picture of the address
+/// spaces predicts, so every `expect` must still be met.
+fn replay_leniently(ops: &[TraceOp]) -> Result<(), TestCaseError> {
     for policy in [PolicyKind::Eager, PolicyKind::GnuMach] {
         let mut sim = Sim::new(policy, Config::default().check_invariants(true));
-        for op in ops {
-            if sim.apply_traced(op).is_err() {
-                break;
+        for (i, op) in ops.iter().enumerate() {
+            if let Err(error) = sim.apply_traced(op) {
+                return Err(TestCaseError::fail(format!("op {i} {op:?} under {policy}: {error}")));
             }
         }
     }
+    Ok(())
+}
+
+/// Cases per fuzz test: 64, or `COWSIM_IMPORT_FUZZ_CASES`.
+fn fuzz_cases() -> u32 {
+    std::env::var("COWSIM_IMPORT_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: fuzz_cases(), ..ProptestConfig::default() })]
 
     /// Random bytes: an error or a trace, never a panic.
     #[test]
@@ -669,19 +676,35 @@ proptest! {
     }
 
     /// A real capture with damaged lines: the import fails naming a line,
-    /// or it succeeds and its trace replays without a panic.
+    /// or it succeeds and its trace replays as the importer predicted.
     #[test]
     fn mangled_captures_never_panic(damages in prop::collection::vec((any::<prop::sample::Index>(), damage()), 1..6)) {
-        let mut lines = fixture_lines();
+        let mut lines = fixture_lines("forkwrite.perf.txt.gz");
         for (index, damage) in &damages {
             let i = index.index(lines.len());
             lines[i] = apply(&lines[i], damage);
         }
         let text = lines.join("\n");
         match import_perf_text(&text) {
-            Ok(imported) => replay_leniently(&imported.ops),
+            Ok(imported) => replay_leniently(&imported.ops)?,
             Err(error) => prop_assert!(error.to_string().starts_with("capture.perf.txt:"), "{}", error),
         }
+    }
+
+    /// A real capture with lines swapped far out of order (further than
+    /// the window can repair, with a window of 8): never a panic, and the
+    /// import still succeeds (every line is well formed).
+    #[test]
+    fn shuffled_captures_never_panic(swaps in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 1..20)) {
+        let mut lines = fixture_lines("shell-pipeline.perf.txt.gz");
+        for (a, b) in &swaps {
+            let (a, b) = (a.index(lines.len()), b.index(lines.len()));
+            lines.swap(a, b);
+        }
+        let text = lines.join("\n");
+        let imported = import_with(|w| PerfImport { window: 8 }.run(text.as_bytes(), "capture.perf.txt", w, "out"));
+        let imported = imported.map_err(|e| TestCaseError::fail(e.to_string()))?;
+        replay_leniently(&imported.ops)?;
     }
 
     /// Lackey lines with damage: never a panic.
@@ -694,7 +717,7 @@ proptest! {
             log.push('\n');
         }
         if let Ok(imported) = import_with(|w| LackeyImport.run(log.as_bytes(), "fuzz", w, "out")) {
-            replay_leniently(&imported.ops);
+            replay_leniently(&imported.ops)?;
         }
     }
 }

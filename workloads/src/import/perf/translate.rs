@@ -505,6 +505,12 @@ impl<'w, W: Write> Translator<'w, W> {
             let template = self.continuation(pid, old_end);
             return self.fill_holes(pid, old_end, new_end, &template);
         }
+        if new_start < old_end && old_start < new_end {
+            // Linux refuses overlapping moves (EINVAL); a capture cannot
+            // show one succeeding.
+            self.note("mremap moves onto their own range (not followed)");
+            return Ok(());
+        }
         // Moved: whatever was at the destination is gone (MREMAP_FIXED).
         self.unmap(pid, new_start, new_end)?;
         let kept = old_pages.min(new_pages);
