@@ -23,7 +23,7 @@
 //! - `resolve` must answer without changing anything: the invariant checker
 //!   asks it what a fault would find now.
 
-use crate::check::Violation;
+use crate::violation::Violation;
 use crate::event::FaultKind;
 use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::MapEntry;
