@@ -4,3 +4,6 @@ mod support;
 
 /// Textbook situations, each headed by the question it answers.
 mod scenarios;
+
+/// The `uvm` policy: kernels.md §8.2's predictions pinned, and each UVM path.
+mod policy_uvm;
