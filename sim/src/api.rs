@@ -466,11 +466,11 @@ impl Sim {
 
     /// Gives a private destination entry the snapshot's backing.
     fn replace_backing(&mut self, task: TaskId, old: MapEntry, source: &MapEntry) {
-        self.world.reference(source.object);
         let mut entry = old;
         entry.object = source.object;
         entry.offset = source.pindex(old.start);
         entry.needs_copy = source.needs_copy;
+        self.policy.reference_backing(&mut self.world, &entry);
         let t = self.world.task_mut(task);
         store_entry(&mut t.map, entry);
         t.pmap.remove_range(old.start, old.end);

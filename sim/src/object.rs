@@ -32,6 +32,9 @@ pub enum ObjectRole {
     Shadow,
     /// A copy object of the delayed-copy strategy (Mach `copy`).
     Copy,
+    /// A UVM amap: its slots hold anons (pages whose `refs` is `an_ref`),
+    /// and its `shadow`, if any, is the lower object (a file).
+    Amap,
 }
 
 impl ObjectRole {
@@ -42,6 +45,7 @@ impl ObjectRole {
             ObjectRole::File => "file",
             ObjectRole::Shadow => "shadow",
             ObjectRole::Copy => "copy",
+            ObjectRole::Amap => "amap",
         }
     }
 }

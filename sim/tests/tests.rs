@@ -7,3 +7,6 @@ mod scenarios;
 
 /// The Mach `kern_return_t` codes and their order.
 mod errors;
+
+/// The `uvm` policy: kernels.md §8.2's predictions pinned, and each UVM path.
+mod policy_uvm;

@@ -217,6 +217,8 @@ fn replay(policy: PolicyKind, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimE
         ("cow_copy", report.faults.cow_copy),
         ("page_in", report.faults.page_in),
         ("push_copy", report.work.push_copy),
+        ("amap_copy", report.work.amap_copy),
+        ("reuse", report.faults.reuse),
         ("collapses", report.work.collapses),
         ("bypasses", report.work.bypasses),
         ("shadows", report.work.shadows_created),

@@ -34,6 +34,7 @@ pub mod eager;
 pub mod gnumach;
 pub mod mach;
 pub mod nocollapse;
+pub mod uvm;
 
 /// What an entry maps: an object from some page index on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,6 +108,16 @@ pub trait Policy: Send {
     /// the source entry (passed detached).
     fn snapshot(&mut self, w: &mut World, task: TaskId, entry: &mut MapEntry) -> Backing;
 
+    /// The destination entry of a virtual copy (`vm_copy`, `vm_write`)
+    /// takes one more reference to the snapshot's backing; `entry` is the
+    /// destination as it will be stored. A design that counts references
+    /// per page (UVM's `am_ppref`) needs the range; the default takes one
+    /// object reference. (Clipping takes a plain object reference: it
+    /// splits one range in two and changes no page's count.)
+    fn reference_backing(&mut self, w: &mut World, entry: &MapEntry) {
+        w.reference(entry.object);
+    }
+
     /// The entry is being unmapped: let go of its backing.
     fn release(&mut self, w: &mut World, _task: TaskId, entry: &MapEntry) {
         w.deallocate(entry.object);
@@ -131,11 +142,13 @@ pub enum PolicyKind {
     Eager,
     GnuMach,
     MachNoCollapse,
+    Uvm,
 }
 
 impl PolicyKind {
     /// Every policy, in the order reports list them.
-    pub const ALL: [PolicyKind; 3] = [PolicyKind::Eager, PolicyKind::GnuMach, PolicyKind::MachNoCollapse];
+    pub const ALL: [PolicyKind; 4] =
+        [PolicyKind::Eager, PolicyKind::GnuMach, PolicyKind::MachNoCollapse, PolicyKind::Uvm];
 
     /// The stable name.
     pub fn name(self) -> &'static str {
@@ -143,6 +156,7 @@ impl PolicyKind {
             PolicyKind::Eager => "eager",
             PolicyKind::GnuMach => "gnumach",
             PolicyKind::MachNoCollapse => "mach-nocollapse",
+            PolicyKind::Uvm => "uvm",
         }
     }
 
@@ -161,6 +175,9 @@ impl PolicyKind {
             PolicyKind::MachNoCollapse => {
                 "as gnumach, but never collapses or bypasses: the ablation that shows chain growth"
             }
+            PolicyKind::Uvm => {
+                "two levels: an amap of reference-counted anons over an optional file; the amap is copied at the first fault after fork, an anon only while another amap still holds it"
+            }
         }
     }
 
@@ -170,6 +187,9 @@ impl PolicyKind {
             PolicyKind::Eager => "xv6 kernel/vm.c (uvmcopy)",
             PolicyKind::GnuMach => "GNU Mach vm/vm_object.c, vm/vm_fault.c, vm/vm_map.c",
             PolicyKind::MachNoCollapse => "GNU Mach vm/vm_object.c with vm_object_collapse disabled",
+            PolicyKind::Uvm => {
+                "NetBSD sys/uvm/uvm_amap.c, uvm_fault.c, uvm_map.c; OpenBSD sys/uvm/uvm_map.c (uvm_mapent_forkcopy, uvm_mapent_forkshared)"
+            }
         }
     }
 
@@ -179,6 +199,7 @@ impl PolicyKind {
             PolicyKind::Eager => Box::new(eager::Eager),
             PolicyKind::GnuMach => Box::new(gnumach::gnumach()),
             PolicyKind::MachNoCollapse => Box::new(nocollapse::mach_nocollapse()),
+            PolicyKind::Uvm => Box::new(uvm::Uvm::default()),
         }
     }
 }
