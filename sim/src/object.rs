@@ -32,6 +32,10 @@ pub enum ObjectRole {
     Shadow,
     /// A copy object of the delayed-copy strategy (Mach `copy`).
     Copy,
+    /// A page table of one map entry (Linux, Plan 9): its slots hold
+    /// reference-counted pages, and its shadow, if any, is the file a
+    /// private file mapping reads through.
+    PageTable,
 }
 
 impl ObjectRole {
@@ -42,6 +46,7 @@ impl ObjectRole {
             ObjectRole::File => "file",
             ObjectRole::Shadow => "shadow",
             ObjectRole::Copy => "copy",
+            ObjectRole::PageTable => "page_table",
         }
     }
 }

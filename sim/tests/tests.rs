@@ -7,3 +7,7 @@ mod scenarios;
 
 /// The Mach `kern_return_t` codes and their order.
 mod errors;
+
+/// The per-page-refcount policies (`linux`, `plan9`): kernels.md §8.2's
+/// predictions, pinned.
+mod policy_page_tables;

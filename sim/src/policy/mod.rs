@@ -23,17 +23,20 @@
 //! - `resolve` must answer without changing anything: the invariant checker
 //!   asks it what a fault would find now.
 
-use crate::violation::Violation;
 use crate::event::FaultKind;
 use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::MapEntry;
 use crate::types::Access;
+use crate::violation::Violation;
 use crate::world::World;
 
 pub mod eager;
 pub mod gnumach;
+pub mod linux;
 pub mod mach;
 pub mod nocollapse;
+pub mod pagetable;
+pub mod plan9;
 
 /// What an entry maps: an object from some page index on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,11 +134,14 @@ pub enum PolicyKind {
     Eager,
     GnuMach,
     MachNoCollapse,
+    Linux,
+    Plan9,
 }
 
 impl PolicyKind {
     /// Every policy, in the order reports list them.
-    pub const ALL: [PolicyKind; 3] = [PolicyKind::Eager, PolicyKind::GnuMach, PolicyKind::MachNoCollapse];
+    pub const ALL: [PolicyKind; 5] =
+        [PolicyKind::Eager, PolicyKind::GnuMach, PolicyKind::MachNoCollapse, PolicyKind::Linux, PolicyKind::Plan9];
 
     /// The stable name.
     pub fn name(self) -> &'static str {
@@ -143,6 +149,8 @@ impl PolicyKind {
             PolicyKind::Eager => "eager",
             PolicyKind::GnuMach => "gnumach",
             PolicyKind::MachNoCollapse => "mach-nocollapse",
+            PolicyKind::Linux => "linux",
+            PolicyKind::Plan9 => "plan9",
         }
     }
 
@@ -161,6 +169,12 @@ impl PolicyKind {
             PolicyKind::MachNoCollapse => {
                 "as gnumach, but never collapses or bypasses: the ablation that shows chain growth"
             }
+            PolicyKind::Linux => {
+                "PTEs copied write-protected at fork; a write reuses an exclusive page and copies a shared one; reads of untouched anonymous memory map the zero page"
+            }
+            PolicyKind::Plan9 => {
+                "page tables copied at fork with page references and the parent's MMU flushed; reads map read-only, a write copies a shared page"
+            }
         }
     }
 
@@ -170,6 +184,12 @@ impl PolicyKind {
             PolicyKind::Eager => "xv6 kernel/vm.c (uvmcopy)",
             PolicyKind::GnuMach => "GNU Mach vm/vm_object.c, vm/vm_fault.c, vm/vm_map.c",
             PolicyKind::MachNoCollapse => "GNU Mach vm/vm_object.c with vm_object_collapse disabled",
+            PolicyKind::Linux => {
+                "Linux mm/memory.c (do_wp_page, wp_can_reuse_anon_folio, copy_present_pte, vma_needs_copy, do_anonymous_page), mm/rmap.c"
+            }
+            PolicyKind::Plan9 => {
+                "Plan 9 port/fault.c (fixfault), port/segment.c (dupseg, ptecpy), port/sysproc.c (sysrfork)"
+            }
         }
     }
 
@@ -179,6 +199,8 @@ impl PolicyKind {
             PolicyKind::Eager => Box::new(eager::Eager),
             PolicyKind::GnuMach => Box::new(gnumach::gnumach()),
             PolicyKind::MachNoCollapse => Box::new(nocollapse::mach_nocollapse()),
+            PolicyKind::Linux => Box::new(linux::linux()),
+            PolicyKind::Plan9 => Box::new(plan9::plan9()),
         }
     }
 }
