@@ -176,4 +176,12 @@ pub enum Event {
         to: ObjectId,
         slots: u32,
     },
+    /// A page table's slots were copied into a new page table (Linux
+    /// `copy_page_range`, Plan 9 `ptecpy`): each of the `slots` pages gained
+    /// a reference instead of being copied.
+    PageTableCopied {
+        from: ObjectId,
+        to: ObjectId,
+        slots: u32,
+    },
 }

@@ -35,6 +35,10 @@ pub enum ObjectRole {
     /// A UVM amap: its slots hold anons (pages whose `refs` is `an_ref`),
     /// and its `shadow`, if any, is the lower object (a file).
     Amap,
+    /// A page table of one map entry (Linux, Plan 9): its slots hold
+    /// reference-counted pages, and its shadow, if any, is the file a
+    /// private file mapping reads through.
+    PageTable,
 }
 
 impl ObjectRole {
@@ -46,6 +50,7 @@ impl ObjectRole {
             ObjectRole::Shadow => "shadow",
             ObjectRole::Copy => "copy",
             ObjectRole::Amap => "amap",
+            ObjectRole::PageTable => "page_table",
         }
     }
 }

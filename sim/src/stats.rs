@@ -116,6 +116,7 @@ impl Stats {
             Event::Collapsed { .. } => self.collapses += 1,
             Event::Bypassed { .. } => self.bypasses += 1,
             Event::AmapCopied { .. } => self.amap_copy += 1,
+            Event::PageTableCopied { .. } => {}
             Event::TaskCreated { .. } | Event::TaskExited { .. } | Event::CopyObjectReused { .. } => {}
         }
     }

@@ -76,4 +76,3 @@ impl fmt::Display for Violation {
         }
     }
 }
-

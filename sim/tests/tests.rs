@@ -10,3 +10,7 @@ mod errors;
 
 /// The `uvm` policy: kernels.md §8.2's predictions pinned, and each UVM path.
 mod policy_uvm;
+
+/// The per-page-refcount policies (`linux`, `plan9`): kernels.md §8.2's
+/// predictions, pinned.
+mod policy_page_tables;

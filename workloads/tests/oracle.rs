@@ -219,6 +219,7 @@ fn replay(policy: PolicyKind, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimE
         ("push_copy", report.work.push_copy),
         ("amap_copy", report.work.amap_copy),
         ("reuse", report.faults.reuse),
+        ("zero_page", report.faults.zero_page),
         ("collapses", report.work.collapses),
         ("bypasses", report.work.bypasses),
         ("shadows", report.work.shadows_created),

@@ -58,7 +58,9 @@ pub struct Mach {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Walk {
     /// The page is resident in `object` at `pindex`, `depth` objects below
-    /// the first.
+    /// the first. (`object` and `pindex` are for policies that move the
+    /// page up instead of copying it; none in this file reads them yet.)
+    #[allow(dead_code)]
     Found { object: ObjectId, pindex: Pindex, page: PageId, depth: u32 },
     /// No object has the page; `bottom` is the last object of the chain.
     Missing { bottom: ObjectId, pindex: Pindex, depth: u32 },

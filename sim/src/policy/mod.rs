@@ -23,17 +23,20 @@
 //! - `resolve` must answer without changing anything: the invariant checker
 //!   asks it what a fault would find now.
 
-use crate::violation::Violation;
 use crate::event::FaultKind;
 use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::MapEntry;
 use crate::types::Access;
+use crate::violation::Violation;
 use crate::world::World;
 
 pub mod eager;
 pub mod gnumach;
+pub mod linux;
 pub mod mach;
 pub mod nocollapse;
+pub mod pagetable;
+pub mod plan9;
 pub mod uvm;
 
 /// What an entry maps: an object from some page index on.
@@ -143,12 +146,20 @@ pub enum PolicyKind {
     GnuMach,
     MachNoCollapse,
     Uvm,
+    Linux,
+    Plan9,
 }
 
 impl PolicyKind {
     /// Every policy, in the order reports list them.
-    pub const ALL: [PolicyKind; 4] =
-        [PolicyKind::Eager, PolicyKind::GnuMach, PolicyKind::MachNoCollapse, PolicyKind::Uvm];
+    pub const ALL: [PolicyKind; 6] = [
+        PolicyKind::Eager,
+        PolicyKind::GnuMach,
+        PolicyKind::MachNoCollapse,
+        PolicyKind::Uvm,
+        PolicyKind::Linux,
+        PolicyKind::Plan9,
+    ];
 
     /// The stable name.
     pub fn name(self) -> &'static str {
@@ -157,6 +168,8 @@ impl PolicyKind {
             PolicyKind::GnuMach => "gnumach",
             PolicyKind::MachNoCollapse => "mach-nocollapse",
             PolicyKind::Uvm => "uvm",
+            PolicyKind::Linux => "linux",
+            PolicyKind::Plan9 => "plan9",
         }
     }
 
@@ -178,6 +191,12 @@ impl PolicyKind {
             PolicyKind::Uvm => {
                 "two levels: an amap of reference-counted anons over an optional file; the amap is copied at the first fault after fork, an anon only while another amap still holds it"
             }
+            PolicyKind::Linux => {
+                "PTEs copied write-protected at fork; a write reuses an exclusive page and copies a shared one; reads of untouched anonymous memory map the zero page"
+            }
+            PolicyKind::Plan9 => {
+                "page tables copied at fork with page references and the parent's MMU flushed; reads map read-only, a write copies a shared page"
+            }
         }
     }
 
@@ -190,6 +209,12 @@ impl PolicyKind {
             PolicyKind::Uvm => {
                 "NetBSD sys/uvm/uvm_amap.c, uvm_fault.c, uvm_map.c; OpenBSD sys/uvm/uvm_map.c (uvm_mapent_forkcopy, uvm_mapent_forkshared)"
             }
+            PolicyKind::Linux => {
+                "Linux mm/memory.c (do_wp_page, wp_can_reuse_anon_folio, copy_present_pte, vma_needs_copy, do_anonymous_page), mm/rmap.c"
+            }
+            PolicyKind::Plan9 => {
+                "Plan 9 port/fault.c (fixfault), port/segment.c (dupseg, ptecpy), port/sysproc.c (sysrfork)"
+            }
         }
     }
 
@@ -200,6 +225,8 @@ impl PolicyKind {
             PolicyKind::GnuMach => Box::new(gnumach::gnumach()),
             PolicyKind::MachNoCollapse => Box::new(nocollapse::mach_nocollapse()),
             PolicyKind::Uvm => Box::new(uvm::Uvm::default()),
+            PolicyKind::Linux => Box::new(linux::linux()),
+            PolicyKind::Plan9 => Box::new(plan9::plan9()),
         }
     }
 }
