@@ -64,8 +64,7 @@ pub fn single(r: &Report) -> String {
         ("protection", f.protection),
     ];
     let kinds: Vec<String> = kinds.iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k} {n}")).collect();
-    let _ =
-        writeln!(out, "  faults:  {} total{}{}", f.total, if kinds.is_empty() { "" } else { ": " }, kinds.join(", "));
+    let _ = writeln!(out, "  faults:  {} total{}{}", f.total, if kinds.is_empty() { "" } else { ": " }, kinds.join(", "));
     let w = &r.work;
     let _ = writeln!(
         out,

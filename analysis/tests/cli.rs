@@ -5,7 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn cowsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cowsim")).args(args).current_dir(repo()).output().expect("cowsim runs")
+    Command::new(env!("CARGO_BIN_EXE_cowsim"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("cowsim runs")
 }
 
 fn repo() -> PathBuf {
@@ -69,14 +73,10 @@ fn json_report_has_the_schema() {
     assert_eq!(r["trace"], "fork-then-write.jsonl");
     assert_eq!(r["ops"], 8);
     assert_eq!(r["read_digest"].as_str().unwrap().len(), 16);
-    for key in
-        ["KERN_SUCCESS", "KERN_INVALID_ADDRESS", "KERN_PROTECTION_FAILURE", "KERN_NO_SPACE", "KERN_INVALID_ARGUMENT"]
-    {
+    for key in ["KERN_SUCCESS", "KERN_INVALID_ADDRESS", "KERN_PROTECTION_FAILURE", "KERN_NO_SPACE", "KERN_INVALID_ARGUMENT"] {
         assert!(r["kern_returns"][key].is_u64(), "{key}");
     }
-    for key in
-        ["total", "zero_fill", "zero_page", "page_in", "map", "cow_copy", "cow_move", "reuse", "segv", "protection"]
-    {
+    for key in ["total", "zero_fill", "zero_page", "page_in", "map", "cow_copy", "cow_move", "reuse", "segv", "protection"] {
         assert!(r["faults"][key].is_u64(), "faults.{key}");
     }
     for key in ["push_copy", "amap_copy", "shadows_created", "collapses", "bypasses", "chain_steps"] {
@@ -110,10 +110,7 @@ fn side_by_side_summary() {
 /// the line and the column.
 #[test]
 fn malformed_line_is_exit_2_with_position() {
-    let path = scratch(
-        "bad.jsonl",
-        "{\"op\":\"task_create\",\"task\":1}\n\n{\"op\":\"vm_allocate\",\"task\":1,\"addr\":\"0xZZ\",\"size\":\"4K\"}\n",
-    );
+    let path = scratch("bad.jsonl", "{\"op\":\"task_create\",\"task\":1}\n\n{\"op\":\"vm_allocate\",\"task\":1,\"addr\":\"0xZZ\",\"size\":\"4K\"}\n");
     let out = cowsim(&["run", &path, "--policy", "all"]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
@@ -141,11 +138,7 @@ fn unmet_expect_is_exit_1() {
     let value = "{\"op\":\"task_create\",\"task\":1}\n{\"op\":\"vm_allocate\",\"task\":1,\"addr\":\"0x10000\",\"size\":\"4K\"}\n{\"op\":\"read\",\"task\":1,\"addr\":\"0x10000\",\"len\":\"4K\",\"expect_value\":\"0x5\"}\n";
     let out = cowsim(&["run", &scratch("value.jsonl", value)]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("value.jsonl:3:1: under gnumach: task 1 read 0x0 at 0x10000, but the trace expects 0x5"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("value.jsonl:3:1: under gnumach: task 1 read 0x0 at 0x10000, but the trace expects 0x5"), "{}", stderr(&out));
 }
 
 /// Usage errors: an unknown policy or a missing file exit 2.

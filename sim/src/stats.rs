@@ -116,7 +116,9 @@ impl Stats {
             Event::Collapsed { .. } => self.collapses += 1,
             Event::Bypassed { .. } => self.bypasses += 1,
             Event::AmapCopied { .. } => self.amap_copy += 1,
-            Event::TaskCreated { .. } | Event::TaskExited { .. } | Event::CopyObjectReused { .. } => {}
+            Event::TaskCreated { .. }
+            | Event::TaskExited { .. }
+            | Event::CopyObjectReused { .. } => {}
         }
     }
 

@@ -65,6 +65,7 @@ pub struct World {
 /// How many pages a file object spans: files have no end in this model.
 const FILE_PAGES: u64 = 1 << 40;
 
+
 /// The original content of page `index` of a file: derived from the file's
 /// number and the index, never zero.
 pub fn file_token(file: FileId, index: Pindex) -> Token {

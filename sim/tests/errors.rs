@@ -96,8 +96,9 @@ fn access_failures_are_results() {
 #[test]
 fn vm_copy_check_order() {
     every_policy(|policy, run| {
-        let copy =
-            |run: &mut Run, src: u64, size: u64, dst: u64| run.op(Op::VmCopy { task: TaskId(1), src, size, dst });
+        let copy = |run: &mut Run, src: u64, size: u64, dst: u64| {
+            run.op(Op::VmCopy { task: TaskId(1), src, size, dst })
+        };
         // Count 0 succeeds before anything is looked at.
         assert_eq!(copy(run, 0xdead, 0, 0xbeef), Success, "{policy}");
         // Source first: unallocated beats misaligned.
