@@ -23,6 +23,23 @@ use super::{
 /// Width of the legend strip right of the plot, in pixels.
 const LEGEND_WIDTH: u32 = 200;
 
+/// Pixels each policy's slot gets at least, so a name as long as
+/// `mach-nocollapse` fits under its bar; the y axis and margins take
+/// [`AXIS_AND_MARGINS`].
+const SLOT_WIDTH: u32 = 150;
+const AXIS_AND_MARGINS: u32 = 130;
+
+/// A bar chart's width: 1000 pixels, or wider when there are so many
+/// policies that their names would run into each other.
+fn chart_width(policies: usize) -> u32 {
+    (LEGEND_WIDTH + AXIS_AND_MARGINS + SLOT_WIDTH * policies as u32).max(1000)
+}
+
+/// The gap left on each side of a bar: a fifth of the slot.
+fn bar_gap(width: u32, policies: usize) -> u32 {
+    (width - LEGEND_WIDTH - AXIS_AND_MARGINS) / policies.max(1) as u32 / 5
+}
+
 /// Faults by kind, one stacked bar per policy.
 pub struct FaultBars {
     pub title: String,
@@ -31,7 +48,7 @@ pub struct FaultBars {
 
 impl Chart for FaultBars {
     fn size(&self) -> (u32, u32) {
-        (1000, 600)
+        (chart_width(self.bars.len()), 600)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
@@ -47,11 +64,12 @@ impl Chart for FaultBars {
         let policies: Vec<PolicyKind> = self.bars.iter().map(|(p, _)| *p).collect();
         let mut chart = category_chart(&plot, &policies, axis_top(largest, 12))?;
         configure_category_mesh(&mut chart, &policies, "faults (count)")?;
+        let gap = bar_gap(self.size().0, self.bars.len());
         for (slot, (_, faults)) in self.bars.iter().enumerate() {
             let mut base = 0;
             let bars = kinds.iter().map(|kind| {
                 let count = fault_count(faults, *kind);
-                let bar = slot_bar(slot, base, base + count, fault_colour(*kind).filled());
+                let bar = slot_bar(slot, gap, base, base + count, fault_colour(*kind).filled());
                 base += count;
                 bar
             });
@@ -77,7 +95,7 @@ pub struct PolicyBars {
 
 impl Chart for PolicyBars {
     fn size(&self) -> (u32, u32) {
-        (1000, 600)
+        (chart_width(self.bars.len()), 600)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
@@ -87,8 +105,9 @@ impl Chart for PolicyBars {
         let policies: Vec<PolicyKind> = self.bars.iter().map(|(p, _)| *p).collect();
         let mut chart = category_chart(&plot, &policies, axis_top(largest, 12))?;
         configure_category_mesh(&mut chart, &policies, &self.y_desc)?;
+        let gap = bar_gap(self.size().0, self.bars.len());
         for (slot, (policy, value)) in self.bars.iter().enumerate() {
-            chart.draw_series(std::iter::once(slot_bar(slot, 0, *value, policy_colour(*policy).filled())))?;
+            chart.draw_series(std::iter::once(slot_bar(slot, gap, 0, *value, policy_colour(*policy).filled())))?;
             chart.draw_series(std::iter::once(value_label(slot, *value)))?;
         }
         Ok(())
@@ -135,11 +154,12 @@ fn configure_category_mesh<DB: DrawingBackend>(
         .draw()
 }
 
-/// A bar filling slot `slot` (less a margin) from `bottom` to `top`.
-fn slot_bar(slot: usize, bottom: u64, top: u64, style: ShapeStyle) -> Rectangle<(SegmentValue<u32>, u64)> {
+/// A bar filling slot `slot`, less `gap` pixels each side, from `bottom`
+/// to `top`.
+fn slot_bar(slot: usize, gap: u32, bottom: u64, top: u64, style: ShapeStyle) -> Rectangle<(SegmentValue<u32>, u64)> {
     let slot = slot as u32;
     let mut bar = Rectangle::new([(SegmentValue::Exact(slot), bottom), (SegmentValue::Exact(slot + 1), top)], style);
-    bar.set_margin(0, 0, 30, 30);
+    bar.set_margin(0, 0, gap, gap);
     bar
 }
 
@@ -147,4 +167,18 @@ fn slot_bar(slot: usize, bottom: u64, top: u64, style: ShapeStyle) -> Rectangle<
 fn value_label(slot: usize, value: u64) -> Text<'static, (SegmentValue<u32>, u64), String> {
     let style = (FONT, VALUE_LABEL_SIZE).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Bottom));
     Text::new(value.to_string(), (SegmentValue::CenterOf(slot as u32), value), style)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_policies_widen_the_chart_so_names_fit() {
+        assert_eq!(chart_width(3), 1000);
+        let width = chart_width(8);
+        assert!(width > 1000);
+        assert!((width - LEGEND_WIDTH - AXIS_AND_MARGINS) / 8 >= SLOT_WIDTH);
+        assert!(bar_gap(width, 8) > 0);
+    }
 }
