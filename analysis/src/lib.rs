@@ -2,5 +2,7 @@
 //! them, and (in later steps) comparison runs, charts, object graphs and
 //! teaching views. It reads what `sim` reports and never changes a world.
 
+pub mod charts;
+pub mod compare;
 pub mod replay;
 pub mod summary;

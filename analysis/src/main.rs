@@ -3,10 +3,11 @@
 //! Exit codes (DESIGN.md §5): 0 success; 1 a run failed (an `expect` not
 //! met); 2 bad usage or bad input.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use analysis::compare::{self, CompareError};
 use analysis::replay::{ReplayError, replay_file};
 use analysis::summary;
 use anyhow::Context;
@@ -41,6 +42,27 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run every input under every policy; write reports, a summary and charts.
+    ///
+    /// With no inputs, runs the built-in suite (every examples/*.jsonl).
+    Compare {
+        /// Trace files or workload names.
+        inputs: Vec<String>,
+        /// Comma-separated policies, or `all`.
+        #[arg(long, default_value = "all", value_delimiter = ',')]
+        policies: Vec<String>,
+        /// The output folder.
+        #[arg(long, default_value = "compare-out")]
+        out: PathBuf,
+        /// Sample the time series every this many operations (default:
+        /// about 200 samples a run).
+        #[arg(long)]
+        sample_every: Option<u64>,
+        /// Run the invariant checker after every operation (slow; on by
+        /// default in debug builds).
+        #[arg(long)]
+        check: bool,
+    },
     /// List the policies, one line each, with the kernel sources they follow.
     Policies,
 }
@@ -50,7 +72,11 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            let code = error.downcast_ref::<ReplayError>().map_or(2, ReplayError::exit_code);
+            let code = error
+                .downcast_ref::<ReplayError>()
+                .map(ReplayError::exit_code)
+                .or_else(|| error.downcast_ref::<CompareError>().map(CompareError::exit_code))
+                .unwrap_or(2);
             eprintln!("cowsim: {error:#}");
             ExitCode::from(code)
         }
@@ -59,9 +85,23 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None => {
-            println!("cowsim: try `cowsim run examples/fork-then-write.jsonl --policy all`, or `cowsim --help`.");
-            Ok(ExitCode::SUCCESS)
+        // The main job: the built-in suite under every policy into results/.
+        None => compare_command(compare::Options {
+            check_invariants: cfg!(debug_assertions),
+            progress: std::io::stderr().is_terminal(),
+            ..compare::Options::suite("results")
+        }),
+        Some(Command::Compare { inputs, policies, out, sample_every, check }) => {
+            let policies = policies.iter().map(|p| parse_policies(p)).collect::<anyhow::Result<Vec<_>>>()?;
+            compare_command(compare::Options {
+                inputs,
+                policies: policies.concat(),
+                out,
+                sample_every,
+                check_invariants: check || cfg!(debug_assertions),
+                progress: std::io::stderr().is_terminal(),
+                suite_root: PathBuf::from("."),
+            })
         }
         Some(Command::Policies) => {
             for p in PolicyKind::ALL {
@@ -84,6 +124,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Runs a comparison, prints what it wrote and its verdict.
+fn compare_command(options: compare::Options) -> anyhow::Result<ExitCode> {
+    let outcome = compare::compare(&options)?;
+    let summary = &outcome.summary;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "compared {} inputs under {} policies ({} runs); wrote {} files to {}",
+        summary.inputs.len(),
+        summary.policies.len(),
+        summary.runs.len(),
+        outcome.files.len(),
+        options.out.display()
+    )
+    .context("writing to stdout")?;
+    if summary.all_agree {
+        writeln!(out, "every run finished and read the same data as {}", summary.digest_reference)
+            .context("writing to stdout")?;
+    }
+    for problem in &summary.problems {
+        eprintln!("cowsim: {problem}");
+    }
+    Ok(ExitCode::from(outcome.exit_code()))
 }
 
 /// A policy name, or `all`.
