@@ -170,6 +170,28 @@ pub enum Event {
         object: ObjectId,
         backing: ObjectId,
     },
+    /// A write to a copy-on-write entry took `object` over instead of
+    /// shadowing it: the entry held its only reference (FreeBSD
+    /// `vm_object_shadow`).
+    ShadowSkipped {
+        object: ObjectId,
+    },
+    /// At fork, an entry's pages moved from `from` into the new object `to`
+    /// of its own (FreeBSD `vm_object_split`).
+    ObjectSplit {
+        from: ObjectId,
+        to: ObjectId,
+        pages_moved: u32,
+    },
+    /// The unmapped range `[start, end)` of a one-mapping object was freed at
+    /// once, and the object shrunk when the range was its tail (FreeBSD
+    /// `vm_map_entry_delete`).
+    RangeFreed {
+        object: ObjectId,
+        start: Pindex,
+        end: Pindex,
+        pages_freed: u32,
+    },
     /// A UVM amap was copied (its anon pointers), `slots` of them.
     AmapCopied {
         from: ObjectId,

@@ -96,6 +96,14 @@ pub struct VmObject {
     /// Copies of this object are made with a copy object (Mach
     /// `use_shared_copy` / XNU `COPY_DELAY`) because another task shares it.
     pub shared: bool,
+    /// FreeBSD's `OBJ_ONEMAPPING`: each page of this object is reached
+    /// through at most one map entry, so a page outside that entry's range
+    /// is garbage. Set for anonymous and shadow objects at creation (never
+    /// for files or copy objects); cleared whenever the shared machinery
+    /// gives the pages a second way in (a copy, a share, a bypass, a copy
+    /// object), but not by clipping, whose pieces cover disjoint ranges.
+    /// Only policies that follow FreeBSD may rely on it.
+    pub one_mapping: bool,
 }
 
 impl VmObject {
@@ -138,6 +146,7 @@ impl Objects {
             fill,
             copy: None,
             shared: false,
+            one_mapping: matches!(role, ObjectRole::Anonymous | ObjectRole::Shadow),
         });
         id
     }

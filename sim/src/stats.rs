@@ -117,7 +117,12 @@ impl Stats {
             Event::Bypassed { .. } => self.bypasses += 1,
             Event::AmapCopied { .. } => self.amap_copy += 1,
             Event::PageTableCopied { .. } => {}
-            Event::TaskCreated { .. } | Event::TaskExited { .. } | Event::CopyObjectReused { .. } => {}
+            Event::TaskCreated { .. }
+            | Event::TaskExited { .. }
+            | Event::CopyObjectReused { .. }
+            | Event::ShadowSkipped { .. }
+            | Event::ObjectSplit { .. }
+            | Event::RangeFreed { .. } => {}
         }
     }
 

@@ -51,6 +51,15 @@ impl Recorder {
     }
 }
 
+/// What [`World::release_reference`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Released {
+    /// The object lives on with this many references.
+    Left(u32),
+    /// The object was freed; the caller now owns its reference to `shadow`.
+    Freed { shadow: Option<ObjectId> },
+}
+
 /// Everything the model holds.
 #[derive(Debug, Default)]
 pub struct World {
@@ -140,6 +149,29 @@ impl World {
     /// Takes one more reference to `id`.
     pub(crate) fn reference(&mut self, id: ObjectId) {
         self.object_mut(id).ref_count += 1;
+    }
+
+    /// Takes one more reference to `id` for another way to reach pages that
+    /// are already reachable (a copy, a share, a shadow that bypasses): the
+    /// object is no longer one-mapping.
+    pub(crate) fn reference_shared(&mut self, id: ObjectId) {
+        self.reference(id);
+        self.object_mut(id).one_mapping = false;
+    }
+
+    /// Drops exactly one reference to `id`, without following the chain, so
+    /// a policy can apply its own rule at each level (XNU and FreeBSD
+    /// collapse while they deallocate). An object left with none is
+    /// terminated, and the reference it held on its shadow passes to the
+    /// caller.
+    pub(crate) fn release_reference(&mut self, id: ObjectId) -> Released {
+        let object = self.object_mut(id);
+        assert!(object.ref_count > 0, "release_reference: {id:?} has no references");
+        object.ref_count -= 1;
+        match object.ref_count {
+            0 => Released::Freed { shadow: self.terminate(id) },
+            left => Released::Left(left),
+        }
     }
 
     /// Drops one reference to `id`; an object left with none is terminated:

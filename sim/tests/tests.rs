@@ -14,3 +14,7 @@ mod policy_uvm;
 /// The per-page-refcount policies (`linux`, `plan9`): kernels.md §8.2's
 /// predictions, pinned.
 mod policy_page_tables;
+
+/// The Mach family (gnumach, mach-nocollapse, xnu, freebsd) on the
+/// workloads of kernels.md §8.2 and the mechanisms that set them apart.
+mod policy_mach_family;

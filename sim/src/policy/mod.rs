@@ -9,7 +9,7 @@
 //! Every design keeps its state in the same containers (DESIGN.md §2): map
 //! entries point at an object and an offset; objects hold page slots and may
 //! shadow another object; pages carry a count of the slots that hold them.
-//! The Mach family (`gnumach`, `mach-nocollapse`, later `xnu` and `freebsd`)
+//! The Mach family (`gnumach`, `mach-nocollapse`, `xnu` and `freebsd`)
 //! uses objects as shadow chains with one slot per page. UVM reads an object
 //! as an amap of shared anons over an optional file object, Linux and Plan 9
 //! as a page table of reference-counted pages; those designs come with their
@@ -31,6 +31,7 @@ use crate::violation::Violation;
 use crate::world::World;
 
 pub mod eager;
+pub mod freebsd;
 pub mod gnumach;
 pub mod linux;
 pub mod mach;
@@ -38,6 +39,7 @@ pub mod nocollapse;
 pub mod pagetable;
 pub mod plan9;
 pub mod uvm;
+pub mod xnu;
 
 /// What an entry maps: an object from some page index on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,17 +150,21 @@ pub enum PolicyKind {
     Uvm,
     Linux,
     Plan9,
+    Xnu,
+    FreeBsd,
 }
 
 impl PolicyKind {
     /// Every policy, in the order reports list them.
-    pub const ALL: [PolicyKind; 6] = [
+    pub const ALL: [PolicyKind; 8] = [
         PolicyKind::Eager,
         PolicyKind::GnuMach,
         PolicyKind::MachNoCollapse,
         PolicyKind::Uvm,
         PolicyKind::Linux,
         PolicyKind::Plan9,
+        PolicyKind::Xnu,
+        PolicyKind::FreeBsd,
     ];
 
     /// The stable name.
@@ -170,6 +176,8 @@ impl PolicyKind {
             PolicyKind::Uvm => "uvm",
             PolicyKind::Linux => "linux",
             PolicyKind::Plan9 => "plan9",
+            PolicyKind::Xnu => "xnu",
+            PolicyKind::FreeBsd => "freebsd",
         }
     }
 
@@ -197,6 +205,12 @@ impl PolicyKind {
             PolicyKind::Plan9 => {
                 "page tables copied at fork with page references and the parent's MMU flushed; reads map read-only, a write copies a shared page"
             }
+            PolicyKind::Xnu => {
+                "symmetric copy for private memory, copy objects with a push on write once memory is shared, collapse after a copy-up and on deallocate, walking the whole chain"
+            }
+            PolicyKind::FreeBsd => {
+                "no shadow for a singly referenced anonymous object, page moved instead of copied when the backing object is exclusively ours, collapse at deallocate, fork and unmap, ONEMAPPING split and freeing"
+            }
         }
     }
 
@@ -215,6 +229,8 @@ impl PolicyKind {
             PolicyKind::Plan9 => {
                 "Plan 9 port/fault.c (fixfault), port/segment.c (dupseg, ptecpy), port/sysproc.c (sysrfork)"
             }
+            PolicyKind::Xnu => "Apple XNU osfmk/vm/vm_object.c, vm_fault.c, vm_map.c",
+            PolicyKind::FreeBsd => "FreeBSD sys/vm/vm_object.c, vm_fault.c, vm_map.c",
         }
     }
 
@@ -227,6 +243,8 @@ impl PolicyKind {
             PolicyKind::Uvm => Box::new(uvm::Uvm::default()),
             PolicyKind::Linux => Box::new(linux::linux()),
             PolicyKind::Plan9 => Box::new(plan9::plan9()),
+            PolicyKind::Xnu => Box::new(xnu::xnu()),
+            PolicyKind::FreeBsd => Box::new(freebsd::freebsd()),
         }
     }
 }
