@@ -2,5 +2,8 @@
 //! them, and (in later steps) comparison runs, charts, object graphs and
 //! teaching views. It reads what `sim` reports and never changes a world.
 
+pub mod narrate;
+pub mod object_graph;
 pub mod replay;
+pub mod stepper;
 pub mod summary;
