@@ -4,5 +4,8 @@
 
 pub mod charts;
 pub mod compare;
+pub mod narrate;
+pub mod object_graph;
 pub mod replay;
+pub mod stepper;
 pub mod summary;

@@ -14,6 +14,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sim::{Config, PolicyKind};
 
+mod teaching_commands;
+use teaching_commands as teaching;
+
 #[derive(Parser)]
 #[command(name = "cowsim", version, about = "A copy-on-write VM simulator in the Mach tradition")]
 struct Cli {
@@ -65,6 +68,38 @@ enum Command {
     },
     /// List the policies, one line each, with the kernel sources they follow.
     Policies,
+    /// Draw the world after op N: tasks, map entries, VM objects and their
+    /// shadow chains (DOT, or SVG laid out without graphviz).
+    Graph {
+        /// The trace (JSON Lines, plain or gzip); `-` for stdin.
+        trace: PathBuf,
+        /// The policy to run.
+        #[arg(long, short, default_value = "gnumach")]
+        policy: String,
+        /// Draw the world right after this op (ops are numbered from 1,
+        /// comment lines not counted); the end of the trace if absent.
+        #[arg(long, value_name = "N")]
+        at: Option<u64>,
+        /// Where to write: FILE.dot (DOT), FILE.svg (SVG), or `-` for DOT
+        /// on stdout (the default).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Narrate each op and each fault in plain sentences, for teaching.
+    Explain {
+        /// The trace (JSON Lines, plain or gzip); `-` for stdin.
+        trace: PathBuf,
+        /// The policy to run.
+        #[arg(long, short, default_value = "gnumach")]
+        policy: String,
+        /// First op to narrate (numbered from 1); earlier ops are replayed
+        /// silently.
+        #[arg(long, value_name = "N")]
+        from: Option<u64>,
+        /// Last op to narrate; the end of the trace if absent.
+        #[arg(long, value_name = "M")]
+        to: Option<u64>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -109,6 +144,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Graph { trace, policy, at, output }) => {
+            let policy = parse_one_policy(&policy)?;
+            teaching::graph(&trace, policy, &teaching_config(), at, output.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Explain { trace, policy, from, to }) => {
+            let policy = parse_one_policy(&policy)?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            teaching::explain(&trace, policy, &teaching_config(), from, to, &mut out)?;
+            out.flush().or_else(teaching::ignore_broken_pipe).context("writing to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Run { trace, policy, json, sample_every, check }) => {
             let policies = parse_policies(&policy)?;
             let config = Config::default().sample_every(sample_every).check_invariants(check || cfg!(debug_assertions));
@@ -149,6 +196,21 @@ fn compare_command(options: compare::Options) -> anyhow::Result<ExitCode> {
         eprintln!("cowsim: {problem}");
     }
     Ok(ExitCode::from(outcome.exit_code()))
+}
+
+/// One policy name (`all` is not allowed: a graph or a narration follows
+/// one world).
+fn parse_one_policy(name: &str) -> anyhow::Result<PolicyKind> {
+    match parse_policies(name)?.as_slice() {
+        [one] => Ok(*one),
+        _ => anyhow::bail!("--policy {name}: this command follows one policy; name one (see `cowsim policies`)"),
+    }
+}
+
+/// The configuration of graph and explain runs: the invariant checker on
+/// in debug builds, as for `run`.
+fn teaching_config() -> Config {
+    Config::default().check_invariants(cfg!(debug_assertions))
 }
 
 /// A policy name, or `all`.

@@ -192,6 +192,20 @@ pub enum Event {
         end: Pindex,
         pages_freed: u32,
     },
+    /// `object` now shadows `shadow` (or nothing). Every change of a shadow
+    /// pointer says so, whatever the policy, so a viewer can follow chains
+    /// from events alone.
+    ShadowSet {
+        object: ObjectId,
+        shadow: Option<ObjectId>,
+    },
+    /// During a fault, the faulting entry (of `task`, starting at `start`)
+    /// was pointed at another object: a new shadow, an amap, a takeover.
+    EntryRetargeted {
+        task: TaskId,
+        start: Vpn,
+        object: ObjectId,
+    },
     /// A UVM amap was copied (its anon pointers), `slots` of them.
     AmapCopied {
         from: ObjectId,

@@ -75,6 +75,26 @@ pub fn hidden_pages(w: &World) -> u64 {
     hidden
 }
 
+/// The hidden pages of every object that has some, as `(object, indices)`
+/// in object serial order: the pages [`hidden_pages`] counts, told where
+/// they sit (for object graphs and narrations). A page that several slots
+/// hold is listed under each of them, so the lengths may add up to more
+/// than [`hidden_pages`] for designs that share pages between slots.
+pub fn hidden_pages_by_object(w: &World) -> Vec<(ObjectId, Vec<Pindex>)> {
+    let visible = visible_pages(w);
+    let is_visible = |page: &PageId| visible.get(page.index() as usize).copied().unwrap_or(false);
+    w.objects
+        .iter()
+        .into_iter()
+        .filter(|object| !object.is_file())
+        .filter_map(|object| {
+            let hidden: Vec<Pindex> =
+                object.pages.iter().filter(|(_, page)| !is_visible(page)).map(|(index, _)| *index).collect();
+            (!hidden.is_empty()).then_some((object.id, hidden))
+        })
+        .collect()
+}
+
 /// Marks, by page slot, every page some map entry can reach.
 fn visible_pages(w: &World) -> Vec<bool> {
     let slots = w.pages.iter().map(|(p, _)| p.index() as usize + 1).max().unwrap_or(0);

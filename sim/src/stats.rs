@@ -122,7 +122,9 @@ impl Stats {
             | Event::CopyObjectReused { .. }
             | Event::ShadowSkipped { .. }
             | Event::ObjectSplit { .. }
-            | Event::RangeFreed { .. } => {}
+            | Event::RangeFreed { .. }
+            | Event::ShadowSet { .. }
+            | Event::EntryRetargeted { .. } => {}
         }
     }
 

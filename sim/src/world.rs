@@ -117,10 +117,17 @@ impl World {
         self.tasks.get(&task)?.map.lookup(vpn)
     }
 
-    pub(crate) fn entry_mut(&mut self, task: TaskId, vpn: Vpn) -> &mut MapEntry {
-        match self.task_mut(task).map.lookup_mut(vpn) {
-            Some(e) => e,
-            None => panic!("world: {task:?} has no entry at {vpn:?}"),
+    /// Stores a changed copy of one of `task`'s entries (found by its
+    /// start) during a fault, saying so when it now points elsewhere.
+    pub(crate) fn update_entry(&mut self, task: TaskId, entry: MapEntry) {
+        let slot = match self.task_mut(task).map.lookup_mut(entry.start) {
+            Some(e) if e.start == entry.start => e,
+            _ => panic!("world: {task:?} has no entry starting at {:?}", entry.start),
+        };
+        let retargeted = slot.object != entry.object;
+        *slot = entry;
+        if retargeted {
+            self.emit(Event::EntryRetargeted { task, start: entry.start, object: entry.object });
         }
     }
 
@@ -229,6 +236,9 @@ impl World {
     /// the reference counts; this keeps the back-pointers exact.
     pub(crate) fn set_shadow(&mut self, id: ObjectId, shadow: Option<(ObjectId, Pindex)>) {
         let old = std::mem::replace(&mut self.object_mut(id).shadow, shadow);
+        if old.map(|(o, _)| o) != shadow.map(|(o, _)| o) {
+            self.emit(Event::ShadowSet { object: id, shadow: shadow.map(|(o, _)| o) });
+        }
         if let Some((below, _)) = old {
             self.object_mut(below).shadowers.retain(|s| *s != id);
         }

@@ -211,7 +211,7 @@ pub(crate) fn shadow_entry(w: &mut World, task: TaskId, entry: &mut MapEntry) {
     entry.object = shadow;
     entry.offset = Pindex(0);
     entry.needs_copy = false;
-    *w.entry_mut(task, entry.start) = *entry;
+    w.update_entry(task, *entry);
 }
 
 /// Makes (or reuses) a copy object for `source`: the delayed copy. Returns
@@ -264,7 +264,7 @@ fn sole_reference(w: &World, object: ObjectId) -> bool {
 /// simply stops being copy-on-write.
 fn take_over(w: &mut World, task: TaskId, entry: &mut MapEntry) {
     entry.needs_copy = false;
-    *w.entry_mut(task, entry.start) = *entry;
+    w.update_entry(task, *entry);
     w.emit(Event::ShadowSkipped { object: entry.object });
 }
 
@@ -560,7 +560,7 @@ impl Mach {
         w.emit(Event::ObjectSplit { from: old, to: new, pages_moved: indices.len() as u32 });
         entry.object = new;
         entry.offset = Pindex(0);
-        *w.entry_mut(task, entry.start) = *entry;
+        w.update_entry(task, *entry);
         self.deallocate(w, old);
     }
 

@@ -417,7 +417,7 @@ impl Uvm {
             }
         }
         entry.needs_copy = false;
-        *w.entry_mut(task, entry.start) = *entry;
+        w.update_entry(task, *entry);
     }
 
     /// A copy of the entry's current content holding one reference of its
