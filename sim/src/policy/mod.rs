@@ -160,11 +160,11 @@ impl PolicyKind {
         PolicyKind::Eager,
         PolicyKind::GnuMach,
         PolicyKind::MachNoCollapse,
+        PolicyKind::Xnu,
+        PolicyKind::FreeBsd,
         PolicyKind::Uvm,
         PolicyKind::Linux,
         PolicyKind::Plan9,
-        PolicyKind::Xnu,
-        PolicyKind::FreeBsd,
     ];
 
     /// The stable name.
