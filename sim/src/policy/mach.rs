@@ -681,14 +681,7 @@ impl Policy for Mach {
         if self.rules.one_mapping && Self::splittable(w, entry) {
             self.split(w, parent, entry);
         }
-        let backing = self.snapshot(w, parent, entry);
-        MapEntry {
-            shared: false,
-            object: backing.object,
-            offset: backing.offset,
-            needs_copy: backing.needs_copy,
-            ..*entry
-        }
+        self.snapshot(w, parent, entry).child_entry(entry)
     }
 
     /// `vm_map_fork` share case: an entry still waiting for its copy gets

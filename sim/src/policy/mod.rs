@@ -50,6 +50,14 @@ pub struct Backing {
     pub needs_copy: bool,
 }
 
+impl Backing {
+    /// The child's entry of a fork by copy: the parent's range, protection
+    /// and inheritance over this backing, private to the child.
+    pub fn child_entry(self, parent: &MapEntry) -> MapEntry {
+        MapEntry { shared: false, object: self.object, offset: self.offset, needs_copy: self.needs_copy, ..*parent }
+    }
+}
+
 /// A fault the engine hands to a policy. Set up by the engine's check step
 /// and read-only for the policy.
 #[derive(Clone, Copy, Debug)]

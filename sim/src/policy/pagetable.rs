@@ -472,7 +472,7 @@ impl Policy for PageTables {
             self.copied_at_fork.push((entry.start, entry.end));
             table
         };
-        MapEntry { shared: false, needs_copy: false, object: table, offset: Pindex(0), ..*entry }
+        Backing { object: table, offset: Pindex(0), needs_copy: false }.child_entry(entry)
     }
 
     /// Both entries point at the same page table (or file).

@@ -567,14 +567,7 @@ impl Policy for Uvm {
 
     /// `uvm_mapent_forkcopy`.
     fn fork_copy(&mut self, w: &mut World, parent: TaskId, entry: &mut MapEntry) -> MapEntry {
-        let backing = self.snapshot_backing(w, parent, entry);
-        MapEntry {
-            shared: false,
-            object: backing.object,
-            offset: backing.offset,
-            needs_copy: backing.needs_copy,
-            ..*entry
-        }
+        self.snapshot_backing(w, parent, entry).child_entry(entry)
     }
 
     /// `uvm_mapent_forkshared`: a needs-copy entry gets an amap of its own
