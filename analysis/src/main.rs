@@ -3,15 +3,19 @@
 //! Exit codes (DESIGN.md §5): 0 success; 1 a run failed (an `expect` not
 //! met); 2 bad usage or bad input.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use analysis::compare::{self, CompareError};
 use analysis::replay::{ReplayError, replay_file};
 use analysis::summary;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sim::{Config, PolicyKind};
+
+mod teaching_commands;
+use teaching_commands as teaching;
 
 #[derive(Parser)]
 #[command(name = "cowsim", version, about = "A copy-on-write VM simulator in the Mach tradition")]
@@ -41,8 +45,61 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Run every input under every policy; write reports, a summary and charts.
+    ///
+    /// With no inputs, runs the built-in suite (every examples/*.jsonl).
+    Compare {
+        /// Trace files or workload names.
+        inputs: Vec<String>,
+        /// Comma-separated policies, or `all`.
+        #[arg(long, default_value = "all", value_delimiter = ',')]
+        policies: Vec<String>,
+        /// The output folder.
+        #[arg(long, default_value = "compare-out")]
+        out: PathBuf,
+        /// Sample the time series every this many operations (default:
+        /// about 200 samples a run).
+        #[arg(long)]
+        sample_every: Option<u64>,
+        /// Run the invariant checker after every operation (slow; on by
+        /// default in debug builds).
+        #[arg(long)]
+        check: bool,
+    },
     /// List the policies, one line each, with the kernel sources they follow.
     Policies,
+    /// Draw the world after op N: tasks, map entries, VM objects and their
+    /// shadow chains (DOT, or SVG laid out without graphviz).
+    Graph {
+        /// The trace (JSON Lines, plain or gzip); `-` for stdin.
+        trace: PathBuf,
+        /// The policy to run.
+        #[arg(long, short, default_value = "gnumach")]
+        policy: String,
+        /// Draw the world right after this op (ops are numbered from 1,
+        /// comment lines not counted); the end of the trace if absent.
+        #[arg(long, value_name = "N")]
+        at: Option<u64>,
+        /// Where to write: FILE.dot (DOT), FILE.svg (SVG), or `-` for DOT
+        /// on stdout (the default).
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Narrate each op and each fault in plain sentences, for teaching.
+    Explain {
+        /// The trace (JSON Lines, plain or gzip); `-` for stdin.
+        trace: PathBuf,
+        /// The policy to run.
+        #[arg(long, short, default_value = "gnumach")]
+        policy: String,
+        /// First op to narrate (numbered from 1); earlier ops are replayed
+        /// silently.
+        #[arg(long, value_name = "N")]
+        from: Option<u64>,
+        /// Last op to narrate; the end of the trace if absent.
+        #[arg(long, value_name = "M")]
+        to: Option<u64>,
+    },
     /// Turn a real capture into a trace: perf script text or a valgrind
     /// lackey log, plain or gzip (DESIGN.md §6). A summary of what was
     /// skipped goes to stderr.
@@ -77,7 +134,11 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            let code = error.downcast_ref::<ReplayError>().map_or(2, ReplayError::exit_code);
+            let code = error
+                .downcast_ref::<ReplayError>()
+                .map(ReplayError::exit_code)
+                .or_else(|| error.downcast_ref::<CompareError>().map(CompareError::exit_code))
+                .unwrap_or(2);
             eprintln!("cowsim: {error:#}");
             ExitCode::from(code)
         }
@@ -86,14 +147,40 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        None => {
-            println!("cowsim: try `cowsim run examples/fork-then-write.jsonl --policy all`, or `cowsim --help`.");
-            Ok(ExitCode::SUCCESS)
+        // The main job: the built-in suite under every policy into results/.
+        None => compare_command(compare::Options {
+            check_invariants: cfg!(debug_assertions),
+            progress: std::io::stderr().is_terminal(),
+            ..compare::Options::suite("results")
+        }),
+        Some(Command::Compare { inputs, policies, out, sample_every, check }) => {
+            let policies = policies.iter().map(|p| parse_policies(p)).collect::<anyhow::Result<Vec<_>>>()?;
+            compare_command(compare::Options {
+                inputs,
+                policies: policies.concat(),
+                out,
+                sample_every,
+                check_invariants: check || cfg!(debug_assertions),
+                progress: std::io::stderr().is_terminal(),
+                suite_root: PathBuf::from("."),
+            })
         }
         Some(Command::Policies) => {
             for p in PolicyKind::ALL {
                 println!("{:<16} {}\n{:<16} follows {}", p.name(), p.summary(), "", p.sources());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Graph { trace, policy, at, output }) => {
+            let policy = parse_one_policy(&policy)?;
+            teaching::graph(&trace, policy, &teaching_config(), at, output.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Explain { trace, policy, from, to }) => {
+            let policy = parse_one_policy(&policy)?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            teaching::explain(&trace, policy, &teaching_config(), from, to, &mut out)?;
+            out.flush().or_else(teaching::ignore_broken_pipe).context("writing to stdout")?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Import { format, file, output, window }) => {
@@ -128,6 +215,46 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Runs a comparison, prints what it wrote and its verdict.
+fn compare_command(options: compare::Options) -> anyhow::Result<ExitCode> {
+    let outcome = compare::compare(&options)?;
+    let summary = &outcome.summary;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "compared {} inputs under {} policies ({} runs); wrote {} files to {}",
+        summary.inputs.len(),
+        summary.policies.len(),
+        summary.runs.len(),
+        outcome.files.len(),
+        options.out.display()
+    )
+    .context("writing to stdout")?;
+    if summary.all_agree {
+        writeln!(out, "every run finished and read the same data as {}", summary.digest_reference)
+            .context("writing to stdout")?;
+    }
+    for problem in &summary.problems {
+        eprintln!("cowsim: {problem}");
+    }
+    Ok(ExitCode::from(outcome.exit_code()))
+}
+
+/// One policy name (`all` is not allowed: a graph or a narration follows
+/// one world).
+fn parse_one_policy(name: &str) -> anyhow::Result<PolicyKind> {
+    match parse_policies(name)?.as_slice() {
+        [one] => Ok(*one),
+        _ => anyhow::bail!("--policy {name}: this command follows one policy; name one (see `cowsim policies`)"),
+    }
+}
+
+/// The configuration of graph and explain runs: the invariant checker on
+/// in debug builds, as for `run`.
+fn teaching_config() -> Config {
+    Config::default().check_invariants(cfg!(debug_assertions))
 }
 
 /// A policy name, or `all`.

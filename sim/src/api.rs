@@ -7,6 +7,8 @@
 //! codes it returns, following the Mach 3 Kernel Interfaces manual; where
 //! GNU Mach or XNU disagree with the manual the comment says so.
 
+use std::ops::ControlFlow;
+
 use crate::event::Event;
 use crate::fault::{AccessStop, access_range, pmap_finding};
 use crate::ids::{Pindex, TaskId, Token, Vpn};
@@ -56,17 +58,48 @@ impl Sim {
     /// a hole (`KERN_INVALID_ADDRESS`) or an entry lacking `need`
     /// (`KERN_PROTECTION_FAILURE`).
     fn check_range(map: &VmMap, start: Vpn, end: Vpn, need: Prot) -> KernReturn {
+        Self::walk_range(map, start, end, |e| e.prot.allows(need))
+    }
+
+    /// Walks `[start, end)` in address order and returns the first problem:
+    /// a hole (`KERN_INVALID_ADDRESS`) or an entry `allowed` refuses
+    /// (`KERN_PROTECTION_FAILURE`).
+    fn walk_range(map: &VmMap, start: Vpn, end: Vpn, allowed: impl Fn(&MapEntry) -> bool) -> KernReturn {
         let mut cursor = start;
         for e in map.overlapping(start, end) {
             if e.start > cursor {
                 return KernReturn::InvalidAddress;
             }
-            if !e.prot.allows(need) {
+            if !allowed(&e) {
                 return KernReturn::ProtectionFailure;
             }
             cursor = e.end;
         }
         if cursor < end { KernReturn::InvalidAddress } else { KernReturn::Success }
+    }
+
+    /// The preamble the range operations share (`vm_deallocate`,
+    /// `vm_protect`, `vm_inherit`): a zero size succeeds at once; a range that
+    /// wraps or leaves the map, or has a hole, is `KERN_INVALID_ADDRESS`; an
+    /// entry `allowed` refuses is `KERN_PROTECTION_FAILURE`. `Continue`
+    /// carries the page range to act on.
+    fn mapped_range(
+        &self,
+        task: TaskId,
+        addr: u64,
+        size: u64,
+        allowed: impl Fn(&MapEntry) -> bool,
+    ) -> ControlFlow<KernReturn, (Vpn, Vpn)> {
+        if size == 0 {
+            return ControlFlow::Break(KernReturn::Success);
+        }
+        let Some((start, end)) = self.page_range(addr, size).filter(|(s, e)| self.legal(*s, *e)) else {
+            return ControlFlow::Break(KernReturn::InvalidAddress);
+        };
+        match Self::walk_range(&self.world.task(task).map, start, end, allowed) {
+            KernReturn::Success => ControlFlow::Continue((start, end)),
+            code => ControlFlow::Break(code),
+        }
     }
 
     /// Splits entries so that `at` is an entry boundary. The new piece takes
@@ -250,16 +283,10 @@ impl Sim {
     /// skip holes and succeed; kernels.md §7.2).
     pub(crate) fn vm_deallocate(&mut self, task: TaskId, addr: u64, size: u64) -> Result<KernReturn, SimError> {
         self.require_task(task)?;
-        if size == 0 {
-            return Ok(KernReturn::Success);
-        }
-        let Some((start, end)) = self.page_range(addr, size).filter(|(s, e)| self.legal(*s, *e)) else {
-            return Ok(KernReturn::InvalidAddress);
+        let (start, end) = match self.mapped_range(task, addr, size, |_| true) {
+            ControlFlow::Continue(range) => range,
+            ControlFlow::Break(code) => return Ok(code),
         };
-        let code = Self::check_range(&self.world.task(task).map, start, end, Prot::NONE);
-        if code != KernReturn::Success {
-            return Ok(code);
-        }
         self.unmap(task, start, end);
         Ok(KernReturn::Success)
     }
@@ -293,25 +320,10 @@ impl Sim {
         set_max: bool,
     ) -> Result<KernReturn, SimError> {
         self.require_task(task)?;
-        if size == 0 {
-            return Ok(KernReturn::Success);
-        }
-        let Some((start, end)) = self.page_range(addr, size).filter(|(s, e)| self.legal(*s, *e)) else {
-            return Ok(KernReturn::InvalidAddress);
+        let (start, end) = match self.mapped_range(task, addr, size, |e| set_max || e.max_prot.allows(prot)) {
+            ControlFlow::Continue(range) => range,
+            ControlFlow::Break(code) => return Ok(code),
         };
-        let mut cursor = start;
-        for e in self.world.task(task).map.overlapping(start, end) {
-            if e.start > cursor {
-                return Ok(KernReturn::InvalidAddress);
-            }
-            if !set_max && !e.max_prot.allows(prot) {
-                return Ok(KernReturn::ProtectionFailure);
-            }
-            cursor = e.end;
-        }
-        if cursor < end {
-            return Ok(KernReturn::InvalidAddress);
-        }
         self.clip_range(task, start, end);
         let t = self.world.task_mut(task);
         for e in t.map.overlapping(start, end) {
@@ -338,16 +350,10 @@ impl Sim {
         inherit: Inheritance,
     ) -> Result<KernReturn, SimError> {
         self.require_task(task)?;
-        if size == 0 {
-            return Ok(KernReturn::Success);
-        }
-        let Some((start, end)) = self.page_range(addr, size).filter(|(s, e)| self.legal(*s, *e)) else {
-            return Ok(KernReturn::InvalidAddress);
+        let (start, end) = match self.mapped_range(task, addr, size, |_| true) {
+            ControlFlow::Continue(range) => range,
+            ControlFlow::Break(code) => return Ok(code),
         };
-        let code = Self::check_range(&self.world.task(task).map, start, end, Prot::NONE);
-        if code != KernReturn::Success {
-            return Ok(code);
-        }
         self.clip_range(task, start, end);
         let map = &mut self.world.task_mut(task).map;
         for e in map.overlapping(start, end) {
@@ -460,11 +466,11 @@ impl Sim {
 
     /// Gives a private destination entry the snapshot's backing.
     fn replace_backing(&mut self, task: TaskId, old: MapEntry, source: &MapEntry) {
-        self.world.reference(source.object);
         let mut entry = old;
         entry.object = source.object;
         entry.offset = source.pindex(old.start);
         entry.needs_copy = source.needs_copy;
+        self.policy.reference_backing(&mut self.world, &entry);
         let t = self.world.task_mut(task);
         store_entry(&mut t.map, entry);
         t.pmap.remove_range(old.start, old.end);

@@ -171,8 +171,52 @@ pub enum Event {
         object: ObjectId,
         backing: ObjectId,
     },
+    /// A write to a copy-on-write entry took `object` over instead of
+    /// shadowing it: the entry held its only reference (FreeBSD
+    /// `vm_object_shadow`).
+    ShadowSkipped {
+        object: ObjectId,
+    },
+    /// At fork, an entry's pages moved from `from` into the new object `to`
+    /// of its own (FreeBSD `vm_object_split`).
+    ObjectSplit {
+        from: ObjectId,
+        to: ObjectId,
+        pages_moved: u32,
+    },
+    /// The unmapped range `[start, end)` of a one-mapping object was freed at
+    /// once, and the object shrunk when the range was its tail (FreeBSD
+    /// `vm_map_entry_delete`).
+    RangeFreed {
+        object: ObjectId,
+        start: Pindex,
+        end: Pindex,
+        pages_freed: u32,
+    },
+    /// `object` now shadows `shadow` (or nothing). Every change of a shadow
+    /// pointer says so, whatever the policy, so a viewer can follow chains
+    /// from events alone.
+    ShadowSet {
+        object: ObjectId,
+        shadow: Option<ObjectId>,
+    },
+    /// During a fault, the faulting entry (of `task`, starting at `start`)
+    /// was pointed at another object: a new shadow, an amap, a takeover.
+    EntryRetargeted {
+        task: TaskId,
+        start: Vpn,
+        object: ObjectId,
+    },
     /// A UVM amap was copied (its anon pointers), `slots` of them.
     AmapCopied {
+        from: ObjectId,
+        to: ObjectId,
+        slots: u32,
+    },
+    /// A page table's slots were copied into a new page table (Linux
+    /// `copy_page_range`, Plan 9 `ptecpy`): each of the `slots` pages gained
+    /// a reference instead of being copied.
+    PageTableCopied {
         from: ObjectId,
         to: ObjectId,
         slots: u32,

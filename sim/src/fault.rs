@@ -20,7 +20,8 @@
 //!                                    |
 //!                     entry found and access allowed? --no--> segv / protection
 //!                                    |
-//!           write to a needs-copy entry? --yes--> give the entry a shadow (Mach)
+//!           write to a needs-copy entry? --yes--> give the entry a shadow (Mach),
+//!                                    |              take a sole object over (FreeBSD)
 //!                                    |              or an amap copy (UVM)
 //!                       search for the page (chain, amap, page table)
 //!            +-----------------------+------------------------+
@@ -28,12 +29,12 @@
 //!            |                   object / exclusive       object / shared
 //!   zero_fill (anon memory)              |                        |
 //!   zero_page (Linux, a read)      map (mapped as is)     read: map read-only
-//!   page_in   (file pages)         reuse (Linux/UVM:      write: cow_copy (copy up)
-//!                                   write in place)              cow_move (FreeBSD,
+//!   page_in   (file pages)         reuse (Linux/UVM,      write: cow_copy (copy up)
+//!                                   FreeBSD: in place)           cow_move (FreeBSD,
 //!                                                                 owner gone)
 //!                                    |
 //!           the source has a copy object? push_copy the original first (XNU, Mach)
-//!           copy-up done?  collapse / bypass the chain (gnumach, xnu, freebsd)
+//!           copy-up done?  collapse / bypass the chain (gnumach, xnu)
 //! ```
 //!
 //! 3. **enter** (here): install the pmap entry, writable only if the policy

@@ -70,6 +70,7 @@ pub mod report;
 pub mod sim;
 pub mod stats;
 pub mod types;
+pub mod violation;
 pub mod world;
 
 pub use event::{Event, FaultKind};

@@ -10,6 +10,10 @@
 //! - *Chain length* of an entry: the number of objects from its object down
 //!   to the end of the chain (1 for an entry whose object has no shadow).
 
+use std::collections::BTreeSet;
+
+use rustc_hash::FxHashSet;
+
 use crate::ids::{ObjectId, PageId, Pindex, TaskId};
 use crate::world::World;
 
@@ -75,30 +79,49 @@ pub fn hidden_pages(w: &World) -> u64 {
     hidden
 }
 
+/// The hidden pages of every object that has some, as `(object, indices)`
+/// in object serial order: the pages [`hidden_pages`] counts, told where
+/// they sit (for object graphs and narrations). A page that several slots
+/// hold is listed under each of them, so the lengths may add up to more
+/// than [`hidden_pages`] for designs that share pages between slots.
+pub fn hidden_pages_by_object(w: &World) -> Vec<(ObjectId, Vec<Pindex>)> {
+    let visible = visible_pages(w);
+    let is_visible = |page: &PageId| visible.get(page.index() as usize).copied().unwrap_or(false);
+    w.objects
+        .iter()
+        .into_iter()
+        .filter(|object| !object.is_file())
+        .filter_map(|object| {
+            let hidden: Vec<Pindex> =
+                object.pages.iter().filter(|(_, page)| !is_visible(page)).map(|(index, _)| *index).collect();
+            (!hidden.is_empty()).then_some((object.id, hidden))
+        })
+        .collect()
+}
+
 /// Marks, by page slot, every page some map entry can reach.
 fn visible_pages(w: &World) -> Vec<bool> {
     let slots = w.pages.iter().map(|(p, _)| p.index() as usize + 1).max().unwrap_or(0);
     let mut visible = vec![false; slots];
-    let mut chain: Vec<(ObjectId, Pindex)> = Vec::new();
-    for task in w.tasks.values() {
-        for entry in task.map.entries() {
-            chain.clear();
-            let mut level = Some((entry.object, entry.offset));
-            while let Some((object, base)) = level {
-                chain.push((object, base));
-                level = w.object(object).shadow.map(|(below, offset)| (below, Pindex(base.0 + offset.0)));
-            }
-            for (depth, &(object, base)) in chain.iter().enumerate() {
-                let window = base..Pindex(base.0 + entry.pages());
-                for (index, page) in w.object(object).pages.range(window) {
-                    let relative = index.0 - base.0;
-                    let covered =
-                        chain[..depth].iter().any(|&(above, b)| w.object(above).page(Pindex(b.0 + relative)).is_some());
-                    if !covered {
-                        mark(&mut visible, *page);
-                    }
+    // Entries that map the same window of the same object see the same
+    // pages: after many forks most entries do, so walk each window once.
+    let windows: BTreeSet<(ObjectId, Pindex, u64)> =
+        w.tasks.values().flat_map(|t| t.map.entries()).map(|e| (e.object, e.offset, e.pages())).collect();
+    // Indices (relative to the window) some object above already holds: a
+    // page below them is hidden from this window. One set per window walk,
+    // so a walk costs the pages in the chain, not pages times depth.
+    let mut covered: FxHashSet<u64> = FxHashSet::default();
+    for (top, offset, pages) in windows {
+        covered.clear();
+        let mut level = Some((top, offset));
+        while let Some((object, base)) = level {
+            let o = w.object(object);
+            for (index, page) in o.pages.range(base..Pindex(base.0 + pages)) {
+                if covered.insert(index.0 - base.0) {
+                    mark(&mut visible, *page);
                 }
             }
+            level = o.shadow.map(|(below, shift)| (below, Pindex(base.0 + shift.0)));
         }
     }
     visible

@@ -32,6 +32,13 @@ pub enum ObjectRole {
     Shadow,
     /// A copy object of the delayed-copy strategy (Mach `copy`).
     Copy,
+    /// A UVM amap: its slots hold anons (pages whose `refs` is `an_ref`),
+    /// and its `shadow`, if any, is the lower object (a file).
+    Amap,
+    /// A page table of one map entry (Linux, Plan 9): its slots hold
+    /// reference-counted pages, and its shadow, if any, is the file a
+    /// private file mapping reads through.
+    PageTable,
 }
 
 impl ObjectRole {
@@ -42,6 +49,8 @@ impl ObjectRole {
             ObjectRole::File => "file",
             ObjectRole::Shadow => "shadow",
             ObjectRole::Copy => "copy",
+            ObjectRole::Amap => "amap",
+            ObjectRole::PageTable => "page_table",
         }
     }
 }
@@ -87,6 +96,14 @@ pub struct VmObject {
     /// Copies of this object are made with a copy object (Mach
     /// `use_shared_copy` / XNU `COPY_DELAY`) because another task shares it.
     pub shared: bool,
+    /// FreeBSD's `OBJ_ONEMAPPING`: each page of this object is reached
+    /// through at most one map entry, so a page outside that entry's range
+    /// is garbage. Set for anonymous and shadow objects at creation (never
+    /// for files or copy objects); cleared whenever the shared machinery
+    /// gives the pages a second way in (a copy, a share, a bypass, a copy
+    /// object), but not by clipping, whose pieces cover disjoint ranges.
+    /// Only policies that follow FreeBSD may rely on it.
+    pub one_mapping: bool,
 }
 
 impl VmObject {
@@ -129,6 +146,7 @@ impl Objects {
             fill,
             copy: None,
             shared: false,
+            one_mapping: matches!(role, ObjectRole::Anonymous | ObjectRole::Shadow),
         });
         id
     }

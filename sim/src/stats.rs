@@ -132,7 +132,15 @@ impl Stats {
                     Some(_) => self.fidelity_class_mismatch += 1,
                 }
             }
-            Event::TaskCreated { .. } | Event::TaskExited { .. } | Event::CopyObjectReused { .. } => {}
+            Event::PageTableCopied { .. } => {}
+            Event::TaskCreated { .. }
+            | Event::TaskExited { .. }
+            | Event::CopyObjectReused { .. }
+            | Event::ShadowSkipped { .. }
+            | Event::ObjectSplit { .. }
+            | Event::RangeFreed { .. }
+            | Event::ShadowSet { .. }
+            | Event::EntryRetargeted { .. } => {}
         }
     }
 

@@ -51,6 +51,15 @@ impl Recorder {
     }
 }
 
+/// What [`World::release_reference`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Released {
+    /// The object lives on with this many references.
+    Left(u32),
+    /// The object was freed; the caller now owns its reference to `shadow`.
+    Freed { shadow: Option<ObjectId> },
+}
+
 /// Everything the model holds.
 #[derive(Debug, Default)]
 pub struct World {
@@ -108,10 +117,17 @@ impl World {
         self.tasks.get(&task)?.map.lookup(vpn)
     }
 
-    pub(crate) fn entry_mut(&mut self, task: TaskId, vpn: Vpn) -> &mut MapEntry {
-        match self.task_mut(task).map.lookup_mut(vpn) {
-            Some(e) => e,
-            None => panic!("world: {task:?} has no entry at {vpn:?}"),
+    /// Stores a changed copy of one of `task`'s entries (found by its
+    /// start) during a fault, saying so when it now points elsewhere.
+    pub(crate) fn update_entry(&mut self, task: TaskId, entry: MapEntry) {
+        let slot = match self.task_mut(task).map.lookup_mut(entry.start) {
+            Some(e) if e.start == entry.start => e,
+            _ => panic!("world: {task:?} has no entry starting at {:?}", entry.start),
+        };
+        let retargeted = slot.object != entry.object;
+        *slot = entry;
+        if retargeted {
+            self.emit(Event::EntryRetargeted { task, start: entry.start, object: entry.object });
         }
     }
 
@@ -140,6 +156,29 @@ impl World {
     /// Takes one more reference to `id`.
     pub(crate) fn reference(&mut self, id: ObjectId) {
         self.object_mut(id).ref_count += 1;
+    }
+
+    /// Takes one more reference to `id` for another way to reach pages that
+    /// are already reachable (a copy, a share, a shadow that bypasses): the
+    /// object is no longer one-mapping.
+    pub(crate) fn reference_shared(&mut self, id: ObjectId) {
+        self.reference(id);
+        self.object_mut(id).one_mapping = false;
+    }
+
+    /// Drops exactly one reference to `id`, without following the chain, so
+    /// a policy can apply its own rule at each level (XNU and FreeBSD
+    /// collapse while they deallocate). An object left with none is
+    /// terminated, and the reference it held on its shadow passes to the
+    /// caller.
+    pub(crate) fn release_reference(&mut self, id: ObjectId) -> Released {
+        let object = self.object_mut(id);
+        assert!(object.ref_count > 0, "release_reference: {id:?} has no references");
+        object.ref_count -= 1;
+        match object.ref_count {
+            0 => Released::Freed { shadow: self.terminate(id) },
+            left => Released::Left(left),
+        }
     }
 
     /// Drops one reference to `id`; an object left with none is terminated:
@@ -197,6 +236,9 @@ impl World {
     /// the reference counts; this keeps the back-pointers exact.
     pub(crate) fn set_shadow(&mut self, id: ObjectId, shadow: Option<(ObjectId, Pindex)>) {
         let old = std::mem::replace(&mut self.object_mut(id).shadow, shadow);
+        if old.map(|(o, _)| o) != shadow.map(|(o, _)| o) {
+            self.emit(Event::ShadowSet { object: id, shadow: shadow.map(|(o, _)| o) });
+        }
         if let Some((below, _)) = old {
             self.object_mut(below).shadowers.retain(|s| *s != id);
         }

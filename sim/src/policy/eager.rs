@@ -86,7 +86,7 @@ impl Policy for Eager {
 
     fn fork_copy(&mut self, w: &mut World, _parent: TaskId, entry: &mut MapEntry) -> MapEntry {
         let object = physical_copy(w, entry);
-        MapEntry { shared: false, object, offset: Pindex(0), needs_copy: false, ..*entry }
+        Backing { object, offset: Pindex(0), needs_copy: false }.child_entry(entry)
     }
 
     fn fork_share(&mut self, w: &mut World, _parent: TaskId, entry: &mut MapEntry) -> MapEntry {

@@ -33,12 +33,17 @@
 //! collapse never fires; pmap_copy at share is not modelled (the child
 //! faults its pages in).
 
-use crate::policy::mach::{CollapseScope, Mach, MachRules};
+use crate::policy::mach::{CollapseScope, DeallocateCollapse, Mach, MachRules};
 
 /// GNU Mach's rules.
 pub const GNUMACH: MachRules = MachRules {
     name: "gnumach",
+    shadow_shortcut: false,
+    cow_move: false,
     collapse_after_copy_up: true,
+    deallocate_collapse: DeallocateCollapse::Never,
+    collapse_at_fork: false,
+    one_mapping: false,
     bypass: true,
     collapse_scope: CollapseScope::StopAtFirstBlocked,
 };

@@ -1,8 +1,9 @@
 //! The machinery the Mach family shares: shadow chains, the chain walk,
 //! shadow creation, copy-up, copy objects with their push, collapse and
-//! bypass. `gnumach.rs` and `nocollapse.rs` (and later `xnu.rs` and
-//! `freebsd.rs`) are this machinery plus a [`MachRules`] that says which of
-//! the kernels' choices to make (kernels.md §10 lists the knobs).
+//! bypass, and the chain maintenance some kernels add at deallocate, fork
+//! and unmap. `gnumach.rs`, `nocollapse.rs`, `xnu.rs` and `freebsd.rs` are
+//! this machinery plus a [`MachRules`] that says which of the kernels'
+//! choices to make (kernels.md §10 lists the knobs).
 //!
 //! Terms, as in Mach: the *first object* is the object the faulting entry
 //! points at; the objects below it, reached by `shadow`, are its *backing*
@@ -22,9 +23,9 @@
 use crate::event::{Event, FaultKind};
 use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::MapEntry;
-use crate::object::{Fill, ObjectRole};
+use crate::object::{Fill, ObjectRole, VmObject};
 use crate::policy::{Backing, FaultCtx, Policy, Resolution, Resolved};
-use crate::world::{World, file_token};
+use crate::world::{Released, World, file_token};
 
 /// Where a collapse pass stops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,16 +37,81 @@ pub enum CollapseScope {
     WholeChain,
 }
 
-/// The choices that separate one Mach-family kernel from another.
+/// What releasing a reference does to the chain (kernels.md §10, knob 3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeallocateCollapse {
+    /// Nothing: deallocate only drops the reference (GNU Mach).
+    Never,
+    /// An object left with exactly one reference and a shadow collapses its
+    /// own backing chain, without bypass: it cannot tell whether that last
+    /// reference is a live mapping or a stale link (XNU
+    /// `vm_object_deallocate` → `vm_object_collapse(object, 0, FALSE)`).
+    OwnChain,
+    /// An anonymous object left with exactly one reference, held by its
+    /// single shadow, has that shadow collapse onto it; one left with one
+    /// reference and no shadow is one-mapping again (FreeBSD
+    /// `vm_object_deallocate` → `vm_object_deallocate_anon`).
+    SingleShadow,
+}
+
+/// The choices that separate one Mach-family kernel from another, knob by
+/// knob as kernels.md §10 lists them. Two knobs need no field: no object
+/// has a pager in this model (knob 6: files are never collapsed, and
+/// nothing is swapped), and every policy here copies shared memory with the
+/// delayed strategy (knob 7: GNU Mach `use_shared_copy`, XNU `COPY_DELAY`,
+/// and FreeBSD for the reason `freebsd.rs` gives).
 #[derive(Clone, Copy, Debug)]
 pub struct MachRules {
     /// The policy's stable name.
     pub name: &'static str,
-    /// Run `collapse` on the first object after a copy-up fault.
+    /// Knob 1: a write to a copy-on-write entry that holds the only
+    /// reference to an anonymous object takes the object over instead of
+    /// shadowing it (FreeBSD `vm_object_shadow`; GNU Mach and XNU always
+    /// shadow).
+    pub shadow_shortcut: bool,
+    /// Knob 2: a write that finds its page one level down, in an anonymous
+    /// object nothing but the first object references, moves the page up
+    /// instead of copying it (FreeBSD `vm_fault_cow`).
+    pub cow_move: bool,
+    /// Knob 3, at fault: run `collapse` on the first object after a copy-up.
     pub collapse_after_copy_up: bool,
-    /// May collapse skip a backing object whose pages are all shadowed?
+    /// Knob 3, at deallocate.
+    pub deallocate_collapse: DeallocateCollapse,
+    /// Knob 3, at fork: collapse an entry's object before it is copied
+    /// (FreeBSD `vm_map_copy_entry`).
+    pub collapse_at_fork: bool,
+    /// Knob 3, at unmap, with FreeBSD's `OBJ_ONEMAPPING`: at fork an entry
+    /// whose one-mapping object also serves other entries is split into an
+    /// object of its own (`vm_object_split`); at unmap the entry's range of
+    /// a one-mapping object is collapsed and freed at once
+    /// (`vm_map_entry_delete`).
+    pub one_mapping: bool,
+    /// Knob 5: may collapse skip a backing object whose pages are all
+    /// shadowed?
     pub bypass: bool,
+    /// Knob 4.
     pub collapse_scope: CollapseScope,
+}
+
+impl MachRules {
+    /// The fault-time knobs.
+    fn fault_rules(&self) -> FaultRules {
+        FaultRules { shadow_shortcut: self.shadow_shortcut, cow_move: self.cow_move }
+    }
+}
+
+/// The knobs the fault path reads (1 and 2). `eager` and GNU Mach take
+/// neither (the default).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FaultRules {
+    pub shadow_shortcut: bool,
+    pub cow_move: bool,
+}
+
+/// Is the object anonymous memory in FreeBSD's sense (`OBJ_ANON`): zero-fill
+/// memory or a shadow, neither a file nor a copy object?
+pub(crate) fn anonymous(o: &VmObject) -> bool {
+    matches!(o.role, ObjectRole::Anonymous | ObjectRole::Shadow)
 }
 
 /// A Mach-family policy: the shared machinery driven by its rules.
@@ -58,7 +124,9 @@ pub struct Mach {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Walk {
     /// The page is resident in `object` at `pindex`, `depth` objects below
-    /// the first.
+    /// the first. (`object` and `pindex` are for policies that move the
+    /// page up instead of copying it; none in this file reads them yet.)
+    #[allow(dead_code)]
     Found { object: ObjectId, pindex: Pindex, page: PageId, depth: u32 },
     /// No object has the page; `bottom` is the last object of the chain.
     Missing { bottom: ObjectId, pindex: Pindex, depth: u32 },
@@ -143,7 +211,7 @@ pub(crate) fn shadow_entry(w: &mut World, task: TaskId, entry: &mut MapEntry) {
     entry.object = shadow;
     entry.offset = Pindex(0);
     entry.needs_copy = false;
-    *w.entry_mut(task, entry.start) = *entry;
+    w.update_entry(task, *entry);
 }
 
 /// Makes (or reuses) a copy object for `source`: the delayed copy. Returns
@@ -169,7 +237,7 @@ pub(crate) fn copy_delayed(w: &mut World, source: ObjectId) -> ObjectId {
     }
     let copy = w.create_object(ObjectRole::Copy, size, Fill::Zero);
     w.set_shadow(copy, Some((source, Pindex(0))));
-    w.reference(source);
+    w.reference_shared(source);
     if let Some(old) = old_copy {
         w.set_shadow(old, Some((copy, Pindex(0))));
         w.reference(copy);
@@ -184,26 +252,86 @@ pub(crate) fn copy_delayed(w: &mut World, source: ObjectId) -> ObjectId {
     copy
 }
 
+/// Does the entry hold the only reference to an anonymous object, so a
+/// write may take the object over (knob 1)? Such an object has no shadow
+/// and no copy object either: each would hold a reference.
+fn sole_reference(w: &World, object: ObjectId) -> bool {
+    let o = w.object(object);
+    o.ref_count == 1 && anonymous(o)
+}
+
+/// FreeBSD's shortcut in `vm_object_shadow`: the entry keeps its object and
+/// simply stops being copy-on-write.
+fn take_over(w: &mut World, task: TaskId, entry: &mut MapEntry) {
+    entry.needs_copy = false;
+    w.update_entry(task, *entry);
+    w.emit(Event::ShadowSkipped { object: entry.object });
+}
+
+/// May the page at `holder`, found one level below `first`, move up instead
+/// of being copied (knob 2)? Only if `holder` is anonymous and nothing but
+/// `first` references it (`ref_count == 1`, `shadow_count == 1`): then no
+/// one else can see the page, before or after.
+fn exclusively_below(w: &World, first: ObjectId, holder: ObjectId) -> bool {
+    let h = w.object(holder);
+    w.shadow_of(first).map(|(b, _)| b) == Some(holder) && h.ref_count == 1 && h.shadowers.len() == 1 && anonymous(h)
+}
+
+/// FreeBSD's `cow_move`: the page leaves `holder[from]` for `first[pindex]`.
+///
+/// No mapping has to be taken away. The page keeps its identity, and every
+/// mapping of it reached it through `first` (the holder has no other
+/// referrer), so each still resolves to it; and none was writable, because
+/// the page sat below the first object of every entry that can see it. The
+/// faulting task's entry is replaced by the engine; a copy object of
+/// `first` gets the original pushed (and its readers' mappings revoked) by
+/// the caller.
+fn move_up(w: &mut World, holder: ObjectId, from: Pindex, first: ObjectId, pindex: Pindex) -> PageId {
+    let page = w.move_page(holder, from, first, pindex);
+    w.emit(Event::PageMoved { page, from: holder, to: first, pindex });
+    page
+}
+
 /// The Mach fault path proper, shared by the whole family and by `eager`
-/// (whose entries are never `needs_copy`). See `fault.rs` for the essay.
+/// (whose entries are never `needs_copy`), with GNU Mach's choices. See
+/// `fault.rs` for the essay.
 pub(crate) fn chain_fault(
     w: &mut World,
     ctx: &FaultCtx,
     after_copy_up: impl FnOnce(&mut World, ObjectId),
 ) -> Resolution {
+    chain_fault_with(w, ctx, FaultRules::default(), after_copy_up)
+}
+
+/// The Mach fault path with the fault-time knobs of `rules`.
+pub(crate) fn chain_fault_with(
+    w: &mut World,
+    ctx: &FaultCtx,
+    rules: FaultRules,
+    after_copy_up: impl FnOnce(&mut World, ObjectId),
+) -> Resolution {
     let write = ctx.access.is_write();
     let mut entry = ctx.entry;
     // Step 1 (vm_map_lookup): a write to a needs-copy entry first gets the
-    // entry a shadow of its own. A read leaves the entry as it is and maps
-    // read-only.
+    // entry a shadow of its own, or (knob 1) takes its object over when the
+    // entry holds the only reference. A read leaves the entry as it is and
+    // maps read-only.
+    let mut took_over = false;
     if write && entry.needs_copy {
-        shadow_entry(w, ctx.task, &mut entry);
+        if rules.shadow_shortcut && sole_reference(w, entry.object) {
+            take_over(w, ctx.task, &mut entry);
+            took_over = true;
+        } else {
+            shadow_entry(w, ctx.task, &mut entry);
+        }
     }
     let first = entry.object;
     let pindex = entry.pindex(ctx.vpn);
-    // Step 2 (vm_fault_page): search the chain.
+    // Step 2 (vm_fault_page): search the chain. A page found in an object
+    // the entry just took over is written in place: a `reuse`.
     let walk = walk(w, first, pindex);
     let (mut page, mut depth, mut kind) = match walk {
+        Walk::Found { page, depth: 0, .. } if took_over => (page, 0, FaultKind::Reuse),
         Walk::Found { page, depth, .. } => (page, depth, FaultKind::Map),
         Walk::Missing { bottom, pindex: bottom_index, depth } => {
             let fill = w.object(bottom).fill;
@@ -228,19 +356,30 @@ pub(crate) fn chain_fault(
         Walk::Found { depth, .. } | Walk::Missing { depth, .. } => depth,
     };
     // Step 3: a page below the first object is someone's snapshot too. A
-    // read maps it read-only; a write always copies it up ("that's the
-    // breaks"), and every old mapping of it goes.
+    // read maps it read-only; a write copies it up ("that's the breaks"),
+    // and every old mapping of it goes, unless (knob 2) nobody else can see
+    // it, and then it moves up.
     if depth > 0 && write {
-        let token = w.token(page);
-        let copy = w.install_new_page(first, pindex, token);
-        w.emit(Event::PageCopied { from: page, to: copy, object: first, pindex });
-        w.revoke_mappings(page);
-        page = copy;
-        depth = 0;
-        kind = FaultKind::CowCopy;
-        if write {
-            push_to_copy(w, first, pindex, page);
+        let holder = match walk {
+            Walk::Found { object, pindex: from, .. } => Some((object, from)),
+            Walk::Missing { .. } => None,
+        };
+        match holder {
+            Some((holder, from)) if rules.cow_move && depth == 1 && exclusively_below(w, first, holder) => {
+                page = move_up(w, holder, from, first, pindex);
+                kind = FaultKind::CowMove;
+            }
+            _ => {
+                let token = w.token(page);
+                let copy = w.install_new_page(first, pindex, token);
+                w.emit(Event::PageCopied { from: page, to: copy, object: first, pindex });
+                w.revoke_mappings(page);
+                page = copy;
+                kind = FaultKind::CowCopy;
+            }
         }
+        depth = 0;
+        push_to_copy(w, first, pindex, page);
         after_copy_up(w, first);
     } else if depth == 0 && write {
         // Step 4: the first object changes a page it owns: its copy object
@@ -283,6 +422,12 @@ impl Mach {
     /// the object's own page, so the object points past it.
     /// Case 3: neither; stop, or under `WholeChain` try the next level down.
     pub(crate) fn collapse(&self, w: &mut World, object: ObjectId) {
+        self.collapse_chain(w, object, self.rules.bypass);
+    }
+
+    /// `collapse`, with bypass allowed or not for this pass (XNU's
+    /// `can_bypass` argument).
+    fn collapse_chain(&self, w: &mut World, object: ObjectId, bypass: bool) {
         let mut top = object;
         loop {
             if w.object(top).is_file() {
@@ -294,7 +439,7 @@ impl Mach {
                     merge_backing(w, top);
                     continue;
                 }
-                if self.rules.bypass && all_shadowed(w, top) {
+                if bypass && all_shadowed(w, top) {
                     bypass_backing(w, top);
                     continue;
                 }
@@ -304,6 +449,143 @@ impl Mach {
                 CollapseScope::WholeChain => top = backing,
             }
         }
+    }
+}
+
+/// Chain maintenance outside the fault path: at deallocate, fork and unmap.
+impl Mach {
+    /// Lets go of one reference to `object`, with the rule of knob 3.
+    fn deallocate(&self, w: &mut World, object: ObjectId) {
+        match self.rules.deallocate_collapse {
+            DeallocateCollapse::Never => {
+                w.deallocate(object);
+            }
+            DeallocateCollapse::OwnChain => self.deallocate_own_chain(w, object),
+            DeallocateCollapse::SingleShadow => self.deallocate_single_shadow(w, object),
+        }
+    }
+
+    /// XNU `vm_object_deallocate`: drops the reference. An object left with
+    /// one reference and a shadow collapses its own chain (whole chain, no
+    /// bypass); it has no pointer up to whoever holds that reference. An
+    /// object left with none is freed and its shadow loses a reference in
+    /// turn, under the same rule.
+    fn deallocate_own_chain(&self, w: &mut World, object: ObjectId) {
+        let mut next = Some(object);
+        while let Some(id) = next {
+            match w.release_reference(id) {
+                Released::Freed { shadow } => next = shadow,
+                Released::Left(1) if w.shadow_of(id).is_some() => {
+                    self.collapse_chain(w, id, false);
+                    return;
+                }
+                Released::Left(_) => return,
+            }
+        }
+    }
+
+    /// FreeBSD `vm_object_deallocate`: drops the reference. An anonymous
+    /// object left with one reference and no shadow is one-mapping again;
+    /// one whose single remaining reference is its one shadow (a sibling
+    /// went away) has that shadow collapse onto it at once
+    /// (`vm_object_deallocate_anon`). The shadow, held for the collapse and
+    /// then let go, gets the same test in turn. An object left with none is
+    /// freed and its shadow loses a reference in turn.
+    fn deallocate_single_shadow(&self, w: &mut World, object: ObjectId) {
+        let mut next = Some(object);
+        // Whether `next` must lose a reference, or (a shadow just collapsed
+        // onto a sibling's last reference) only be looked at again.
+        let mut drop_one = true;
+        while let Some(id) = next {
+            if drop_one {
+                match w.release_reference(id) {
+                    Released::Freed { shadow } => {
+                        next = shadow;
+                        continue;
+                    }
+                    Released::Left(1) => {}
+                    Released::Left(_) => return,
+                }
+            } else if w.object(id).ref_count != 1 {
+                return;
+            }
+            let o = w.object(id);
+            if !anonymous(o) {
+                return;
+            }
+            match o.shadowers[..] {
+                [] => {
+                    w.object_mut(id).one_mapping = true;
+                    return;
+                }
+                [shadow] => {
+                    self.collapse(w, shadow);
+                    next = Some(shadow);
+                    drop_one = false;
+                }
+                _ => unreachable!("deallocate: {id:?} has one reference but several shadows"),
+            }
+        }
+    }
+
+    /// Can this entry's object be split off at fork (FreeBSD
+    /// `vm_object_split`)? Only an anonymous one-mapping object that other
+    /// entries (clipped pieces, or the shadows of such pieces) also hold.
+    fn splittable(w: &World, entry: &MapEntry) -> bool {
+        let o = w.object(entry.object);
+        !entry.shared && anonymous(o) && o.one_mapping && o.ref_count > 1
+    }
+
+    /// FreeBSD `vm_object_split`: gives the entry a new object holding just
+    /// its own pages and shadowing what the old one shadowed, so the copy
+    /// the child is about to share does not keep the other entries' pages
+    /// alive. Nobody else can see those pages (one-mapping), and they keep
+    /// their identity, so no mapping changes.
+    fn split(&self, w: &mut World, task: TaskId, entry: &mut MapEntry) {
+        let old = entry.object;
+        let (role, below) = {
+            let o = w.object(old);
+            (o.role, o.shadow)
+        };
+        let new = w.create_object(role, entry.pages(), Fill::Zero);
+        if let Some((next, offset)) = below {
+            w.reference_shared(next);
+            w.set_shadow(new, Some((next, offset.plus(entry.offset.0))));
+        }
+        let window = entry.offset..entry.offset.plus(entry.pages());
+        let indices: Vec<Pindex> = w.object(old).pages.range(window).map(|(i, _)| *i).collect();
+        for index in &indices {
+            w.move_page(old, *index, new, Pindex(index.0 - entry.offset.0));
+        }
+        w.emit(Event::ObjectSplit { from: old, to: new, pages_moved: indices.len() as u32 });
+        entry.object = new;
+        entry.offset = Pindex(0);
+        w.update_entry(task, *entry);
+        self.deallocate(w, old);
+    }
+
+    /// FreeBSD `vm_map_entry_delete`: the entry being unmapped was the only
+    /// one to reach its range of a one-mapping object, so once the chain
+    /// below is collapsed those pages are freed now rather than when the
+    /// object dies, and the object shrinks when the range was its tail.
+    /// (An object with one reference dies with the entry anyway.)
+    fn free_unmapped(&self, w: &mut World, entry: &MapEntry) {
+        let object = entry.object;
+        let o = w.object(object);
+        if !(anonymous(o) && o.one_mapping && o.ref_count != 1) {
+            return;
+        }
+        self.collapse(w, object);
+        let (start, end) = (entry.offset, entry.offset.plus(entry.pages()));
+        let doomed: Vec<Pindex> = w.object(object).pages.range(start..end).map(|(i, _)| *i).collect();
+        for index in &doomed {
+            w.drop_slot(object, *index);
+        }
+        let o = w.object_mut(object);
+        if start.0 < o.size && end.0 >= o.size {
+            o.size = start.0;
+        }
+        w.emit(Event::RangeFreed { object, start, end, pages_freed: doomed.len() as u32 });
     }
 }
 
@@ -360,7 +642,9 @@ fn bypass_backing(w: &mut World, top: ObjectId) {
         (b.shadow, b.fill)
     };
     if let Some((next, _)) = below {
-        w.reference(next);
+        // A second way down to `next`: FreeBSD's
+        // `vm_object_backing_insert_ref` clears its one-mapping flag.
+        w.reference_shared(next);
     }
     w.set_shadow(top, below.map(|(o, off)| (o, Pindex(off.0 + offset.0))));
     w.object_mut(top).fill = fill;
@@ -387,15 +671,17 @@ impl Policy for Mach {
         Backing { object: file, offset, needs_copy: private }
     }
 
+    /// `vm_map_fork` copy case: a snapshot for the child. FreeBSD first
+    /// collapses the entry's object and splits it off if it is one-mapping
+    /// (`vm_map_copy_entry`).
     fn fork_copy(&mut self, w: &mut World, parent: TaskId, entry: &mut MapEntry) -> MapEntry {
-        let backing = self.snapshot(w, parent, entry);
-        MapEntry {
-            shared: false,
-            object: backing.object,
-            offset: backing.offset,
-            needs_copy: backing.needs_copy,
-            ..*entry
+        if self.rules.collapse_at_fork && anonymous(w.object(entry.object)) {
+            self.collapse(w, entry.object);
         }
+        if self.rules.one_mapping && Self::splittable(w, entry) {
+            self.split(w, parent, entry);
+        }
+        self.snapshot(w, parent, entry).child_entry(entry)
     }
 
     /// `vm_map_fork` share case: an entry still waiting for its copy gets
@@ -404,7 +690,7 @@ impl Policy for Mach {
         if entry.needs_copy {
             shadow_entry(w, parent, entry);
         }
-        w.reference(entry.object);
+        w.reference_shared(entry.object);
         w.object_mut(entry.object).shared = true;
         entry.shared = true;
         *entry
@@ -418,7 +704,7 @@ impl Policy for Mach {
             let copy = copy_delayed(w, entry.object);
             return Backing { object: copy, offset: entry.offset, needs_copy: true };
         }
-        w.reference(entry.object);
+        w.reference_shared(entry.object);
         if !entry.needs_copy {
             entry.needs_copy = true;
             w.write_protect_range(task, entry);
@@ -426,9 +712,24 @@ impl Policy for Mach {
         Backing { object: entry.object, offset: entry.offset, needs_copy: true }
     }
 
+    /// The destination of a virtual copy takes the snapshot's object: its
+    /// pages now have one more mapping, so it is no longer one-mapping.
+    fn reference_backing(&mut self, w: &mut World, entry: &MapEntry) {
+        w.reference_shared(entry.object);
+    }
+
+    /// The entry lets go of its object. With one-mapping, its range of the
+    /// object is freed first (FreeBSD `vm_map_entry_delete`).
+    fn release(&mut self, w: &mut World, _task: TaskId, entry: &MapEntry) {
+        if self.rules.one_mapping {
+            self.free_unmapped(w, entry);
+        }
+        self.deallocate(w, entry.object);
+    }
+
     fn fault(&mut self, w: &mut World, ctx: &FaultCtx) -> Resolution {
         let collapse = self.rules.collapse_after_copy_up;
-        chain_fault(w, ctx, |w, first| {
+        chain_fault_with(w, ctx, self.rules.fault_rules(), |w, first| {
             if collapse {
                 self.collapse(w, first);
             }

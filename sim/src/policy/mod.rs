@@ -9,7 +9,7 @@
 //! Every design keeps its state in the same containers (DESIGN.md §2): map
 //! entries point at an object and an offset; objects hold page slots and may
 //! shadow another object; pages carry a count of the slots that hold them.
-//! The Mach family (`gnumach`, `mach-nocollapse`, later `xnu` and `freebsd`)
+//! The Mach family (`gnumach`, `mach-nocollapse`, `xnu` and `freebsd`)
 //! uses objects as shadow chains with one slot per page. UVM reads an object
 //! as an amap of shared anons over an optional file object, Linux and Plan 9
 //! as a page table of reference-counted pages; those designs come with their
@@ -23,17 +23,23 @@
 //! - `resolve` must answer without changing anything: the invariant checker
 //!   asks it what a fault would find now.
 
-use crate::check::Violation;
 use crate::event::FaultKind;
 use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::MapEntry;
 use crate::types::Access;
+use crate::violation::Violation;
 use crate::world::World;
 
 pub mod eager;
+pub mod freebsd;
 pub mod gnumach;
+pub mod linux;
 pub mod mach;
 pub mod nocollapse;
+pub mod pagetable;
+pub mod plan9;
+pub mod uvm;
+pub mod xnu;
 
 /// What an entry maps: an object from some page index on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +48,14 @@ pub struct Backing {
     pub offset: Pindex,
     /// The entry must get an object of its own before it is written.
     pub needs_copy: bool,
+}
+
+impl Backing {
+    /// The child's entry of a fork by copy: the parent's range, protection
+    /// and inheritance over this backing, private to the child.
+    pub fn child_entry(self, parent: &MapEntry) -> MapEntry {
+        MapEntry { shared: false, object: self.object, offset: self.offset, needs_copy: self.needs_copy, ..*parent }
+    }
 }
 
 /// A fault the engine hands to a policy. Set up by the engine's check step
@@ -107,6 +121,16 @@ pub trait Policy: Send {
     /// the source entry (passed detached).
     fn snapshot(&mut self, w: &mut World, task: TaskId, entry: &mut MapEntry) -> Backing;
 
+    /// The destination entry of a virtual copy (`vm_copy`, `vm_write`)
+    /// takes one more reference to the snapshot's backing; `entry` is the
+    /// destination as it will be stored. A design that counts references
+    /// per page (UVM's `am_ppref`) needs the range; the default takes one
+    /// object reference. (Clipping takes a plain object reference: it
+    /// splits one range in two and changes no page's count.)
+    fn reference_backing(&mut self, w: &mut World, entry: &MapEntry) {
+        w.reference(entry.object);
+    }
+
     /// The entry is being unmapped: let go of its backing.
     fn release(&mut self, w: &mut World, _task: TaskId, entry: &MapEntry) {
         w.deallocate(entry.object);
@@ -131,11 +155,25 @@ pub enum PolicyKind {
     Eager,
     GnuMach,
     MachNoCollapse,
+    Uvm,
+    Linux,
+    Plan9,
+    Xnu,
+    FreeBsd,
 }
 
 impl PolicyKind {
     /// Every policy, in the order reports list them.
-    pub const ALL: [PolicyKind; 3] = [PolicyKind::Eager, PolicyKind::GnuMach, PolicyKind::MachNoCollapse];
+    pub const ALL: [PolicyKind; 8] = [
+        PolicyKind::Eager,
+        PolicyKind::GnuMach,
+        PolicyKind::MachNoCollapse,
+        PolicyKind::Xnu,
+        PolicyKind::FreeBsd,
+        PolicyKind::Uvm,
+        PolicyKind::Linux,
+        PolicyKind::Plan9,
+    ];
 
     /// The stable name.
     pub fn name(self) -> &'static str {
@@ -143,6 +181,11 @@ impl PolicyKind {
             PolicyKind::Eager => "eager",
             PolicyKind::GnuMach => "gnumach",
             PolicyKind::MachNoCollapse => "mach-nocollapse",
+            PolicyKind::Uvm => "uvm",
+            PolicyKind::Linux => "linux",
+            PolicyKind::Plan9 => "plan9",
+            PolicyKind::Xnu => "xnu",
+            PolicyKind::FreeBsd => "freebsd",
         }
     }
 
@@ -161,6 +204,21 @@ impl PolicyKind {
             PolicyKind::MachNoCollapse => {
                 "as gnumach, but never collapses or bypasses: the ablation that shows chain growth"
             }
+            PolicyKind::Uvm => {
+                "two levels: an amap of reference-counted anons over an optional file; the amap is copied at the first fault after fork, an anon only while another amap still holds it"
+            }
+            PolicyKind::Linux => {
+                "PTEs copied write-protected at fork; a write reuses an exclusive page and copies a shared one; reads of untouched anonymous memory map the zero page"
+            }
+            PolicyKind::Plan9 => {
+                "page tables copied at fork with page references and the parent's MMU flushed; reads map read-only, a write copies a shared page"
+            }
+            PolicyKind::Xnu => {
+                "symmetric copy for private memory, copy objects with a push on write once memory is shared, collapse after a copy-up and on deallocate, walking the whole chain"
+            }
+            PolicyKind::FreeBsd => {
+                "no shadow for a singly referenced anonymous object, page moved instead of copied when the backing object is exclusively ours, collapse at deallocate, fork and unmap, ONEMAPPING split and freeing"
+            }
         }
     }
 
@@ -170,6 +228,17 @@ impl PolicyKind {
             PolicyKind::Eager => "xv6 kernel/vm.c (uvmcopy)",
             PolicyKind::GnuMach => "GNU Mach vm/vm_object.c, vm/vm_fault.c, vm/vm_map.c",
             PolicyKind::MachNoCollapse => "GNU Mach vm/vm_object.c with vm_object_collapse disabled",
+            PolicyKind::Uvm => {
+                "NetBSD sys/uvm/uvm_amap.c, uvm_fault.c, uvm_map.c; OpenBSD sys/uvm/uvm_map.c (uvm_mapent_forkcopy, uvm_mapent_forkshared)"
+            }
+            PolicyKind::Linux => {
+                "Linux mm/memory.c (do_wp_page, wp_can_reuse_anon_folio, copy_present_pte, vma_needs_copy, do_anonymous_page), mm/rmap.c"
+            }
+            PolicyKind::Plan9 => {
+                "Plan 9 port/fault.c (fixfault), port/segment.c (dupseg, ptecpy), port/sysproc.c (sysrfork)"
+            }
+            PolicyKind::Xnu => "Apple XNU osfmk/vm/vm_object.c, vm_fault.c, vm_map.c",
+            PolicyKind::FreeBsd => "FreeBSD sys/vm/vm_object.c, vm_fault.c, vm_map.c",
         }
     }
 
@@ -179,6 +248,11 @@ impl PolicyKind {
             PolicyKind::Eager => Box::new(eager::Eager),
             PolicyKind::GnuMach => Box::new(gnumach::gnumach()),
             PolicyKind::MachNoCollapse => Box::new(nocollapse::mach_nocollapse()),
+            PolicyKind::Uvm => Box::new(uvm::Uvm::default()),
+            PolicyKind::Linux => Box::new(linux::linux()),
+            PolicyKind::Plan9 => Box::new(plan9::plan9()),
+            PolicyKind::Xnu => Box::new(xnu::xnu()),
+            PolicyKind::FreeBsd => Box::new(freebsd::freebsd()),
         }
     }
 }

@@ -10,12 +10,17 @@
 //! Follows: GNU Mach `vm/vm_object.c` and `vm/vm_fault.c`, with
 //! `vm_object_collapse` never called.
 
-use crate::policy::mach::{CollapseScope, Mach, MachRules};
+use crate::policy::mach::{CollapseScope, DeallocateCollapse, Mach, MachRules};
 
 /// The rules: GNU Mach's, with collapse and bypass switched off.
 pub const MACH_NOCOLLAPSE: MachRules = MachRules {
     name: "mach-nocollapse",
+    shadow_shortcut: false,
+    cow_move: false,
     collapse_after_copy_up: false,
+    deallocate_collapse: DeallocateCollapse::Never,
+    collapse_at_fork: false,
+    one_mapping: false,
     bypass: false,
     collapse_scope: CollapseScope::StopAtFirstBlocked,
 };

@@ -1,0 +1,168 @@
+//! Values over the course of a run, one line per policy, in two panels
+//! stacked above each other that share the x axis (the operation index).
+//!
+//! The data are the report's `series`, sampled at operation boundaries,
+//! with the empty world at operation 0 put in front. Policies often agree
+//! exactly (every policy has the same resident pages until the first
+//! copy-on-write), and a line drawn later would hide an earlier one. So
+//! lines are drawn widest first, in `PolicyKind::ALL` order, each narrower
+//! than the last: where policies agree, the lines nest like a cable and
+//! every colour stays visible.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use sim::PolicyKind;
+
+use super::{
+    AXIS_DESC_SIZE, Chart, DrawResult, FONT, Swatch, TICK_LABEL_SIZE, axis_top, draw_legend, policy_colour,
+    policy_legend, titled,
+};
+
+/// Width of the legend strip right of the panels, in pixels.
+const LEGEND_WIDTH: u32 = 210;
+
+/// Widest and narrowest line, in pixels.
+const WIDEST_LINE: u32 = 9;
+const NARROWEST_LINE: u32 = 2;
+
+/// One panel: a measure over time for every policy.
+pub struct Panel {
+    /// Shown above the panel, e.g. "resident pages".
+    pub title: String,
+    /// The y axis description, with its unit.
+    pub y_desc: String,
+    /// One line per policy, in the chart's policy order: (operation, value).
+    pub lines: Vec<Vec<(u64, u64)>>,
+}
+
+/// Two panels of lines, one above the other.
+pub struct SeriesPanels {
+    pub title: String,
+    pub policies: Vec<PolicyKind>,
+    pub panels: [Panel; 2],
+}
+
+impl Chart for SeriesPanels {
+    fn size(&self) -> (u32, u32) {
+        (1000, 760)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let body = titled(root, &self.title)?;
+        let (plots, legend) = body.split_horizontally(self.size().0 - LEGEND_WIDTH);
+        let last_op = self.panels.iter().flat_map(|p| p.lines.iter().flatten()).map(|(op, _)| *op).max().unwrap_or(0);
+        let halves = plots.split_evenly((2, 1));
+        for (panel, area) in self.panels.iter().zip(&halves) {
+            self.draw_panel(panel, area, last_op.max(1))?;
+        }
+        let entries = policy_legend(&self.policies, |i| Swatch::Line(line_width(i, self.policies.len())));
+        draw_legend(&legend, Some("policy"), &entries, 40)
+    }
+}
+
+impl SeriesPanels {
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        panel: &Panel,
+        area: &DrawingArea<DB, Shift>,
+        last_op: u64,
+    ) -> DrawResult<DB> {
+        let largest = panel.lines.iter().flatten().map(|(_, v)| *v).max().unwrap_or(0);
+        let top = axis_top(largest, 10);
+        let mut chart = ChartBuilder::on(area)
+            .caption(&panel.title, (FONT, AXIS_DESC_SIZE + 2))
+            .margin(12)
+            .x_label_area_size(48)
+            .y_label_area_size(80)
+            .build_cartesian_2d(padded(last_op), padded(top))?;
+        chart
+            .configure_mesh()
+            .x_desc("operation (position in the trace)")
+            .y_desc(panel.y_desc.as_str())
+            .x_labels(tick_count(last_op, 12))
+            .y_labels(tick_count(top, 10))
+            .x_label_formatter(&whole_number)
+            .y_label_formatter(&whole_number)
+            .label_style((FONT, TICK_LABEL_SIZE))
+            .axis_desc_style((FONT, AXIS_DESC_SIZE))
+            .max_light_lines(1)
+            .light_line_style(RGBColor(238, 238, 238))
+            .draw()?;
+        for (i, (policy, points)) in self.policies.iter().zip(&panel.lines).enumerate() {
+            let width = line_width(i, self.policies.len());
+            let points = points.iter().map(|(op, value)| (*op as f64, *value as f64));
+            chart.draw_series(LineSeries::new(points, policy_colour(*policy).stroke_width(width)))?;
+        }
+        Ok(())
+    }
+}
+
+/// An axis range from 0 to `top` with a little room on both sides, so a
+/// wide line along 0 or along the last operation is not cut in half by the
+/// plot's edge.
+fn padded(top: u64) -> std::ops::Range<f64> {
+    let pad = top as f64 * 0.025;
+    -pad..top as f64 + pad
+}
+
+/// How many ticks to ask for on an axis up to `top`: one per unit for
+/// small axes, so ticks land on whole numbers, at most `most`.
+fn tick_count(top: u64, most: usize) -> usize {
+    usize::try_from(top).unwrap_or(usize::MAX).saturating_add(1).min(most)
+}
+
+/// Tick labels: whole, non-negative numbers only (the padding below 0 and
+/// any fractional tick stay unlabelled).
+fn whole_number(value: &f64) -> String {
+    let rounded = value.round();
+    if rounded >= 0.0 && (value - rounded).abs() < 1e-6 { format!("{}", rounded as u64) } else { String::new() }
+}
+
+/// The width of the `index`-th of `count` lines: from the widest down to
+/// the narrowest in even steps.
+fn line_width(index: usize, count: usize) -> u32 {
+    if count <= 1 {
+        return 3;
+    }
+    let steps = (count - 1) as u32;
+    let step_down = (WIDEST_LINE - NARROWEST_LINE) * index as u32 / steps;
+    WIDEST_LINE - step_down
+}
+
+/// A series of `(operation, value)` points with the empty world at
+/// operation 0 in front, where the sampling did not already put a point.
+pub fn from_zero(points: impl IntoIterator<Item = (u64, u64)>) -> Vec<(u64, u64)> {
+    let points: Vec<(u64, u64)> = points.into_iter().collect();
+    if points.first().is_some_and(|(op, _)| *op == 0) {
+        points
+    } else {
+        std::iter::once((0, 0)).chain(points).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_narrow_from_first_to_last() {
+        let widths: Vec<u32> = (0..3).map(|i| line_width(i, 3)).collect();
+        assert_eq!(widths.first(), Some(&WIDEST_LINE));
+        assert_eq!(widths.last(), Some(&NARROWEST_LINE));
+        assert!(widths.windows(2).all(|w| w[0] > w[1]), "{widths:?}");
+    }
+
+    #[test]
+    fn tick_labels_are_whole_numbers() {
+        assert_eq!(whole_number(&3.0), "3");
+        assert_eq!(whole_number(&2.5), "");
+        assert_eq!(whole_number(&-0.2), "");
+        assert_eq!(whole_number(&-0.0), "0");
+    }
+
+    #[test]
+    fn series_start_from_the_empty_world() {
+        assert_eq!(from_zero([(1, 5), (2, 6)]), vec![(0, 0), (1, 5), (2, 6)]);
+        assert_eq!(from_zero([(0, 0)]), vec![(0, 0)]);
+    }
+}

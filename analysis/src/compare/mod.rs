@@ -1,0 +1,503 @@
+//! `cowsim compare`: every input under every policy, with a summary and
+//! charts (DESIGN.md §5).
+//!
+//! A comparison goes in five steps:
+//!
+//! 1. **Resolve** the inputs ([`input`]): trace files and workload names
+//!    from the command line, or the built-in suite.
+//! 2. **Load** each input's ops into memory once, so every policy replays
+//!    exactly the same sequence.
+//! 3. **Run** every input × policy pair. Runs are independent, so rayon
+//!    spreads them over the cores; a run itself is one sequential replay.
+//!    Results are collected in input-then-policy order whatever order the
+//!    threads finish in.
+//! 4. **Check** every run's read digest against the reference (`eager`)
+//!    run of the same input ([`table`]): the differential oracle.
+//! 5. **Write** the output folder:
+//!
+//! ```text
+//! DIR/summary.json  summary.csv  summary.md      one row per input × policy
+//! DIR/runs/INPUT/POLICY.json                     each run's cowsim.report/1
+//! DIR/charts/INPUT/{faults,copies,pages,objects}.{svg,png}
+//! DIR/charts/summary-{copies,faults,hidden-peak,max-chain}.{svg,png}
+//! ```
+//!
+//! Output is a pure function of the inputs and options: no timestamps, no
+//! absolute paths, nothing ordered by a hash map, so regenerating gives
+//! byte-identical files. When DIR already holds an earlier comparison (its
+//! `summary.json` says so), files under `runs/` and `charts/` that this
+//! comparison did not write are removed, so DIR never shows stale runs.
+//!
+//! A failed run (an `expect` not met) or a digest mismatch does not stop
+//! the comparison: everything is written, the summary names the problem,
+//! and [`Outcome::exit_code`] is 1. Bad input stops it before anything is
+//! written, with exit code 2.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use sim::report::Report;
+use sim::{Config, PolicyKind, Sim, SimError};
+use workloads::trace::TraceError;
+
+use crate::charts::bars::{FaultBars, PolicyBars};
+use crate::charts::heat::HeatTable;
+use crate::charts::lines::{Panel, SeriesPanels, from_zero};
+use crate::charts::{self, Chart, ChartError};
+
+pub mod input;
+pub mod table;
+
+use input::{Input, LoadedInput, Origin, builtin_suite, load, resolve_input};
+use table::{DigestCheck, InputInfo, Row, Run, SUMMARY_SCHEMA, Summary, check_digests, reference_policy};
+
+/// About this many points of time series per run when the sampling
+/// interval is chosen automatically: plenty for a 1000-pixel chart, and
+/// few enough that sampling (which walks the whole world to count hidden
+/// pages and chain lengths) stays a small part of a long run.
+pub const TARGET_SAMPLES: u64 = 200;
+
+/// What to compare and where to put it.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Trace paths or workload names; empty means the built-in suite.
+    pub inputs: Vec<String>,
+    /// The policies, in any order (they are run and shown in
+    /// `PolicyKind::ALL` order).
+    pub policies: Vec<PolicyKind>,
+    /// The output folder.
+    pub out: PathBuf,
+    /// Sample the time series every this many ops; `None` picks
+    /// [`auto_sample_every`] per input.
+    pub sample_every: Option<u64>,
+    /// Run the invariant checker after every op.
+    pub check_invariants: bool,
+    /// Show a progress bar (the caller decides: only on a terminal).
+    pub progress: bool,
+    /// Where the built-in suite's `examples/` folder is looked for.
+    pub suite_root: PathBuf,
+}
+
+impl Options {
+    /// Every policy, the built-in suite, into `out`; no checks, no progress.
+    pub fn suite(out: impl Into<PathBuf>) -> Options {
+        Options {
+            inputs: Vec::new(),
+            policies: PolicyKind::ALL.to_vec(),
+            out: out.into(),
+            sample_every: None,
+            check_invariants: false,
+            progress: false,
+            suite_root: PathBuf::from("."),
+        }
+    }
+}
+
+/// Why a comparison could not be made. Every one of these is bad input or
+/// an unusable output folder: exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    #[error("{argument:?} is neither a trace file nor a workload{}", known_workloads(.workloads))]
+    UnknownInput { argument: String, workloads: Vec<&'static str> },
+    #[error("the built-in suite is empty: no examples/*.jsonl in {} and no workloads", .looked_in.display())]
+    EmptySuite { looked_in: PathBuf },
+    #[error("no policies to compare")]
+    NoPolicies,
+    #[error("two inputs are both called {label:?} (output folders are named by input); rename one")]
+    DuplicateLabel { label: String },
+    #[error("{0}")]
+    Trace(#[from] TraceError),
+    #[error("{position}: {error}")]
+    BadOp { position: String, error: SimError },
+    #[error("{}: {source}", .path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Chart(#[from] ChartError),
+}
+
+impl CompareError {
+    /// The process exit code DESIGN.md §5 gives this failure.
+    pub fn exit_code(&self) -> u8 {
+        2
+    }
+}
+
+fn known_workloads(names: &[&str]) -> String {
+    if names.is_empty() {
+        " (no workload generators exist yet, so an input must be an existing file)".to_string()
+    } else {
+        format!("; known workloads: {}", names.join(", "))
+    }
+}
+
+/// What a comparison produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub summary: Summary,
+    /// Every file written, relative to the output folder, sorted.
+    pub files: Vec<PathBuf>,
+}
+
+impl Outcome {
+    /// 0 when every run finished and every digest matched, else 1.
+    pub fn exit_code(&self) -> u8 {
+        exit_code_for(&self.summary)
+    }
+}
+
+/// The exit code a summary calls for: 1 if any run failed or read other
+/// data than the reference, else 0.
+pub fn exit_code_for(summary: &Summary) -> u8 {
+    if summary.all_agree { 0 } else { 1 }
+}
+
+/// The sampling interval that gives about [`TARGET_SAMPLES`] points for
+/// `ops` operations (every op for short traces).
+pub fn auto_sample_every(ops: usize) -> u64 {
+    (ops as u64).div_ceil(TARGET_SAMPLES).max(1)
+}
+
+/// Runs the comparison and writes the output folder.
+pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
+    let policies = in_canonical_order(&options.policies);
+    let reference = reference_policy(&policies).ok_or(CompareError::NoPolicies)?;
+    let inputs = if options.inputs.is_empty() {
+        builtin_suite(&options.suite_root)?
+    } else {
+        options.inputs.iter().map(|a| resolve_input(a)).collect::<Result<Vec<Input>, _>>()?
+    };
+    let inputs: Vec<LoadedInput> = inputs.into_par_iter().map(load).collect::<Result<_, _>>()?;
+    ensure_unique_labels(&inputs)?;
+    let sample_every: Vec<u64> =
+        inputs.iter().map(|i| options.sample_every.unwrap_or_else(|| auto_sample_every(i.ops.len()))).collect();
+
+    let charts_per_input = 4;
+    let chart_count = inputs.len() * charts_per_input + SUMMARY_CHARTS.len();
+    let progress = progress_bar(options.progress, (inputs.len() * policies.len() + chart_count) as u64);
+
+    let jobs: Vec<(usize, PolicyKind)> =
+        (0..inputs.len()).flat_map(|i| policies.iter().map(move |p| (i, *p))).collect();
+    let runs: Vec<Run> = jobs
+        .par_iter()
+        .map(|&(i, policy)| {
+            let config = Config::default().sample_every(sample_every[i]).check_invariants(options.check_invariants);
+            let run = run_one(i, &inputs[i], policy, config);
+            progress.inc(1);
+            run
+        })
+        .collect::<Result<_, _>>()?;
+
+    let infos = inputs.iter().zip(&sample_every).map(|(input, every)| input_info(input, *every)).collect();
+    let summary = summarise(infos, &policies, reference, &runs);
+
+    let mut files = report_files(&inputs, &runs);
+    files.extend(summary_files(&summary));
+    files.extend(chart_files(&inputs, &policies, &runs, &progress)?);
+    progress.finish_and_clear();
+
+    let had_earlier_comparison = holds_a_comparison(&options.out);
+    write_all(&options.out, &files)?;
+    let written: BTreeSet<PathBuf> = files.iter().map(|(path, _)| path.clone()).collect();
+    if had_earlier_comparison {
+        remove_stale(&options.out, &written)?;
+    }
+    Ok(Outcome { summary, files: written.into_iter().collect() })
+}
+
+/// The policies deduplicated, in `PolicyKind::ALL` order.
+fn in_canonical_order(policies: &[PolicyKind]) -> Vec<PolicyKind> {
+    PolicyKind::ALL.into_iter().filter(|p| policies.contains(p)).collect()
+}
+
+fn ensure_unique_labels(inputs: &[LoadedInput]) -> Result<(), CompareError> {
+    let mut seen = BTreeSet::new();
+    for input in inputs {
+        if !seen.insert(input.label.as_str()) {
+            return Err(CompareError::DuplicateLabel { label: input.label.clone() });
+        }
+    }
+    Ok(())
+}
+
+fn progress_bar(visible: bool, length: u64) -> ProgressBar {
+    if !visible {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(length);
+    let style = ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} runs and charts")
+        .expect("the progress template is valid")
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_prefix("comparing");
+    bar
+}
+
+/// Replays one input under one policy. A bad op is bad input (an error);
+/// an unmet expectation makes a failed run, reported up to that op.
+fn run_one(index: usize, input: &LoadedInput, policy: PolicyKind, config: Config) -> Result<Run, CompareError> {
+    let mut sim = Sim::new(policy, config);
+    let mut failure = None;
+    for located in &input.ops {
+        if let Err(error) = sim.apply_traced(&located.value) {
+            let position = input.position(located.line);
+            if error.is_bad_input() {
+                return Err(CompareError::BadOp { position, error });
+            }
+            failure = Some(format!("{position}: under {policy}: {error}"));
+            break;
+        }
+    }
+    let report = sim.finish(&input.trace);
+    Ok(Run { input: index, policy, report, failure })
+}
+
+/// The summary of a comparison: a row per run with its digest verdict,
+/// and one line per problem (a failed run, a digest mismatch). `runs` must
+/// be in input-then-policy order, each `Run::input` an index into `inputs`.
+pub fn summarise(inputs: Vec<InputInfo>, policies: &[PolicyKind], reference: PolicyKind, runs: &[Run]) -> Summary {
+    let checks = check_digests(runs, reference);
+    let rows: Vec<Row> =
+        runs.iter().zip(&checks).map(|(run, check)| Row::new(&inputs[run.input].label, run, *check)).collect();
+    let mut problems = Vec::new();
+    for (run, check) in runs.iter().zip(&checks) {
+        let label = &inputs[run.input].label;
+        if let Some(failure) = &run.failure {
+            problems.push(format!("{label}: {} failed: {failure}", run.policy));
+        }
+        if *check == DigestCheck::Mismatch {
+            let oracle = runs
+                .iter()
+                .find(|r| r.input == run.input && r.policy == reference)
+                .expect("a mismatch has a reference");
+            problems.push(format!(
+                "{label}: {} read digest {}, but {reference} read {}: the policies read different data (a simulator bug)",
+                run.policy, run.report.read_digest, oracle.report.read_digest
+            ));
+        }
+    }
+    Summary {
+        schema: SUMMARY_SCHEMA,
+        policies: policies.iter().map(|p| p.name()).collect(),
+        digest_reference: reference.name(),
+        all_agree: problems.is_empty(),
+        inputs,
+        runs: rows,
+        problems,
+    }
+}
+
+/// How `summary.json` lists a loaded input.
+fn input_info(input: &LoadedInput, sample_every: u64) -> InputInfo {
+    InputInfo {
+        label: input.label.clone(),
+        kind: match input.origin {
+            Origin::Trace => "trace",
+            Origin::Workload => "workload",
+        },
+        trace: input.trace.clone(),
+        ops: input.ops.len(),
+        sample_every,
+    }
+}
+
+/// A file to write: its path relative to the output folder, and its bytes.
+type OutputFile = (PathBuf, Vec<u8>);
+
+fn pretty_json(value: &impl serde::Serialize) -> Vec<u8> {
+    let mut text = serde_json::to_string_pretty(value).expect("reports and summaries serialise");
+    text.push('\n');
+    text.into_bytes()
+}
+
+fn report_files(inputs: &[LoadedInput], runs: &[Run]) -> Vec<OutputFile> {
+    runs.iter()
+        .map(|run| {
+            let path = Path::new("runs").join(&inputs[run.input].label).join(format!("{}.json", run.policy.name()));
+            (path, pretty_json(&run.report))
+        })
+        .collect()
+}
+
+fn summary_files(summary: &Summary) -> Vec<OutputFile> {
+    vec![
+        (PathBuf::from("summary.json"), pretty_json(summary)),
+        (PathBuf::from("summary.csv"), table::csv(&summary.runs).into_bytes()),
+        (PathBuf::from("summary.md"), table::markdown(summary).into_bytes()),
+    ]
+}
+
+/// Any of the charts a comparison draws.
+enum AnyChart {
+    Faults(FaultBars),
+    Bars(PolicyBars),
+    Series(SeriesPanels),
+    Heat(HeatTable),
+}
+
+impl AnyChart {
+    fn render(&self) -> Result<(String, Vec<u8>), ChartError> {
+        fn both(chart: &impl Chart) -> Result<(String, Vec<u8>), ChartError> {
+            Ok((charts::render_svg(chart)?, charts::render_png(chart)?))
+        }
+        match self {
+            AnyChart::Faults(c) => both(c),
+            AnyChart::Bars(c) => both(c),
+            AnyChart::Series(c) => both(c),
+            AnyChart::Heat(c) => both(c),
+        }
+    }
+}
+
+/// The cross-input heat tables: file stem, title, what the number is, and
+/// how to read it off a report.
+type SummaryChart = (&'static str, &'static str, &'static str, fn(&Report) -> u64);
+
+const SUMMARY_CHARTS: [SummaryChart; 4] = [
+    ("summary-copies", "Pages copied", "pages copied by copy-on-write and eager copies", |r| r.pages.copied),
+    ("summary-faults", "Faults", "page faults of every kind", |r| r.faults.total),
+    ("summary-hidden-peak", "Hidden pages at the peak", "resident pages no mapping can reach, at their peak", |r| {
+        r.pages.hidden_peak
+    }),
+    ("summary-max-chain", "Longest shadow chain", "VM objects in the longest chain seen", |r| r.objects.max_chain),
+];
+
+/// Every chart, rendered in parallel, as SVG and PNG files.
+fn chart_files(
+    inputs: &[LoadedInput],
+    policies: &[PolicyKind],
+    runs: &[Run],
+    progress: &ProgressBar,
+) -> Result<Vec<OutputFile>, CompareError> {
+    let mut specs: Vec<(PathBuf, AnyChart)> = Vec::new();
+    for (index, input) in inputs.iter().enumerate() {
+        let of_input: Vec<&Run> = runs.iter().filter(|r| r.input == index).collect();
+        let folder = Path::new("charts").join(&input.label);
+        specs.extend(input_charts(&input.label, &of_input).into_iter().map(|(stem, chart)| (folder.join(stem), chart)));
+    }
+    for (stem, title, note, measure) in SUMMARY_CHARTS {
+        let rows = inputs
+            .iter()
+            .enumerate()
+            .map(|(index, input)| {
+                let values = runs
+                    .iter()
+                    .filter(|r| r.input == index)
+                    .map(|r| if r.failure.is_some() { None } else { Some(measure(&r.report)) })
+                    .collect();
+                (input.label.clone(), values)
+            })
+            .collect();
+        let note = format!("{note}; shade: share of the row's largest value");
+        let chart = HeatTable { title: title.to_string(), note, policies: policies.to_vec(), rows };
+        specs.push((Path::new("charts").join(stem), AnyChart::Heat(chart)));
+    }
+    let rendered: Vec<Vec<OutputFile>> = specs
+        .par_iter()
+        .map(|(stem, chart)| {
+            let (svg, png) = chart.render()?;
+            progress.inc(1);
+            Ok(vec![(stem.with_extension("svg"), svg.into_bytes()), (stem.with_extension("png"), png)])
+        })
+        .collect::<Result<_, CompareError>>()?;
+    Ok(rendered.into_iter().flatten().collect())
+}
+
+/// The four charts of one input, from its runs in policy order.
+fn input_charts(label: &str, runs: &[&Run]) -> Vec<(&'static str, AnyChart)> {
+    let policies: Vec<PolicyKind> = runs.iter().map(|r| r.policy).collect();
+    let series = |measure: fn(&sim::report::SeriesPoint) -> u64| -> Vec<Vec<(u64, u64)>> {
+        runs.iter().map(|r| from_zero(r.report.series.iter().map(|p| (p.op, measure(p))))).collect()
+    };
+    let faults = FaultBars {
+        title: format!("{label}: faults by kind"),
+        bars: runs.iter().map(|r| (r.policy, r.report.faults.clone())).collect(),
+    };
+    let copies = PolicyBars {
+        title: format!("{label}: pages copied"),
+        y_desc: "pages copied (count)".to_string(),
+        bars: runs.iter().map(|r| (r.policy, r.report.pages.copied)).collect(),
+    };
+    let pages = SeriesPanels {
+        title: format!("{label}: resident and hidden pages"),
+        policies: policies.clone(),
+        panels: [
+            Panel { title: "resident pages".into(), y_desc: "pages".into(), lines: series(|p| p.resident) },
+            Panel {
+                title: "hidden pages (resident, but no mapping can reach them)".into(),
+                y_desc: "pages".into(),
+                lines: series(|p| p.hidden),
+            },
+        ],
+    };
+    let objects = SeriesPanels {
+        title: format!("{label}: VM objects and shadow chains"),
+        policies,
+        panels: [
+            Panel { title: "VM objects alive".into(), y_desc: "objects".into(), lines: series(|p| p.objects) },
+            Panel {
+                title: "longest shadow chain".into(),
+                y_desc: "objects in the chain".into(),
+                lines: series(|p| p.max_chain),
+            },
+        ],
+    };
+    vec![
+        ("faults", AnyChart::Faults(faults)),
+        ("copies", AnyChart::Bars(copies)),
+        ("pages", AnyChart::Series(pages)),
+        ("objects", AnyChart::Series(objects)),
+    ]
+}
+
+/// Does `out` hold the output of an earlier comparison?
+fn holds_a_comparison(out: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(out.join("summary.json")) else { return false };
+    serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v["schema"] == SUMMARY_SCHEMA)
+}
+
+fn write_all(out: &Path, files: &[OutputFile]) -> Result<(), CompareError> {
+    let folders: BTreeSet<PathBuf> = files.iter().filter_map(|(path, _)| path.parent().map(|p| out.join(p))).collect();
+    for folder in folders {
+        std::fs::create_dir_all(&folder).map_err(|source| CompareError::Io { path: folder.clone(), source })?;
+    }
+    files.par_iter().try_for_each(|(path, bytes)| {
+        let path = out.join(path);
+        std::fs::write(&path, bytes).map_err(|source| CompareError::Io { path, source })
+    })
+}
+
+/// Removes files under `out/runs` and `out/charts` that are not in
+/// `written` (relative paths), then the folders left empty.
+fn remove_stale(out: &Path, written: &BTreeSet<PathBuf>) -> Result<(), CompareError> {
+    for owned in ["runs", "charts"] {
+        let mut found = Vec::new();
+        list_tree(&out.join(owned), &mut found)?;
+        for path in found.iter().rev() {
+            let relative = path.strip_prefix(out).unwrap_or(path);
+            let io = |source| CompareError::Io { path: path.clone(), source };
+            if path.is_dir() {
+                // Only succeeds when empty, which is the point.
+                let _ = std::fs::remove_dir(path);
+            } else if !written.contains(relative) {
+                std::fs::remove_file(path).map_err(io)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every file and folder under `folder`, parents before children.
+fn list_tree(folder: &Path, found: &mut Vec<PathBuf>) -> Result<(), CompareError> {
+    let Ok(listing) = std::fs::read_dir(folder) else { return Ok(()) };
+    let mut entries: Vec<PathBuf> = listing.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for path in entries {
+        found.push(path.clone());
+        if path.is_dir() {
+            list_tree(&path, found)?;
+        }
+    }
+    Ok(())
+}

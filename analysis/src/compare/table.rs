@@ -1,0 +1,345 @@
+//! The comparison's summary: one row per input × policy with the headline
+//! numbers, the read-digest check, and the three files that show them
+//! (`summary.json`, `summary.csv`, `summary.md`).
+//!
+//! The digest check is the differential oracle of DESIGN.md §2 applied to a
+//! whole comparison: under every policy an input must read exactly the data
+//! it reads under `eager`. A policy that reads something else has a bug, so
+//! its row says `MISMATCH` and the command exits 1. When `eager` is not among
+//! the policies, the first policy compared stands in as the reference.
+//!
+//! Every column is defined once, in [`COLUMNS`]; the CSV header, the CSV
+//! cells and the JSON rows' keys all come from that list, so they cannot
+//! drift apart.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+use sim::PolicyKind;
+use sim::report::Report;
+
+/// One finished (or failed) run: an input under a policy.
+#[derive(Debug)]
+pub struct Run {
+    /// Index of the input in the comparison's input list.
+    pub input: usize,
+    pub policy: PolicyKind,
+    /// The report; for a failed run, of the ops up to and including the
+    /// one that failed.
+    pub report: Report,
+    /// Why the run failed (an `expect` or `expect_value` not met).
+    pub failure: Option<String>,
+}
+
+/// How a run's read digest compares with its reference run's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DigestCheck {
+    /// This run is the reference the others are compared with.
+    Reference,
+    /// Same digest as the reference.
+    Match,
+    /// A different digest: the policy read other data. A simulator bug.
+    Mismatch,
+    /// This run or the reference failed, so there is nothing to compare.
+    NotChecked,
+}
+
+impl DigestCheck {
+    /// The word every output uses; a mismatch shouts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DigestCheck::Reference => "reference",
+            DigestCheck::Match => "match",
+            DigestCheck::Mismatch => "MISMATCH",
+            DigestCheck::NotChecked => "not_checked",
+        }
+    }
+}
+
+impl Serialize for DigestCheck {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// The reference policy of a comparison: `eager` when it is compared,
+/// otherwise the first policy.
+pub fn reference_policy(policies: &[PolicyKind]) -> Option<PolicyKind> {
+    policies.iter().copied().find(|p| *p == PolicyKind::Eager).or_else(|| policies.first().copied())
+}
+
+/// Checks every run's read digest against its input's reference run.
+/// Returns one verdict per run, in the order of `runs`.
+pub fn check_digests(runs: &[Run], reference: PolicyKind) -> Vec<DigestCheck> {
+    runs.iter()
+        .map(|run| {
+            let Some(oracle) = runs.iter().find(|r| r.input == run.input && r.policy == reference) else {
+                return DigestCheck::NotChecked;
+            };
+            if run.policy == reference {
+                DigestCheck::Reference
+            } else if run.failure.is_some() || oracle.failure.is_some() {
+                DigestCheck::NotChecked
+            } else if run.report.read_digest == oracle.report.read_digest {
+                DigestCheck::Match
+            } else {
+                DigestCheck::Mismatch
+            }
+        })
+        .collect()
+}
+
+/// One row of the summary: the headline numbers of one run.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    pub input: String,
+    pub policy: String,
+    pub ops: u64,
+    pub accesses: u64,
+    pub faults: u64,
+    pub zero_fill: u64,
+    pub zero_page: u64,
+    pub page_in: u64,
+    pub map: u64,
+    pub cow_copy: u64,
+    pub cow_move: u64,
+    pub reuse: u64,
+    pub segv: u64,
+    pub protection: u64,
+    pub pages_copied: u64,
+    pub pages_moved: u64,
+    pub resident_peak: u64,
+    pub hidden_peak: u64,
+    pub objects_created: u64,
+    pub objects_alive_peak: u64,
+    pub max_chain: u64,
+    pub mean_chain: f64,
+    pub shadows_created: u64,
+    pub collapses: u64,
+    pub bypasses: u64,
+    pub push_copy: u64,
+    pub amap_copy: u64,
+    pub chain_steps: u64,
+    pub read_digest: String,
+    pub digest_check: DigestCheck,
+    /// `ok` or `failed`.
+    pub status: &'static str,
+}
+
+impl Row {
+    /// The row of `run`, labelled with its input's label.
+    pub fn new(input: &str, run: &Run, digest_check: DigestCheck) -> Row {
+        let r = &run.report;
+        Row {
+            input: input.to_string(),
+            policy: run.policy.name().to_string(),
+            ops: r.ops,
+            accesses: r.accesses,
+            faults: r.faults.total,
+            zero_fill: r.faults.zero_fill,
+            zero_page: r.faults.zero_page,
+            page_in: r.faults.page_in,
+            map: r.faults.map,
+            cow_copy: r.faults.cow_copy,
+            cow_move: r.faults.cow_move,
+            reuse: r.faults.reuse,
+            segv: r.faults.segv,
+            protection: r.faults.protection,
+            pages_copied: r.pages.copied,
+            pages_moved: r.pages.moved,
+            resident_peak: r.pages.resident_peak,
+            hidden_peak: r.pages.hidden_peak,
+            objects_created: r.objects.created,
+            objects_alive_peak: r.objects.alive_peak,
+            max_chain: r.objects.max_chain,
+            // Three decimals in every output, so JSON and CSV agree.
+            mean_chain: (r.objects.mean_chain * 1000.0).round() / 1000.0,
+            shadows_created: r.work.shadows_created,
+            collapses: r.work.collapses,
+            bypasses: r.work.bypasses,
+            push_copy: r.work.push_copy,
+            amap_copy: r.work.amap_copy,
+            chain_steps: r.work.chain_steps,
+            read_digest: r.read_digest.clone(),
+            digest_check,
+            status: if run.failure.is_some() { "failed" } else { "ok" },
+        }
+    }
+}
+
+/// A column: its name (CSV header and JSON key) and its cell text.
+type Column = (&'static str, fn(&Row) -> String);
+
+/// Every column of `summary.csv`, in order. Names equal the JSON keys.
+pub const COLUMNS: &[Column] = &[
+    ("input", |r| r.input.clone()),
+    ("policy", |r| r.policy.clone()),
+    ("ops", |r| r.ops.to_string()),
+    ("accesses", |r| r.accesses.to_string()),
+    ("faults", |r| r.faults.to_string()),
+    ("zero_fill", |r| r.zero_fill.to_string()),
+    ("zero_page", |r| r.zero_page.to_string()),
+    ("page_in", |r| r.page_in.to_string()),
+    ("map", |r| r.map.to_string()),
+    ("cow_copy", |r| r.cow_copy.to_string()),
+    ("cow_move", |r| r.cow_move.to_string()),
+    ("reuse", |r| r.reuse.to_string()),
+    ("segv", |r| r.segv.to_string()),
+    ("protection", |r| r.protection.to_string()),
+    ("pages_copied", |r| r.pages_copied.to_string()),
+    ("pages_moved", |r| r.pages_moved.to_string()),
+    ("resident_peak", |r| r.resident_peak.to_string()),
+    ("hidden_peak", |r| r.hidden_peak.to_string()),
+    ("objects_created", |r| r.objects_created.to_string()),
+    ("objects_alive_peak", |r| r.objects_alive_peak.to_string()),
+    ("max_chain", |r| r.max_chain.to_string()),
+    ("mean_chain", |r| format!("{:.3}", r.mean_chain)),
+    ("shadows_created", |r| r.shadows_created.to_string()),
+    ("collapses", |r| r.collapses.to_string()),
+    ("bypasses", |r| r.bypasses.to_string()),
+    ("push_copy", |r| r.push_copy.to_string()),
+    ("amap_copy", |r| r.amap_copy.to_string()),
+    ("chain_steps", |r| r.chain_steps.to_string()),
+    ("read_digest", |r| r.read_digest.clone()),
+    ("digest_check", |r| r.digest_check.as_str().to_string()),
+    ("status", |r| r.status.to_string()),
+];
+
+/// `summary.csv`: a header line and one line per row (RFC 4180 quoting
+/// where a cell needs it).
+pub fn csv(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let header: Vec<&str> = COLUMNS.iter().map(|(name, _)| *name).collect();
+    out.push_str(&header.join(","));
+    out.push('\n');
+    for row in rows {
+        let cells: Vec<String> = COLUMNS.iter().map(|(_, cell)| csv_cell(&cell(row))).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn csv_cell(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+}
+
+/// An input as `summary.json` lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct InputInfo {
+    pub label: String,
+    /// `trace` or `workload`.
+    pub kind: &'static str,
+    /// The `trace` field of its reports.
+    pub trace: String,
+    pub ops: usize,
+    /// The time series' sampling interval used for it.
+    pub sample_every: u64,
+}
+
+/// Everything `summary.json` holds (schema `cowsim.compare/1`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub schema: &'static str,
+    pub policies: Vec<&'static str>,
+    /// The policy every digest is compared with.
+    pub digest_reference: &'static str,
+    /// True when no run has a digest mismatch and no run failed.
+    pub all_agree: bool,
+    pub inputs: Vec<InputInfo>,
+    pub runs: Vec<Row>,
+    /// One line per failed run or mismatch, in input then policy order.
+    pub problems: Vec<String>,
+}
+
+/// The schema name of `summary.json`.
+pub const SUMMARY_SCHEMA: &str = "cowsim.compare/1";
+
+/// `summary.md`: a short verdict and one table with the headline columns.
+pub fn markdown(summary: &Summary) -> String {
+    const HEADLINE: &[(&str, &str)] = &[
+        ("input", "input"),
+        ("policy", "policy"),
+        ("faults", "faults"),
+        ("zero_fill", "zero_fill"),
+        ("zero_page", "zero_page"),
+        ("page_in", "page_in"),
+        ("map", "map"),
+        ("cow_copy", "cow_copy"),
+        ("cow_move", "cow_move"),
+        ("reuse", "reuse"),
+        ("segv", "segv"),
+        ("protection", "protection"),
+        ("pages_copied", "pages copied"),
+        ("resident_peak", "resident peak"),
+        ("hidden_peak", "hidden peak"),
+        ("objects_created", "objects created"),
+        ("objects_alive_peak", "objects alive peak"),
+        ("max_chain", "longest chain"),
+        ("read_digest", "read digest"),
+        ("digest_check", "digest check"),
+    ];
+    let columns: Vec<Column> = HEADLINE
+        .iter()
+        .map(|(key, title)| {
+            let cell = COLUMNS.iter().find(|(name, _)| name == key).expect("headline columns are CSV columns").1;
+            (*title, cell)
+        })
+        .collect();
+    let mut out = String::new();
+    let _ = writeln!(out, "# cowsim compare\n");
+    let _ = writeln!(
+        out,
+        "{} inputs under {} policies ({}). Read digests are checked against `{}`.\n",
+        summary.inputs.len(),
+        summary.policies.len(),
+        summary.policies.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(", "),
+        summary.digest_reference
+    );
+    if summary.all_agree {
+        let _ = writeln!(out, "Every run finished and every policy read the same data as the reference.\n");
+    } else {
+        let _ = writeln!(out, "**Problems:**\n");
+        for problem in &summary.problems {
+            let _ = writeln!(out, "- {problem}");
+        }
+        out.push('\n');
+    }
+    let titles: Vec<&str> = columns.iter().map(|(title, _)| *title).collect();
+    let _ = writeln!(out, "| {} |", titles.join(" | "));
+    let rule: Vec<&str> = columns.iter().map(|(title, _)| if is_text_column(title) { "---" } else { "---:" }).collect();
+    let _ = writeln!(out, "|{}|", rule.join("|"));
+    for row in &summary.runs {
+        let cells: Vec<String> = columns.iter().map(|(_, cell)| markdown_cell(&cell(row))).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    out
+}
+
+fn is_text_column(title: &str) -> bool {
+    matches!(title, "input" | "policy" | "read digest" | "digest check")
+}
+
+fn markdown_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_with_commas_are_quoted() {
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("plain"), "plain");
+    }
+
+    #[test]
+    fn the_reference_is_eager_when_present() {
+        use PolicyKind::*;
+        assert_eq!(reference_policy(&[GnuMach, Eager]), Some(Eager));
+        assert_eq!(reference_policy(&[MachNoCollapse, GnuMach]), Some(MachNoCollapse));
+        assert_eq!(reference_policy(&[]), None);
+    }
+}

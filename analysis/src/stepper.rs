@@ -1,0 +1,101 @@
+//! Replaying a trace one operation at a time, for the views that look at the
+//! world *between* operations: object graphs (`cowsim graph`) and
+//! narrations (`cowsim explain`).
+//!
+//! Operations are numbered from 1 in the order the trace gives them, blank
+//! and comment lines not counted: "op 5" is the fifth operation applied, and
+//! a graph "at op 5" shows the world right after it. The same numbering is
+//! used by `--at`, `--from` and `--to` and by every narration line.
+//!
+//! The stepper only ever changes its world through `Sim::apply_traced`; the
+//! views read `Sim::world()`.
+
+use std::io::BufRead;
+use std::path::Path;
+
+use sim::{Config, KernReturn, PolicyKind, Sim, TraceOp};
+use workloads::trace::{Located, TraceReader, open_trace};
+
+use crate::replay::ReplayError;
+
+/// A trace being replayed under one policy, one op at a time.
+pub struct Stepper {
+    reader: TraceReader<Box<dyn BufRead>>,
+    sim: Sim,
+    /// Operations applied so far (the number of the last one).
+    applied: u64,
+}
+
+impl Stepper {
+    /// Opens the trace at `path` (`-` for stdin, plain or gzip) for replay
+    /// under `policy`. Nothing is applied yet.
+    pub fn open(path: &Path, policy: PolicyKind, config: &Config) -> Result<Stepper, ReplayError> {
+        let reader = open_trace(path)?;
+        Ok(Stepper { reader, sim: Sim::new(policy, config.clone()), applied: 0 })
+    }
+
+    /// The trace's name as given (`<stdin>` for `-`).
+    pub fn trace_name(&self) -> &str {
+        self.reader.name()
+    }
+
+    /// The simulator, for reading its world.
+    pub fn sim(&self) -> &Sim {
+        &self.sim
+    }
+
+    /// The simulator, for `keep_events` / `take_events` (which read the
+    /// model's event log and change nothing in the world).
+    pub fn sim_mut(&mut self) -> &mut Sim {
+        &mut self.sim
+    }
+
+    /// How many operations have been applied.
+    pub fn applied(&self) -> u64 {
+        self.applied
+    }
+
+    /// Reads the next operation without applying it; `None` at the end of
+    /// the trace. A line that does not parse is bad input.
+    pub fn next_op(&mut self) -> Result<Option<Located<TraceOp>>, ReplayError> {
+        match self.reader.next() {
+            None => Ok(None),
+            Some(item) => Ok(Some(item?)),
+        }
+    }
+
+    /// Applies one operation read by [`Stepper::next_op`]. Returns its
+    /// `kern_return_t`, or the failure with the trace line: bad input (an
+    /// unknown task) or an `expect` the run did not meet.
+    pub fn apply(&mut self, op: &Located<TraceOp>) -> Result<KernReturn, ReplayError> {
+        let result = self.sim.apply_traced(&op.value);
+        // A failed op has still been applied (an unmet expect_value leaves
+        // the pages before it accessed), so it counts.
+        self.applied += 1;
+        result.map_err(|error| {
+            let file = self.reader.name().to_string();
+            let line = op.line;
+            if error.is_bad_input() {
+                ReplayError::BadOp { file, line, error }
+            } else {
+                ReplayError::Failed { file, line, policy: self.sim.policy_name(), error }
+            }
+        })
+    }
+
+    /// Applies operations until `count` have been applied. Returns false if
+    /// the trace ended first (then every operation it has was applied).
+    pub fn run_to(&mut self, count: u64) -> Result<bool, ReplayError> {
+        while self.applied < count {
+            let Some(op) = self.next_op()? else { return Ok(false) };
+            self.apply(&op)?;
+        }
+        Ok(true)
+    }
+}
+
+/// A trace's name as views show it: the file name without its folders
+/// (`<stdin>` stays as it is).
+pub fn trace_label(name: &str) -> String {
+    Path::new(name).file_name().map_or_else(|| name.to_string(), |f| f.to_string_lossy().into_owned())
+}

@@ -1,0 +1,87 @@
+//! The binary's side of `cowsim graph` and `cowsim explain`: files, stdout
+//! and the mapping of failures to exit codes (the views themselves live in
+//! the library: `object_graph.rs`, `narrate.rs`).
+//!
+//! A replay failure keeps its own type inside the `anyhow::Error`, so
+//! `main` gives it its exit code (1 for an unmet `expect`, 2 for bad
+//! input); every other failure here is bad usage or input (exit 2).
+
+use std::io::Write;
+use std::path::Path;
+
+use analysis::narrate::{self, ExplainError};
+use analysis::object_graph::{self, GraphError};
+use anyhow::Context;
+use sim::{Config, PolicyKind};
+
+/// What `-o` asks for.
+enum GraphOutput<'p> {
+    DotToStdout,
+    Dot(&'p Path),
+    Svg(&'p Path),
+}
+
+/// `cowsim graph`: replays to op `at` and writes the world's graph.
+pub fn graph(
+    trace: &Path,
+    policy: PolicyKind,
+    config: &Config,
+    at: Option<u64>,
+    output: Option<&Path>,
+) -> anyhow::Result<()> {
+    let target = graph_output(output)?;
+    let (graph, caption) = object_graph::graph_at(trace, policy, config, at).map_err(graph_error)?;
+    let dot = object_graph::to_dot(&graph, &caption);
+    match target {
+        GraphOutput::DotToStdout => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(dot.as_bytes()).or_else(ignore_broken_pipe).context("writing to stdout")?;
+        }
+        GraphOutput::Dot(path) => std::fs::write(path, dot).with_context(|| format!("writing {}", path.display()))?,
+        GraphOutput::Svg(path) => {
+            let svg = object_graph::dot_to_svg(&dot)?;
+            std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads `-o`: by the file's extension, `.dot` or `.svg`; `-` or nothing
+/// is DOT on stdout.
+fn graph_output(output: Option<&Path>) -> anyhow::Result<GraphOutput<'_>> {
+    let Some(path) = output.filter(|p| *p != Path::new("-")) else { return Ok(GraphOutput::DotToStdout) };
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("dot" | "gv") => Ok(GraphOutput::Dot(path)),
+        Some("svg") => Ok(GraphOutput::Svg(path)),
+        _ => {
+            anyhow::bail!("-o {}: the file name must end in .dot or .svg (or use - for DOT on stdout)", path.display())
+        }
+    }
+}
+
+fn graph_error(error: GraphError) -> anyhow::Error {
+    match error {
+        GraphError::Replay(replay) => replay.into(),
+        other => other.into(),
+    }
+}
+
+/// `cowsim explain`: narrates ops `from..=to` to `out`.
+pub fn explain(
+    trace: &Path,
+    policy: PolicyKind,
+    config: &Config,
+    from: Option<u64>,
+    to: Option<u64>,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
+    narrate::explain(trace, policy, config, from, to, out).map_err(|error| match error {
+        ExplainError::Replay(replay) => replay.into(),
+        other => other.into(),
+    })
+}
+
+/// A reader that went away (`cowsim explain ... | head`) is not an error.
+pub fn ignore_broken_pipe(error: std::io::Error) -> std::io::Result<()> {
+    if error.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(error) }
+}

@@ -1,0 +1,405 @@
+//! The teaching views: object graphs (`cowsim graph`), narrations
+//! (`cowsim explain`) and the exercises in examples/README.md.
+//!
+//! Snapshot tests pin the DOT text and the narration of every example in
+//! `analysis/tests/snapshots/`. When a change to the model or the views is
+//! meant to change them, rewrite the files and review the diff:
+//!
+//! ```sh
+//! COWSIM_BLESS=1 cargo test -p analysis --test teaching
+//! git diff analysis/tests/snapshots/
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use analysis::narrate::explain;
+use analysis::object_graph::{dot_to_svg, graph_at, to_dot};
+use sim::{Config, PolicyKind};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn cowsim_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cowsim")).args(args).current_dir(dir).output().expect("cowsim runs")
+}
+
+fn cowsim(args: &[&str]) -> Output {
+    cowsim_in(&repo(), args)
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A scratch folder under target/, emptied first.
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = repo().join("target/teaching-tests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn examples() -> Vec<PathBuf> {
+    let mut all: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    all.sort();
+    all
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem().unwrap().to_string_lossy().into_owned()
+}
+
+// ---------------------------------------------------------------------------
+// Snapshots
+// ---------------------------------------------------------------------------
+
+fn snapshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots")
+}
+
+fn blessing() -> bool {
+    std::env::var("COWSIM_BLESS").is_ok_and(|v| v == "1")
+}
+
+/// Compares `actual` with the snapshot file `name`, or rewrites the file
+/// when COWSIM_BLESS=1.
+fn check_snapshot(name: &str, actual: &str) {
+    let path = snapshot_dir().join(name);
+    if blessing() {
+        std::fs::create_dir_all(snapshot_dir()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!("no snapshot {}; create it with COWSIM_BLESS=1 cargo test -p analysis --test teaching", path.display())
+    });
+    if expected != actual {
+        panic!(
+            "{name} differs from its snapshot.\n--- expected\n{expected}\n--- actual\n{actual}\n\
+             If the change is intended: COWSIM_BLESS=1 cargo test -p analysis --test teaching"
+        );
+    }
+}
+
+/// The op each example's graph is pinned at, and under which policies: a
+/// moment worth drawing. Examples not listed are pinned at their end under
+/// gnumach.
+const GRAPH_MOMENTS: &[(&str, u64, &[PolicyKind])] = &[
+    ("child-exits", 9, &[PolicyKind::GnuMach, PolicyKind::MachNoCollapse]),
+    ("fork-then-write", 5, &[PolicyKind::GnuMach]),
+    ("three-forks", 9, &[PolicyKind::GnuMach]),
+    ("vm-copy-overlap", 14, &[PolicyKind::GnuMach]),
+    ("stranded", 9, &[PolicyKind::GnuMach]),
+    ("shared-then-copied", 8, &[PolicyKind::GnuMach]),
+];
+
+/// The policies each example's narration is pinned under, besides gnumach.
+const EXTRA_NARRATIONS: &[(&str, PolicyKind)] =
+    &[("child-exits", PolicyKind::MachNoCollapse), ("stranded", PolicyKind::MachNoCollapse)];
+
+fn graph_snapshots() -> Vec<(PathBuf, PolicyKind, Option<u64>, String)> {
+    let mut all = Vec::new();
+    for example in examples() {
+        let name = stem(&example);
+        match GRAPH_MOMENTS.iter().find(|(n, _, _)| *n == name) {
+            Some((_, at, policies)) => {
+                for policy in *policies {
+                    all.push((example.clone(), *policy, Some(*at), format!("{name}.{policy}.op{at}.dot")));
+                }
+            }
+            None => all.push((example.clone(), PolicyKind::GnuMach, None, format!("{name}.gnumach.end.dot"))),
+        }
+    }
+    all
+}
+
+fn narration_snapshots() -> Vec<(PathBuf, PolicyKind, String)> {
+    let mut all = Vec::new();
+    for example in examples() {
+        let name = stem(&example);
+        all.push((example.clone(), PolicyKind::GnuMach, format!("{name}.gnumach.explain.txt")));
+        for (_, policy) in EXTRA_NARRATIONS.iter().filter(|(n, _)| *n == name) {
+            all.push((example.clone(), *policy, format!("{name}.{policy}.explain.txt")));
+        }
+    }
+    all
+}
+
+fn narration(trace: &Path, policy: PolicyKind, from: Option<u64>, to: Option<u64>) -> String {
+    let mut out = Vec::new();
+    explain(trace, policy, &Config::default(), from, to, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// Is the DOT of every example, at its chosen op, what was reviewed?
+#[test]
+fn graph_snapshots_match() {
+    for (example, policy, at, file) in graph_snapshots() {
+        let (graph, caption) = graph_at(&example, policy, &Config::default(), at).unwrap();
+        check_snapshot(&file, &to_dot(&graph, &caption));
+    }
+}
+
+/// Is the narration of every example what was reviewed?
+#[test]
+fn narration_snapshots_match() {
+    for (example, policy, file) in narration_snapshots() {
+        check_snapshot(&file, &narration(&example, policy, None, None));
+    }
+}
+
+/// Does every snapshot file belong to a test? (A renamed example must not
+/// leave a stale snapshot behind.)
+#[test]
+fn no_stray_snapshots() {
+    if blessing() {
+        return;
+    }
+    let mut expected: Vec<String> = graph_snapshots().into_iter().map(|s| s.3).collect();
+    expected.extend(narration_snapshots().into_iter().map(|s| s.2));
+    for entry in std::fs::read_dir(snapshot_dir()).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        assert!(expected.contains(&name), "tests/snapshots/{name} belongs to no test: delete it");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// What the pictures and narrations must show
+// ---------------------------------------------------------------------------
+
+/// Does the graph mark hidden pages (the stranded page 0 of object 1) and
+/// draw the chain with its shadow edge?
+#[test]
+fn graph_marks_hidden_pages() {
+    let trace = repo().join("examples/stranded.jsonl");
+    let (graph, caption) = graph_at(&trace, PolicyKind::GnuMach, &Config::default(), Some(9)).unwrap();
+    let dot = to_dot(&graph, &caption);
+    assert!(dot.starts_with("// cowsim graph: stranded.jsonl under gnumach after op 9\ndigraph {"), "{dot}");
+    let object_1 = dot.lines().find(|l| l.contains("object 1: anonymous")).expect("object 1 drawn");
+    assert!(object_1.contains("hidden: page 0") && object_1.contains("color=red"), "{object_1}");
+    assert!(dot.contains("label = \"shadow\""), "{dot}");
+    // After op 10 the collapse has freed object 1 and its hidden page.
+    let (graph, caption) = graph_at(&trace, PolicyKind::GnuMach, &Config::default(), Some(10)).unwrap();
+    let dot = to_dot(&graph, &caption);
+    assert!(!dot.contains("object 1:") && !dot.contains("hidden"), "{dot}");
+}
+
+/// Is a copy object linked by a dashed `copy` edge?
+#[test]
+fn graph_draws_copy_links_dashed() {
+    let trace = repo().join("examples/shared-then-copied.jsonl");
+    let (graph, caption) = graph_at(&trace, PolicyKind::GnuMach, &Config::default(), Some(7)).unwrap();
+    let dot = to_dot(&graph, &caption);
+    assert!(dot.contains("label = \"copy\" style=dashed"), "{dot}");
+    assert!(dot.contains("object 3: copy"), "{dot}");
+}
+
+/// Do the hidden pages the graph shows add up to the report's count, for
+/// every example under the Mach family (one page, one slot)?
+#[test]
+fn hidden_pages_per_object_add_up() {
+    for example in examples() {
+        for policy in [PolicyKind::GnuMach, PolicyKind::MachNoCollapse] {
+            let mut sim = sim::Sim::new(policy, Config::default());
+            for op in workloads::trace::open_trace(&example).unwrap() {
+                sim.apply_traced(&op.unwrap().value).unwrap();
+                let per_object: usize =
+                    sim::measure::hidden_pages_by_object(sim.world()).iter().map(|(_, pages)| pages.len()).sum();
+                assert_eq!(per_object as u64, sim::measure::hidden_pages(sim.world()), "{}", example.display());
+            }
+        }
+    }
+}
+
+/// Does the narration say the things the issue asks for, in plain words:
+/// where a page was found, the new shadow, the chain, collapses and frees,
+/// and pmap hits summarised?
+#[test]
+fn narration_tells_the_story() {
+    let text = narration(&repo().join("examples/fork-then-write.jsonl"), PolicyKind::GnuMach, None, None);
+    assert!(
+        text.contains(
+            "op 5: task 2 writes 0x101000 → not in the pmap; the entry needs a copy, so it gets new shadow object 2 \
+         in front of object 1; found in object 1 at depth 1 and copied into object 2 (chain 2 → 1)\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("  3 pages hit the pmap\n"), "{text}");
+    let text = narration(&repo().join("examples/child-exits.jsonl"), PolicyKind::GnuMach, None, None);
+    assert!(text.contains("(collapse)") && text.contains("object 1 is freed"), "{text}");
+    let text = narration(&repo().join("examples/shared-then-copied.jsonl"), PolicyKind::GnuMach, None, None);
+    assert!(text.contains("the original page is pushed into copy object 3"), "{text}");
+}
+
+/// Do --from and --to narrate just those ops, numbered as in the whole run?
+#[test]
+fn narration_range() {
+    let trace = repo().join("examples/three-forks.jsonl");
+    let text = narration(&trace, PolicyKind::GnuMach, Some(5), Some(6));
+    let ops: Vec<&str> = text.lines().filter(|l| l.starts_with("op ")).collect();
+    assert_eq!(ops.len(), 2, "{text}");
+    assert!(
+        ops[0].starts_with("op 5: task 1 writes 0x100000") && ops[1].starts_with("op 6: task 1 forks task 3"),
+        "{text}"
+    );
+    let whole = narration(&trace, PolicyKind::GnuMach, None, None);
+    let (_, body) = text.split_once('\n').unwrap();
+    assert!(whole.contains(body), "a range must read as the same lines of the whole narration");
+}
+
+// ---------------------------------------------------------------------------
+// The command line
+// ---------------------------------------------------------------------------
+
+/// `-o -`, no -o and -o FILE.dot give the same DOT; -o FILE.svg renders
+/// an SVG; both are the same on a second run.
+#[test]
+fn graph_outputs() {
+    let dir = scratch_dir("graph-outputs");
+    let trace = repo().join("examples/three-forks.jsonl");
+    let trace = trace.to_str().unwrap();
+    let plain = cowsim_in(&dir, &["graph", trace, "--at", "9"]);
+    assert!(plain.status.success(), "{}", stderr(&plain));
+    let dash = cowsim_in(&dir, &["graph", trace, "--at", "9", "-o", "-"]);
+    assert_eq!(stdout(&plain), stdout(&dash));
+    for run in 0..2 {
+        let out = cowsim_in(&dir, &["graph", trace, "--at", "9", "-o", &format!("chain{run}.dot")]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(std::fs::read_to_string(dir.join(format!("chain{run}.dot"))).unwrap(), stdout(&plain));
+        let out = cowsim_in(&dir, &["graph", trace, "--at", "9", "-o", &format!("chain{run}.svg")]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let svg = std::fs::read_to_string(dir.join(format!("chain{run}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{}", &svg[..svg.len().min(200)]);
+        assert!(svg.contains("object 4: shadow") && svg.trim_end().ends_with("</svg>"));
+    }
+    let first = std::fs::read(dir.join("chain0.svg")).unwrap();
+    assert_eq!(first, std::fs::read(dir.join("chain1.svg")).unwrap(), "the SVG must be deterministic");
+}
+
+/// Bad usage exits 2 with a message that says what is wrong.
+#[test]
+fn graph_and_explain_usage_errors() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["graph", "examples/three-forks.jsonl", "--at", "14"],
+            "--at 14 is past the end of the trace, which has 13 ops",
+        ),
+        (&["graph", "examples/three-forks.jsonl", "--at", "0"], "ops are numbered from 1"),
+        (&["graph", "examples/three-forks.jsonl", "-o", "chain.png"], "must end in .dot or .svg"),
+        (&["graph", "examples/three-forks.jsonl", "--policy", "all"], "follows one policy"),
+        (&["explain", "examples/three-forks.jsonl", "--policy", "all"], "follows one policy"),
+        (
+            &["explain", "examples/three-forks.jsonl", "--from", "20"],
+            "--from 20 is past the end of the trace, which has 13 ops",
+        ),
+        (&["explain", "examples/three-forks.jsonl", "--from", "5", "--to", "4"], "--to 4 comes before --from 5"),
+        (&["explain", "examples/three-forks.jsonl", "--from", "0"], "ops are numbered from 1"),
+        (&["explain", "no/such.jsonl"], "no/such.jsonl"),
+    ];
+    for (args, message) in cases {
+        let out = cowsim(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"), "{args:?}");
+    }
+}
+
+/// A broken trace is bad input for both commands (exit 2, with the place);
+/// an unmet expectation is a failed run (exit 1), narrated up to the op
+/// that failed.
+#[test]
+fn graph_and_explain_failures() {
+    let dir = scratch_dir("failures");
+    let bad = dir.join("bad.jsonl");
+    std::fs::write(&bad, "{\"op\":\"task_create\",\"task\":1}\n{\"op\":\"fork\",\"parent\":1,\"child\":}\n").unwrap();
+    for command in ["graph", "explain"] {
+        let out = cowsim(&[command, bad.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        assert!(stderr(&out).contains("bad.jsonl:2:"), "{command}: {}", stderr(&out));
+    }
+    let failing = dir.join("failing.jsonl");
+    std::fs::write(
+        &failing,
+        "{\"op\":\"task_create\",\"task\":1}\n{\"op\":\"vm_deallocate\",\"task\":1,\"addr\":\"0x10000\",\"size\":\"4K\",\"expect\":\"KERN_SUCCESS\"}\n",
+    )
+    .unwrap();
+    let out = cowsim(&["explain", failing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("op 2: task 1 deallocates 0x10000-0x11000 → KERN_INVALID_ADDRESS"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stderr(&out).contains("failing.jsonl:2:1: under gnumach"), "{}", stderr(&out));
+    let out = cowsim(&["graph", failing.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// Every command in examples/README.md works as written: each line inside
+/// a code block that starts with `cowsim ` is run (from a copy of the
+/// examples, so files it writes land in a scratch folder) and must exit 0.
+#[test]
+fn readme_commands_work() {
+    let readme = std::fs::read_to_string(repo().join("examples/README.md")).unwrap();
+    let commands = readme_commands(&readme);
+    assert!(commands.len() >= 4, "examples/README.md should hold the exercises' commands");
+    let dir = scratch_dir("readme");
+    std::fs::create_dir_all(dir.join("examples")).unwrap();
+    for example in examples() {
+        std::fs::copy(&example, dir.join("examples").join(example.file_name().unwrap())).unwrap();
+    }
+    for command in &commands {
+        assert!(
+            !command.contains(['|', '>', '<', '\'', '"', '$', '&', ';']),
+            "keep README commands free of shell syntax so this test can run them: {command}"
+        );
+        let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+        let out = cowsim_in(&dir, &args);
+        assert!(out.status.success(), "`{command}` failed: {}", stderr(&out));
+        assert!(!stdout(&out).is_empty() || command.contains(" -o "), "`{command}` printed nothing");
+    }
+}
+
+/// The lines inside fenced code blocks that start with `cowsim `.
+fn readme_commands(markdown: &str) -> Vec<String> {
+    let mut inside = false;
+    let mut commands = Vec::new();
+    for line in markdown.lines() {
+        if line.trim_start().starts_with("```") {
+            inside = !inside;
+            continue;
+        }
+        let line = line.trim();
+        if inside && line.starts_with("cowsim ") {
+            commands.push(line.to_string());
+        }
+    }
+    commands
+}
+
+/// Does the extraction find commands only inside code blocks?
+#[test]
+fn readme_commands_are_found_in_code_blocks_only() {
+    let markdown = "Run cowsim run x.jsonl here.\n```sh\ncowsim run a.jsonl\n  cowsim explain b.jsonl --from 2\n# cowsim no\n```\ncowsim outside\n";
+    assert_eq!(readme_commands(markdown), ["cowsim run a.jsonl", "cowsim explain b.jsonl --from 2"]);
+}
+
+/// Is the SVG path usable from the library too, for every example?
+#[test]
+fn every_example_draws_as_svg() {
+    for example in examples() {
+        let (graph, caption) = graph_at(&example, PolicyKind::GnuMach, &Config::default(), None).unwrap();
+        let svg = dot_to_svg(&to_dot(&graph, &caption)).unwrap();
+        assert!(svg.starts_with("<svg") || svg.starts_with("<?xml"), "{}", example.display());
+    }
+}

@@ -1,0 +1,64 @@
+//! `linux`: Linux mm, copy-on-write decided page by page from the page's
+//! reference count.
+//!
+//! Copy-on-write in plain words: Linux has no VM objects for private
+//! anonymous memory and no shadow chains. A PTE points straight at a page,
+//! and the page counts its references. Fork walks the parent's page tables
+//! and copies every PTE of a private writable mapping into the child,
+//! making it read-only on *both* sides and taking one more reference to the
+//! page (`copy_present_pte`). Nothing is copied, and the child's reads do
+//! not even fault: its PTEs are present. The first write on either side
+//! faults (`do_wp_page`). If the page is exclusive — nobody else holds it
+//! any more, e.g. because the child exited — the PTE is simply made
+//! writable again (`wp_can_reuse_anon_folio`: *reuse*); otherwise the page
+//! is copied and the writer lets go of the original. So the first writer
+//! copies and the last one keeps the original.
+//!
+//! A read of anonymous memory that was never touched maps the shared *zero
+//! page* read-only (`do_anonymous_page`); the first write faults again and
+//! allocates a real zeroed page. Fork copies page tables only for mappings
+//! that have anonymous pages (`vma_needs_copy`: a VMA without an `anon_vma`
+//! is refilled by faults), so a child faults on its first touch of a file
+//! mapping it has not written. A write to a shared mapping never copies
+//! (`wp_page_shared`); a shared file page is mapped read-only by a read
+//! fault, so that the first write faults and the page is marked dirty.
+//!
+//! Here each map entry has a page table object of its own whose slots hold
+//! reference-counted pages (`pagetable.rs` has the model, shared with Plan
+//! 9). The pmap plays the hardware PTEs: the child's read-only PTEs are
+//! entered at fork. The page table object holds which page each slot maps,
+//! so the pmap can still be emptied at any time; a refault then maps an
+//! exclusive page writable even on a read, as `do_swap_page` does when it
+//! re-establishes the PTE of an exclusive anonymous page.
+//!
+//! Follows: Linux `mm/memory.c` (`copy_page_range`, `vma_needs_copy`,
+//! `copy_present_pte`, `do_anonymous_page`, `do_wp_page`,
+//! `wp_can_reuse_anon_folio`, `wp_page_copy`, `wp_page_shared`,
+//! `do_cow_fault`), `mm/rmap.c` (`folio_try_dup_anon_rmap_pte`, the
+//! mapcount).
+//!
+//! Simplified: `PageAnonExclusive` and the refcount are one count (`refs`:
+//! the slots holding the page); `vma_needs_copy` asks whether the entry
+//! holds an anonymous page now rather than whether it ever had an
+//! `anon_vma`; pinned pages (which fork copies at once), large folios, KSM,
+//! swap, userfaultfd, fault-around of file pages and the `anon_vma` reverse
+//! map are not modelled; a shared *anonymous* mapping (Mach share
+//! inheritance) behaves like shmem: its pages are written in place, and a
+//! read maps a page writable when no other table holds it.
+
+use crate::policy::pagetable::{ForkMmu, PageTableRules, PageTables};
+
+/// Linux's rules.
+pub const LINUX: PageTableRules = PageTableRules {
+    name: "linux",
+    zero_page: true,
+    fork_mmu: ForkMmu::CopyReadOnly,
+    copy_only_anonymous_tables: true,
+    read_maps_exclusive_writable: true,
+    shared_fault_takes_write_path: false,
+};
+
+/// A fresh `linux` policy.
+pub fn linux() -> PageTables {
+    PageTables::new(LINUX)
+}

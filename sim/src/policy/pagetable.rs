@@ -1,0 +1,614 @@
+//! The machinery `linux` and `plan9` share: one page table per map entry,
+//! whose slots hold reference-counted pages. `linux.rs` and `plan9.rs` are
+//! this machinery plus a [`PageTableRules`] that says which of the two
+//! kernels' choices to make.
+//!
+//! # The model in plain words
+//!
+//! There are no shadow chains. Each map entry of each task points at a
+//! *page table* of its own (an object of role `PageTable`), and slot `i` of
+//! that table holds the page that entry maps at its `i`-th page, if any. A
+//! page's `refs` counts the slots that hold it: it is the page's reference
+//! count (Linux `folio_ref_count` / mapcount, Plan 9 `Page.ref`).
+//! Copy-on-write is decided page by page from that count:
+//!
+//! - a fork (or `vm_copy`, `vm_read`) of private memory copies the *slots*
+//!   into a new page table, so every page gains a reference and nothing is
+//!   copied (Linux `copy_page_range`, Plan 9 `ptecpy`);
+//! - a write to a page held by more than one slot copies it into the
+//!   writer's slot, and the old page loses that slot's reference;
+//! - a write to a page held by one slot only is done in place (*reuse*):
+//!   the last writer keeps the original, so a page written by both sides of
+//!   a fork ends as two physical pages, not three.
+//!
+//! ```text
+//!   parent table          child table
+//!   [0] -> page A (refs 2) <- [0]        a write by either side copies A;
+//!   [1] -> page B (refs 2) <- [1]        the other side then holds A alone
+//!   [2] -> (empty)            [2]        (refs 1) and writes it in place
+//! ```
+//!
+//! Files are objects too (role `File`, never freed), and a file object's
+//! slots are the page cache:
+//!
+//! - a **private** file mapping's page table *shadows* the file: an empty
+//!   slot reads through to the file, a read fault puts the file's page itself
+//!   in the slot (one more reference, so the mapping keeps seeing what
+//!   writers of the file write: MAP_PRIVATE semantics), and a write copies
+//!   it, since a page the file holds is never exclusive. Its chain is two
+//!   objects long (table and file);
+//! - a **shared** file mapping maps the file object itself: every sharer
+//!   writes the page cache in place and nothing is ever copied. Its
+//!   per-task state is only the hardware page table (the pmap), which
+//!   faults refill from the page cache.
+//!
+//! The pmap is a cache for these policies too: the page table object holds
+//! which page each slot maps, the pmap what the hardware allows, and the
+//! invariant checker requires every valid pmap entry to agree with
+//! [`Policy::resolve`].
+//!
+//! # Sharing, snapshots and partial unmaps
+//!
+//! - **Share inheritance**: both tasks' entries point at the same page
+//!   table (one more reference) and are marked `shared`. Writes go in
+//!   place; a page of it that another table also holds (from an earlier
+//!   private fork) is still copied on write, into the shared table's slot,
+//!   and the sharers' mappings of that slot are taken away.
+//! - **A copy of shared memory** (fork copy-inheritance, `vm_copy` or
+//!   `vm_read` of an entry marked `shared`) must be a true snapshot, but the
+//!   sharers keep writing in place and there are no copy objects to push
+//!   into. So the pages the sharers may write in place (held by the shared
+//!   table alone, or the page cache of a shared file mapping) are copied
+//!   physically at copy time, as Linux copies pinned pages at fork
+//!   (`copy_present_page`). Pages already held by several tables are
+//!   write-protected everywhere, so they are shared with the snapshot.
+//! - **Clipping** (the generic `clip` in `api.rs`) gives the new piece of an
+//!   entry another reference to the same page table at another offset, so a
+//!   table may be mapped by several entries. When an entry is released, the
+//!   slots of its window are freed unless another entry still maps them:
+//!   the pieces of one entry cover disjoint windows, so for a table that
+//!   only such pieces map the window is freed at once; a table that may be
+//!   mapped by overlapping windows (a shared one, or a snapshot, which the
+//!   destination entries of `vm_copy` map while the snapshot's own reference
+//!   is still held) is checked against every entry that maps it first.
+//!   Linux and Plan 9 need no such rule: their page tables are indexed by
+//!   address, so unmapping a range frees exactly that range's PTEs.
+//!
+//! Simplified: files are never evicted, so a file page held in a slot stays
+//! the file's page for the whole run; there is no swap, no pinning (GUP), no
+//! large folios, no KSM and no `anon_vma` reverse map; a page table's size
+//! is the entry's, not a fixed-size radix level.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use crate::event::{Event, FaultKind};
+use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
+use crate::map::MapEntry;
+use crate::object::{Fill, ObjectRole};
+use crate::pmap::PmapEntry;
+use crate::policy::{Backing, FaultCtx, Policy, Resolution, Resolved};
+use crate::types::Prot;
+use crate::violation::Violation;
+use crate::world::{World, file_token};
+
+/// What a fork does to the hardware page tables (the pmaps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ForkMmu {
+    /// Linux `copy_present_pte`: the parent's writable PTEs of the copied
+    /// entries become read-only, and the child gets read-only copies of the
+    /// parent's present PTEs, so its first reads do not fault.
+    CopyReadOnly,
+    /// Plan 9 `sysrfork`: `flushmmu` throws away every hardware mapping of
+    /// the parent, and the child starts with none, so both fault on their
+    /// next touch of every page.
+    FlushParent,
+}
+
+/// The choices that separate Linux from Plan 9.
+#[derive(Clone, Copy, Debug)]
+pub struct PageTableRules {
+    /// The policy's stable name.
+    pub name: &'static str,
+    /// A read of never-touched private anonymous memory maps the shared
+    /// zero page instead of zero-filling a page (Linux `do_anonymous_page`).
+    pub zero_page: bool,
+    pub fork_mmu: ForkMmu,
+    /// Fork copies an entry's page table only when it holds anonymous
+    /// pages; any other entry's child table starts empty and refaults
+    /// (Linux `vma_needs_copy`: no `anon_vma`, no copy).
+    pub copy_only_anonymous_tables: bool,
+    /// A read fault on a page held by this slot alone maps it writable
+    /// (Linux re-entering the PTE of an exclusive anonymous page). Without
+    /// it reads always map read-only and the first write after a read
+    /// faults again (Plan 9 `fixfault`).
+    pub read_maps_exclusive_writable: bool,
+    /// In shared memory every fault, a read too, takes the write path:
+    /// copy if the page is shared with another table, then map writable
+    /// (Plan 9 `fixfault` when `s->ref > 1`).
+    pub shared_fault_takes_write_path: bool,
+}
+
+/// The world's zero page and the object that holds it.
+#[derive(Clone, Copy, Debug)]
+struct ZeroPage {
+    holder: ObjectId,
+    page: PageId,
+}
+
+/// A per-page-refcount policy: the machinery driven by its rules.
+#[derive(Clone, Debug)]
+pub struct PageTables {
+    pub rules: PageTableRules,
+    /// Made at the first zero-page fault and kept for the rest of the run.
+    /// Its holder is a one-slot page table that no entry refers to
+    /// (`ref_count` 0), so the page always has a holder; every slot that
+    /// maps the zero page adds a reference.
+    zero: Option<ZeroPage>,
+    /// The child ranges whose page tables the fork under way copied, for
+    /// `after_fork` to give the child read-only PTEs. Empty between forks.
+    copied_at_fork: Vec<(Vpn, Vpn)>,
+    /// Page tables made by `snapshot`, which overlapping windows may map
+    /// (see the module docs). Forgotten when they are freed.
+    snapshots: BTreeSet<ObjectId>,
+}
+
+impl PageTables {
+    /// A policy following `rules`.
+    pub fn new(rules: PageTableRules) -> PageTables {
+        PageTables { rules, zero: None, copied_at_fork: Vec::new(), snapshots: BTreeSet::new() }
+    }
+
+    fn is_zero_page(&self, page: PageId) -> bool {
+        self.zero.is_some_and(|z| z.page == page)
+    }
+
+    /// The zero page, made on first use: a zero-filled frame held by a
+    /// dedicated one-slot object that nothing references.
+    fn zero_page(&mut self, w: &mut World) -> PageId {
+        if let Some(zero) = self.zero {
+            return zero.page;
+        }
+        let holder = w.create_object(ObjectRole::PageTable, 1, Fill::Zero);
+        w.object_mut(holder).ref_count = 0;
+        let page = w.install_new_page(holder, Pindex(0), Token::ZERO);
+        w.emit(Event::PageZeroFilled { object: holder, pindex: Pindex(0), page });
+        self.zero = Some(ZeroPage { holder, page });
+        page
+    }
+
+    /// Does `table[index]` hold `page` only because the table's file holds
+    /// it (a private file mapping that has not written this page)?
+    fn is_file_page(w: &World, table: ObjectId, index: Pindex, page: PageId) -> bool {
+        w.object(table).shadow.is_some_and(|(file, at)| w.object(file).page(at.plus(index.0)) == Some(page))
+    }
+
+    /// Does the entry's window hold an anonymous page: one that is neither
+    /// the zero page nor a file's page? (Linux: does the VMA have an
+    /// `anon_vma`? Approximated by what the table holds now.)
+    fn holds_anonymous(&self, w: &World, entry: &MapEntry) -> bool {
+        w.object(entry.object)
+            .pages
+            .range(window(entry))
+            .any(|(index, page)| !self.is_zero_page(*page) && !Self::is_file_page(w, entry.object, *index, *page))
+    }
+
+    /// After the entry's pages gained references, no hardware mapping of
+    /// `task` may let a write reach them in place: Linux write-protects the
+    /// PTEs, Plan 9 throws them away.
+    fn protect_source(&self, w: &mut World, task: TaskId, entry: &MapEntry) {
+        match self.rules.fork_mmu {
+            ForkMmu::CopyReadOnly => w.write_protect_range(task, entry),
+            ForkMmu::FlushParent => w.task_mut(task).pmap.remove_range(entry.start, entry.end),
+        }
+    }
+
+    /// Case "the slot holds a page". A read maps it (read-only unless the
+    /// rules map exclusive pages writable). The write path: the zero page
+    /// is replaced by a fresh zero-filled page; a page this slot alone holds
+    /// is written in place (reuse); any other page is copied into the slot.
+    fn present(&mut self, w: &mut World, ctx: &FaultCtx, index: Pindex, page: PageId, write_path: bool) -> Resolution {
+        let table = ctx.entry.object;
+        let exclusive = w.pages.get(page).refs == 1;
+        if !write_path {
+            let kind = if self.is_zero_page(page) { FaultKind::ZeroPage } else { FaultKind::Map };
+            let writable = exclusive && self.rules.read_maps_exclusive_writable;
+            return Resolution { kind, page, writable, depth: 0 };
+        }
+        let (kind, page) = if self.is_zero_page(page) {
+            w.drop_slot(table, index);
+            (FaultKind::ZeroFill, zero_fill(w, table, index))
+        } else if exclusive {
+            let kind = if ctx.access.is_write() { FaultKind::Reuse } else { FaultKind::Map };
+            return Resolution { kind, page, writable: true, depth: 0 };
+        } else {
+            (FaultKind::CowCopy, copy_into_slot(w, table, index, page))
+        };
+        if ctx.entry.shared {
+            forget_slot_mappings(w, table, index);
+        }
+        Resolution { kind, page, writable: true, depth: 0 }
+    }
+
+    /// Case "the slot is empty". Over a file (private file mapping): a read
+    /// puts the file's page in the slot, paging it in first if needed; the
+    /// write path copies it into the slot. Anonymous memory: the zero page
+    /// for a read when the rules say so, a zero-filled page otherwise. A
+    /// snapshot of a shared file mapping brings the file's original content
+    /// into a private page.
+    fn missing(&mut self, w: &mut World, ctx: &FaultCtx, index: Pindex, write_path: bool) -> Resolution {
+        let table = ctx.entry.object;
+        let (shadow, fill) = {
+            let t = w.object(table);
+            (t.shadow, t.fill)
+        };
+        let own_page_writable = write_path || self.rules.read_maps_exclusive_writable;
+        if let Some((file, at)) = shadow {
+            let (file_page, paged_in) = file_page(w, file, at.plus(index.0));
+            if write_path {
+                let page = copy_new(w, file_page, table, index);
+                return Resolution { kind: FaultKind::CowCopy, page, writable: true, depth: 1 };
+            }
+            w.put_page(table, index, file_page);
+            let kind = if paged_in { FaultKind::PageIn } else { FaultKind::Map };
+            return Resolution { kind, page: file_page, writable: false, depth: 1 };
+        }
+        match fill {
+            Fill::Zero if !write_path && self.rules.zero_page && !ctx.entry.shared => {
+                let page = self.zero_page(w);
+                w.put_page(table, index, page);
+                Resolution { kind: FaultKind::ZeroPage, page, writable: false, depth: 0 }
+            }
+            Fill::Zero => {
+                let page = zero_fill(w, table, index);
+                Resolution { kind: FaultKind::ZeroFill, page, writable: own_page_writable, depth: 0 }
+            }
+            Fill::File { file, offset } => {
+                let page = w.install_new_page(table, index, file_token(file, offset.plus(index.0)));
+                w.emit(Event::PagePagedIn { object: table, pindex: index, page });
+                Resolution { kind: FaultKind::PageIn, page, writable: own_page_writable, depth: 0 }
+            }
+        }
+    }
+
+    /// A fault through a shared file mapping: the page cache page, paged in
+    /// if needed, written in place. A read maps it writable only on the
+    /// write path (Plan 9's shared segments); Linux maps it read-only so the
+    /// first write faults (dirty tracking of a shared file mapping).
+    fn file_fault(&mut self, w: &mut World, ctx: &FaultCtx, write_path: bool) -> Resolution {
+        let (page, paged_in) = file_page(w, ctx.entry.object, ctx.entry.pindex(ctx.vpn));
+        let kind = if paged_in { FaultKind::PageIn } else { FaultKind::Map };
+        Resolution { kind, page, writable: write_path, depth: 0 }
+    }
+
+    /// Linux `copy_present_pte` for the child: every valid PTE the parent
+    /// has in a copied range is entered read-only in the child, which holds
+    /// the same page in its table.
+    fn copy_ptes_read_only(w: &mut World, parent: TaskId, child: TaskId, ranges: &[(Vpn, Vpn)]) {
+        let parent_ptes = w.task(parent).pmap.sorted();
+        let now = w.pages.now();
+        for &(start, end) in ranges {
+            let first = parent_ptes.partition_point(|(vpn, _)| *vpn < start);
+            for &(vpn, pte) in parent_ptes[first..].iter().take_while(|(vpn, _)| *vpn < end) {
+                if w.pages.mapping_valid(pte.page, pte.made, false).is_none() {
+                    continue;
+                }
+                let Some(entry) = w.entry(child, vpn).copied() else { continue };
+                let held = w.object(entry.object).page(entry.pindex(vpn));
+                debug_assert_eq!(held, Some(pte.page), "fork: {child:?} {vpn:?} table and parent PTE disagree");
+                if held == Some(pte.page) {
+                    let copy = PmapEntry { page: pte.page, prot: pte.prot.without(Prot::WRITE), made: now };
+                    w.task_mut(child).pmap.enter(vpn, copy);
+                }
+            }
+        }
+    }
+}
+
+/// The object indices an entry maps.
+fn window(entry: &MapEntry) -> Range<Pindex> {
+    entry.offset..entry.offset.plus(entry.pages())
+}
+
+/// The fill `fill` gives a window that starts `by` pages into it.
+fn shifted(fill: Fill, by: Pindex) -> Fill {
+    match fill {
+        Fill::Zero => Fill::Zero,
+        Fill::File { file, offset } => Fill::File { file, offset: offset.plus(by.0) },
+    }
+}
+
+/// The content a missing page starts with under `fill`.
+fn fill_token(fill: Fill, index: Pindex) -> Token {
+    match fill {
+        Fill::Zero => Token::ZERO,
+        Fill::File { file, offset } => file_token(file, offset.plus(index.0)),
+    }
+}
+
+/// A new, empty page table for the window of `entry`, which sees what the
+/// entry sees where it has no page: the same file behind a private file
+/// mapping's table (one more reference to it); the original content of the
+/// file for a window of a shared file mapping (a snapshot of it, which later
+/// writes to the file must not reach); zero otherwise.
+fn empty_table_like(w: &mut World, entry: &MapEntry) -> ObjectId {
+    let source = w.object(entry.object);
+    let (shadow, fill) = match source.shadow {
+        Some((file, at)) if !source.is_file() => (Some((file, at.plus(entry.offset.0))), Fill::Zero),
+        _ => (None, shifted(source.fill, entry.offset)),
+    };
+    let table = w.create_object(ObjectRole::PageTable, entry.pages(), fill);
+    if let Some((file, at)) = shadow {
+        w.reference(file);
+        w.set_shadow(table, Some((file, at)));
+    }
+    table
+}
+
+/// Fork of private memory (`copy_page_range`, `ptecpy`): a new page table
+/// whose slots hold the same pages as the entry's window, each page one
+/// reference more. Nothing is copied.
+fn copy_table(w: &mut World, entry: &MapEntry) -> ObjectId {
+    let table = empty_table_like(w, entry);
+    let slots: Vec<(Pindex, PageId)> =
+        w.object(entry.object).pages.range(window(entry)).map(|(i, p)| (*i, *p)).collect();
+    for &(index, page) in &slots {
+        w.put_page(table, Pindex(index.0 - entry.offset.0), page);
+    }
+    w.emit(Event::PageTableCopied { from: entry.object, to: table, slots: slots.len() as u32 });
+    table
+}
+
+/// A true snapshot of shared memory: a new page table in which every page
+/// the sharers may write in place (one the shared table alone holds, or any
+/// page of a shared file mapping) is copied now, and every other page,
+/// which a write anywhere would copy first, is shared.
+fn snapshot_shared(w: &mut World, entry: &MapEntry) -> ObjectId {
+    let table = empty_table_like(w, entry);
+    let source_is_file = w.object(entry.object).is_file();
+    let slots: Vec<(Pindex, PageId)> =
+        w.object(entry.object).pages.range(window(entry)).map(|(i, p)| (*i, *p)).collect();
+    let mut shared = 0;
+    for (index, page) in slots {
+        let at = Pindex(index.0 - entry.offset.0);
+        if source_is_file || w.pages.get(page).refs == 1 {
+            copy_new(w, page, table, at);
+        } else {
+            w.put_page(table, at, page);
+            shared += 1;
+        }
+    }
+    w.emit(Event::PageTableCopied { from: entry.object, to: table, slots: shared });
+    table
+}
+
+/// The page of `file` at `index`, paged in if it is not resident. Returns
+/// it and whether it was paged in now.
+fn file_page(w: &mut World, file: ObjectId, index: Pindex) -> (PageId, bool) {
+    if let Some(page) = w.object(file).page(index) {
+        return (page, false);
+    }
+    let token = fill_token(w.object(file).fill, index);
+    let page = w.install_new_page(file, index, token);
+    w.emit(Event::PagePagedIn { object: file, pindex: index, page });
+    (page, true)
+}
+
+/// A zero-filled page in the empty slot `table[index]`.
+fn zero_fill(w: &mut World, table: ObjectId, index: Pindex) -> PageId {
+    let page = w.install_new_page(table, index, Token::ZERO);
+    w.emit(Event::PageZeroFilled { object: table, pindex: index, page });
+    page
+}
+
+/// A copy of `from` in the empty slot `table[index]`.
+fn copy_new(w: &mut World, from: PageId, table: ObjectId, index: Pindex) -> PageId {
+    let token = w.token(from);
+    let page = w.install_new_page(table, index, token);
+    w.emit(Event::PageCopied { from, to: page, object: table, pindex: index });
+    page
+}
+
+/// Copy-on-write of `table[index]`, which holds `old` shared with other
+/// slots: the slot lets go of `old` and gets a copy of it.
+fn copy_into_slot(w: &mut World, table: ObjectId, index: Pindex, old: PageId) -> PageId {
+    debug_assert!(w.pages.get(old).refs > 1, "copy_into_slot: {old:?} is exclusive");
+    w.drop_slot(table, index);
+    copy_new(w, old, table, index)
+}
+
+/// The windows of every map entry that maps `table`, in task order.
+fn windows_of(w: &World, table: ObjectId) -> Vec<Range<Pindex>> {
+    w.tasks.values().flat_map(|t| t.map.entries()).filter(|e| e.object == table).map(window).collect()
+}
+
+/// `table[index]` changed its page: every task mapping that slot through
+/// a shared entry loses its hardware mapping of it (the faulting task's is
+/// replaced right after).
+fn forget_slot_mappings(w: &mut World, table: ObjectId, index: Pindex) {
+    let mut mapped: Vec<(TaskId, Vpn)> = Vec::new();
+    for task in w.tasks.values() {
+        for e in task.map.entries().filter(|e| e.object == table && window(e).contains(&index)) {
+            mapped.push((task.id, e.start.plus(index.0 - e.offset.0)));
+        }
+    }
+    for (task, vpn) in mapped {
+        w.task_mut(task).pmap.remove_range(vpn, vpn.plus(1));
+    }
+}
+
+impl Policy for PageTables {
+    fn name(&self) -> &'static str {
+        self.rules.name
+    }
+
+    fn new_anonymous(&mut self, w: &mut World, pages: u64) -> Backing {
+        let table = w.create_object(ObjectRole::PageTable, pages, Fill::Zero);
+        Backing { object: table, offset: Pindex(0), needs_copy: false }
+    }
+
+    /// Private: a page table over the file. Shared: the file itself.
+    fn map_file(&mut self, w: &mut World, file: ObjectId, offset: Pindex, pages: u64, private: bool) -> Backing {
+        w.reference(file);
+        if !private {
+            return Backing { object: file, offset, needs_copy: false };
+        }
+        let table = w.create_object(ObjectRole::PageTable, pages, Fill::Zero);
+        w.set_shadow(table, Some((file, offset)));
+        Backing { object: table, offset: Pindex(0), needs_copy: false }
+    }
+
+    /// Shared memory gets a true snapshot; private memory a copy of its
+    /// page table, or (`copy_only_anonymous_tables`) an empty one when it
+    /// holds no anonymous page.
+    fn fork_copy(&mut self, w: &mut World, parent: TaskId, entry: &mut MapEntry) -> MapEntry {
+        let table = if entry.shared || w.object(entry.object).is_file() {
+            snapshot_shared(w, entry)
+        } else if self.rules.copy_only_anonymous_tables && !self.holds_anonymous(w, entry) {
+            empty_table_like(w, entry)
+        } else {
+            let table = copy_table(w, entry);
+            self.protect_source(w, parent, entry);
+            self.copied_at_fork.push((entry.start, entry.end));
+            table
+        };
+        Backing { object: table, offset: Pindex(0), needs_copy: false }.child_entry(entry)
+    }
+
+    /// Both entries point at the same page table (or file).
+    fn fork_share(&mut self, w: &mut World, _parent: TaskId, entry: &mut MapEntry) -> MapEntry {
+        w.reference(entry.object);
+        entry.shared = true;
+        *entry
+    }
+
+    fn after_fork(&mut self, w: &mut World, parent: TaskId, child: TaskId) {
+        let copied = std::mem::take(&mut self.copied_at_fork);
+        match self.rules.fork_mmu {
+            ForkMmu::CopyReadOnly => Self::copy_ptes_read_only(w, parent, child, &copied),
+            ForkMmu::FlushParent => w.task_mut(parent).pmap.clear(),
+        }
+    }
+
+    /// Like a fork of the entry, without the child: shared memory is copied
+    /// where its sharers write in place; private memory gets a copy of its
+    /// page table and the source loses write access to the pages.
+    fn snapshot(&mut self, w: &mut World, task: TaskId, entry: &mut MapEntry) -> Backing {
+        let table = if entry.shared || w.object(entry.object).is_file() {
+            snapshot_shared(w, entry)
+        } else {
+            let table = copy_table(w, entry);
+            self.protect_source(w, task, entry);
+            table
+        };
+        self.snapshots.insert(table);
+        Backing { object: table, offset: Pindex(0), needs_copy: false }
+    }
+
+    /// Drops the entry's reference; a table that survives frees the slots
+    /// of the entry's window that no other entry maps (see the module docs).
+    fn release(&mut self, w: &mut World, _task: TaskId, entry: &MapEntry) {
+        let table = entry.object;
+        if w.deallocate(table) == 0 {
+            self.snapshots.remove(&table);
+            return;
+        }
+        if w.object(table).is_file() {
+            return;
+        }
+        let others = if entry.shared || self.snapshots.contains(&table) { windows_of(w, table) } else { Vec::new() };
+        let unmapped: Vec<Pindex> = w
+            .object(table)
+            .pages
+            .range(window(entry))
+            .map(|(index, _)| *index)
+            .filter(|index| !others.iter().any(|other| other.contains(index)))
+            .collect();
+        for index in unmapped {
+            w.drop_slot(table, index);
+        }
+    }
+
+    fn fault(&mut self, w: &mut World, ctx: &FaultCtx) -> Resolution {
+        let write_path = ctx.access.is_write() || (ctx.entry.shared && self.rules.shared_fault_takes_write_path);
+        if w.object(ctx.entry.object).is_file() {
+            return self.file_fault(w, ctx, write_path);
+        }
+        let index = ctx.entry.pindex(ctx.vpn);
+        match w.object(ctx.entry.object).page(index) {
+            Some(page) => self.present(w, ctx, index, page, write_path),
+            None => self.missing(w, ctx, index, write_path),
+        }
+    }
+
+    /// A slot's page is what an access finds, writable in place when the
+    /// slot alone holds it; a shared file mapping's page is always writable
+    /// in place. An empty slot has no page yet: its token is the file's
+    /// (through a private file mapping) or the table's fill.
+    fn resolve(&self, w: &World, entry: &MapEntry, vpn: Vpn) -> Resolved {
+        let table = w.object(entry.object);
+        let index = entry.pindex(vpn);
+        if let Some(page) = table.page(index) {
+            let writable_in_place = table.is_file() || w.pages.get(page).refs == 1;
+            return Resolved { page: Some(page), token: w.token(page), writable_in_place };
+        }
+        let token = match table.shadow {
+            Some((file, at)) if !table.is_file() => {
+                let f = w.object(file);
+                let file_index = at.plus(index.0);
+                f.page(file_index).map_or_else(|| fill_token(f.fill, file_index), |page| w.token(page))
+            }
+            _ => fill_token(table.fill, index),
+        };
+        Resolved { page: None, token, writable_in_place: false }
+    }
+
+    /// The zero page is intact; every entry maps a page table or a file;
+    /// a page table reads through to a file only; and no slot is left that
+    /// no entry maps (release frees them).
+    fn check(&self, w: &World) -> Result<(), Violation> {
+        let fail = |message: String| Err(Violation::Policy(format!("{}: {message}", self.rules.name)));
+        if let Some(zero) = self.zero {
+            let holder = w.object(zero.holder);
+            let intact = holder.ref_count == 0
+                && holder.pages.len() == 1
+                && holder.page(Pindex(0)) == Some(zero.page)
+                && w.token(zero.page) == Token::ZERO;
+            if !intact {
+                return fail(format!("the zero page {:?} held by {:?} was changed", zero.page, zero.holder));
+            }
+        }
+        let mut windows: BTreeMap<ObjectId, Vec<Range<Pindex>>> = BTreeMap::new();
+        for task in w.tasks.values() {
+            for e in task.map.entries() {
+                let object = w.object(e.object);
+                if object.role != ObjectRole::PageTable && !object.is_file() {
+                    return fail(format!(
+                        "{:?} entry at {:?} maps {:?}, a {}",
+                        task.id,
+                        e.start,
+                        e.object,
+                        object.role.name()
+                    ));
+                }
+                windows.entry(e.object).or_default().push(window(e));
+            }
+        }
+        for object in w.objects.iter().into_iter().filter(|o| o.role == ObjectRole::PageTable) {
+            if self.zero.is_some_and(|z| z.holder == object.id) {
+                continue;
+            }
+            if object.shadow.is_some_and(|(below, _)| !w.object(below).is_file()) {
+                return fail(format!("page table {:?} shadows {:?}, which is not a file", object.id, object.shadow));
+            }
+            let mapped = windows.get(&object.id).map(Vec::as_slice).unwrap_or_default();
+            if mapped.is_empty() {
+                return fail(format!("page table {:?} is alive but no entry maps it", object.id));
+            }
+            if let Some(index) = object.pages.keys().find(|i| !mapped.iter().any(|m| m.contains(i))) {
+                return fail(format!("page table {:?} keeps {index:?}, which no entry maps", object.id));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,78 @@
+//! What the invariant checker (`check.rs`) reports: the first broken
+//! invariant, with the ids and values involved. It lives apart from the
+//! checker so that policies can report their own violations without
+//! depending on the checker that calls them.
+
+use std::fmt;
+
+use crate::ids::{ObjectId, PageId, TaskId, Vpn};
+
+/// The first broken invariant found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Violation {
+    RefCount {
+        object: ObjectId,
+        ref_count: u32,
+        referrers: u32,
+    },
+    ChainLoop {
+        object: ObjectId,
+    },
+    /// `backing.shadowers` and `object.shadow` disagree.
+    ShadowList {
+        object: ObjectId,
+        backing: ObjectId,
+    },
+    PageHolders {
+        page: PageId,
+        refs: u32,
+        slots: u32,
+    },
+    BadEntry {
+        task: TaskId,
+        start: Vpn,
+        problem: &'static str,
+    },
+    PmapDisagrees {
+        task: TaskId,
+        vpn: Vpn,
+        problem: String,
+    },
+    CopyLink {
+        source: ObjectId,
+        copy: ObjectId,
+    },
+    Counter {
+        name: &'static str,
+        counted: u64,
+        actual: u64,
+    },
+    /// A policy's own invariant.
+    Policy(String),
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Violation::RefCount { object, ref_count, referrers } => {
+                write!(f, "{object:?} has ref_count {ref_count} but {referrers} referrers")
+            }
+            Violation::ChainLoop { object } => write!(f, "the chain below {object:?} loops"),
+            Violation::ShadowList { object, backing } => {
+                write!(f, "{object:?} and the shadower list of {backing:?} disagree")
+            }
+            Violation::PageHolders { page, refs, slots } => {
+                write!(f, "{page:?} has refs {refs} but {slots} object slots hold it")
+            }
+            Violation::BadEntry { task, start, problem } => write!(f, "{task:?} entry at {start:?}: {problem}"),
+            Violation::PmapDisagrees { task, vpn, problem } => write!(f, "{task:?} pmap at {vpn:?}: {problem}"),
+            Violation::CopyLink { source, copy } => {
+                write!(f, "{source:?} names {copy:?} as its copy object, which does not shadow it")
+            }
+            Violation::Counter { name, counted, actual } => {
+                write!(f, "counter {name} says {counted} but the world has {actual}")
+            }
+            Violation::Policy(message) => f.write_str(message),
+        }
+    }
+}
