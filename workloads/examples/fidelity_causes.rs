@@ -12,9 +12,12 @@
 //! touched it before, was the task forked and had its parent touched it,
 //! and what kind of access it is. They point at the Linux behaviours the
 //! Mach-style policies do not have (fault-around of file pages, page table
-//! entries copied at fork, the shared zero page).
+//! entries copied at fork, the shared zero page). `FIDELITY_SHOW=N` also
+//! prints the first N disagreements with their op number in the imported
+//! trace (`cowsim import perf CAPTURE` writes the same trace).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::Path;
 
 use sim::fault::pmap_finding;
@@ -33,6 +36,8 @@ fn main() {
     let bytes = writer.into_inner();
     let ops: Vec<_> = TraceReader::new(bytes.as_slice(), "memory").map(|r| r.expect("reads back").value).collect();
 
+    // Output errors (a closed pipe) end the report quietly.
+    let mut out = std::io::stdout().lock();
     let mut sim = Sim::new(policy, Config::default().check_invariants(false));
     // Pages each task has touched since its exec (and those it wrote);
     // what a forked child inherited its parent's set as.
@@ -42,7 +47,10 @@ fn main() {
     let mut causes: BTreeMap<String, u64> = BTreeMap::new();
     let mut recorded = 0u64;
     let mut agreed = 0u64;
-    for op in &ops {
+    // FIDELITY_SHOW=N prints the first N disagreements with their op.
+    let show: usize = std::env::var("FIDELITY_SHOW").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let mut shown = 0;
+    for (index, op) in ops.iter().enumerate() {
         if let Op::Access(a) = &op.op
             && let Some(real) = a.recorded
         {
@@ -81,6 +89,10 @@ fn main() {
                     Some(f) => format!("simulator {}", f.name()),
                 };
                 let key = format!("Linux {:<11} {verdict:<22} {access:<5} {backing:<4} {history}", real.name());
+                if shown < show {
+                    shown += 1;
+                    let _ = writeln!(out, "op {index}: task {} {access} {:#x}: {key}", a.task.0, a.addr);
+                }
                 *causes.entry(key).or_default() += 1;
             }
             touched.entry(a.task).or_default().insert(vpn.0);
@@ -112,6 +124,6 @@ fn main() {
     let mut sorted: Vec<_> = causes.into_iter().collect();
     sorted.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     for (cause, count) in sorted {
-        println!("{count:>6}  {cause}");
+        let _ = writeln!(out, "{count:>6}  {cause}");
     }
 }

@@ -163,7 +163,7 @@ fn forkwrite_fixture_is_pinned() {
         ("vm_allocate", 13),
         // ...and the mremap: the contents follow the pages.
         ("vm_copy", 1),
-        ("vm_deallocate", 18),
+        ("vm_deallocate", 17),
         // The shared anonymous mapping.
         ("vm_inherit", 1),
         ("vm_map", 17),
@@ -190,7 +190,7 @@ fn forkwrite_fixture_is_pinned() {
 }
 
 /// The agreement with the real kernel (DESIGN.md §7). The `linux` policy is
-/// the one meant to match; until it exists, this checks what the plumbing
+/// the one meant to match it; without it, this checks what the plumbing
 /// promises under the Mach policies, without pinning any agreement.
 #[test]
 fn fidelity_of_the_fixtures() {
@@ -199,8 +199,11 @@ fn fidelity_of_the_fixtures() {
         if let Some(linux) = PolicyKind::parse("linux") {
             let (_, report) = replay(linux, &imported.ops);
             let fidelity = report.fidelity.expect("perf fixtures carry recorded faults");
-            eprintln!("{name} under linux: agreement {:.3}", fidelity.agreement);
-            assert!(fidelity.agreement > 0.5, "{name}: linux agrees with Linux on {:.3}", fidelity.agreement);
+            // Measured: 0.970, 0.989, 0.943, 0.976. What is left is Linux's
+            // fault-around of file pages, which the policy does not model
+            // (`fidelity_causes` example).
+            assert!(fidelity.agreement > 0.9, "{name}: linux agrees with Linux on {:.3}", fidelity.agreement);
+            assert_eq!(fidelity.not_faulted, 0, "{name}: linux never holds a page Linux faulted on");
         } else {
             // Without linux: the first touch of a page no task has touched
             // finds no pmap entry under any policy, so at least every
@@ -485,6 +488,39 @@ fn mappings() {
             "vm_inherit 100 0x7f0000001000 0x1000 share",
             "vm_allocate 100 0x7f0000010000 0x1000",
             "vm_map 100 0x7f0000020000 0x2000 [vdso] p rx",
+        ]
+    );
+}
+
+/// Linux merges a new mapping with compatible neighbours and perf reports
+/// the merged VMA: are the neighbours kept (their pages too), and is a
+/// range wholly covered by compatible regions a MAP_FIXED replacement?
+#[test]
+fn merged_neighbours_are_kept() {
+    let file = |start: u64, len: u64, offset: u64, flags: &str| {
+        format!("PERF_RECORD_MMAP2 100/100: [{start:#x}({len:#x}) @ {offset:#x} fe:00 42 0]: {flags} /lib/libx.so")
+    };
+    let text = exec_100()
+        // Below the data pages, merged with them.
+        + &line(100, 10, &mmap(100, 100, 0x3f_e000, 0x6000, "rw-p", "//anon"))
+        // Over all of them: MAP_FIXED, everything new.
+        + &line(100, 11, &mmap(100, 100, 0x40_0000, 0x4000, "rw-p", "//anon"))
+        // A file, then the same file at the next offset right after it.
+        + &line(100, 12, &file(0x50_0000, 0x2000, 0x1000, "r--p"))
+        + &line(100, 13, &file(0x50_0000, 0x3000, 0x1000, "r--p"))
+        // The same file at another offset is not a neighbour: replaced.
+        + &line(100, 14, &file(0x50_0000, 0x3000, 0x5000, "r--p"));
+    let ops = ops_of(&text);
+    assert_eq!(
+        ops[ops.len() - 7..],
+        [
+            "vm_allocate 100 0x3fe000 0x2000",
+            "vm_deallocate 100 0x400000 0x4000",
+            "vm_allocate 100 0x400000 0x4000",
+            "vm_map 100 0x500000 0x2000 /lib/libx.so p r",
+            "vm_map 100 0x502000 0x1000 /lib/libx.so p r",
+            "vm_deallocate 100 0x500000 0x3000",
+            "vm_map 100 0x500000 0x3000 /lib/libx.so p r",
         ]
     );
 }

@@ -6,7 +6,7 @@
 //!
 //! | event | ops |
 //! |---|---|
-//! | `PERF_RECORD_MMAP2` (a new mapping) | `vm_deallocate` of whatever it replaced, then `vm_allocate` (anonymous) or `vm_map` (a file; shared ones also `vm_inherit share`) |
+//! | `PERF_RECORD_MMAP2` (a new mapping) | `vm_deallocate` of whatever it replaced, then `vm_allocate` (anonymous) or `vm_map` (a file; shared ones also `vm_inherit share`) for the new part |
 //! | `PERF_RECORD_COMM exec` | `exec` (or `task_create` for a process first seen at its exec) and a `mark` naming the program |
 //! | `PERF_RECORD_FORK` of a process | `fork`; of a thread (child pid = parent pid): nothing, the thread shares the map |
 //! | `PERF_RECORD_EXIT` of the last thread | `exit` |
@@ -26,6 +26,17 @@
 //! only fills the part of the heap not mapped yet. `madvise`'s exit is not
 //! recorded (DESIGN.md §6), so it is applied at entry, for the advice whose
 //! effect does not depend on memory pressure (`MADV_FREE` is not followed).
+//!
+//! **Merged mappings.** Linux merges a new mapping with a neighbour that has
+//! the same backing (anonymous, or the same file at the following offset),
+//! protection and flags, and perf reports the *merged* VMA: a 256 KiB arena
+//! mapped below a 1 MiB one shows as one 1.25 MiB `PERF_RECORD_MMAP2`. The
+//! importer keeps the regions at either end of the reported range that the
+//! kernel could have merged (a prefix and a suffix) and maps only the rest
+//! as new. When such regions cover the whole range, it cannot be a merge
+//! into free space; it is a `MAP_FIXED` mapping over them, and all of it is
+//! replaced. (A `MAP_FIXED` mapping that also merges with neighbours
+//! replaces them too; the importer keeps them: the one ambiguity, rare.)
 //!
 //! **Protections** follow x86: a page that is writable or executable is
 //! also readable (the hardware has no write-only or execute-only pages), so
@@ -350,10 +361,46 @@ impl<'w, W: Write> Translator<'w, W> {
             }
             Some(Call::Brk { .. }) => self.fill_holes(m.pid, start, end, &region),
             _ => {
-                self.unmap(m.pid, start, end)?;
-                self.map(m.pid, start, region)
+                let (new_start, new_end) = self.new_part(m.pid, start, end, &region);
+                if (new_start, new_end) != (start, end) {
+                    self.ignore("PERF_RECORD_MMAP2 parts that are neighbours the kernel merged (kept)");
+                }
+                let mut region = region;
+                region.end = new_end;
+                if let Backing::File { offset, .. } = &mut region.backing {
+                    *offset += new_start - start;
+                }
+                self.unmap(m.pid, new_start, new_end)?;
+                self.map(m.pid, new_start, region)
             }
         }
+    }
+
+    /// The part of a `PERF_RECORD_MMAP2` range `[start, end)` that the new
+    /// mapping occupies. Linux merges a new mapping with compatible
+    /// neighbours (same backing and offsets, same protection) and perf
+    /// reports the merged VMA, so a prefix and a suffix of compatible
+    /// regions already mapped are kept. When compatible regions cover the
+    /// whole range, nothing can have been merged into free space: it is a
+    /// `MAP_FIXED` mapping over them, and all of it is new.
+    fn new_part(&self, pid: u32, start: u64, end: u64, region: &Region) -> (u64, u64) {
+        let Some(process) = self.processes.get(&pid) else { return (start, end) };
+        let pieces = process.space.pieces(start, end);
+        let mut low = start;
+        for piece in &pieces {
+            if piece.start != low || !mergeable(piece.start, &piece.region, start, region) {
+                break;
+            }
+            low = piece.region.end;
+        }
+        let mut high = end;
+        for piece in pieces.iter().rev() {
+            if piece.region.end != high || !mergeable(piece.start, &piece.region, start, region) {
+                break;
+            }
+            high = piece.start;
+        }
+        if low >= high { (start, end) } else { (low, high) }
     }
 
     /// Maps `region` at `start` in both pictures; the range must be free.
@@ -808,6 +855,23 @@ fn region_of(m: &Mmap, end: u64) -> Region {
     let mut region = Region::new(end, prot, backing);
     region.stack = m.path == "[stack]";
     region
+}
+
+/// Could Linux have merged `existing` (from page `at`) into one VMA with a
+/// new mapping `new` that starts at page `start`? Same protection and
+/// inheritance, neither a stack, and the same backing at matching offsets.
+fn mergeable(at: u64, existing: &Region, start: u64, new: &Region) -> bool {
+    if existing.prot != new.prot || existing.inherit != new.inherit || existing.stack || new.stack {
+        return false;
+    }
+    match (&existing.backing, &new.backing) {
+        (Backing::Anonymous, Backing::Anonymous) => true,
+        (
+            Backing::File { name: a, offset: a_offset, shared: a_shared },
+            Backing::File { name: b, offset: b_offset, shared: b_shared },
+        ) => a == b && a_shared == b_shared && at.checked_sub(start).map(|d| b_offset + d) == Some(*a_offset),
+        _ => false,
+    }
 }
 
 /// Joins ranges that touch into one.
