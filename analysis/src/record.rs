@@ -89,6 +89,10 @@ pub fn record(command: &[String], output: &Path, perf_text: Option<&Path>) -> Re
         record.arg("-e").arg(event);
     }
     record.arg("-o").arg(&data).arg("--").args(command);
+    if output.as_os_str() == "-" {
+        // The trace goes to stdout: keep the command's own output out of it.
+        record.stdout(std::io::stderr());
+    }
     let status =
         record.status().map_err(|source| RecordError::Io { what: format!("running {}", perf.display()), source })?;
     let status_text = status.code().map_or_else(|| "killed by a signal".to_owned(), |c| c.to_string());
@@ -136,7 +140,15 @@ fn provenance(perf: &Path, command: &[String]) -> String {
         .unwrap_or_else(|| "perf (version unknown)".to_owned());
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map_or_else(|_| "unknown".to_owned(), |k| k.trim().to_owned());
-    format!("recorded by `cowsim record -- {}` with {version}, Linux {kernel}", command.join(" "))
+    let words: Vec<String> = command.iter().map(|w| shell_quote(w)).collect();
+    format!("recorded by `cowsim record -- {}` with {version}, Linux {kernel}", words.join(" "))
+}
+
+/// A word as a POSIX shell would need it written: bare when it is plain,
+/// in single quotes otherwise.
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty() && word.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+    if plain { word.to_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
 }
 
 /// Says why perf may have been refused, from the paranoia setting and
@@ -206,5 +218,17 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn words_are_quoted_for_a_shell() {
+        assert_eq!(super::shell_quote("ls"), "ls");
+        assert_eq!(super::shell_quote("/usr/bin/x"), "/usr/bin/x");
+        assert_eq!(super::shell_quote("ls /usr | wc -l"), "'ls /usr | wc -l'");
+        assert_eq!(super::shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(super::shell_quote(""), "''");
     }
 }

@@ -29,8 +29,10 @@
 //! Lines an importer does not understand are never silently dropped: they
 //! are tallied by kind into an [`ImportSummary`], which the command line
 //! prints to stderr at the end (`skipped 12 lines: 10 sched:sched_switch,
-//! 2 ...`). Lines of a kind it does understand but cannot parse are errors
-//! naming `file:line:column`.
+//! 2 ...`). Lines of a kind it does understand but cannot parse, and lines
+//! that are not the tool's output at all, are errors naming
+//! `file:line:column`: a capture that is damaged or of another format should
+//! stop the import, not quietly become a shorter trace.
 
 use std::collections::BTreeMap;
 use std::fmt;
