@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use analysis::compare::{self, CompareError};
 use analysis::replay::{ReplayError, replay_file};
-use analysis::summary;
+use analysis::{generate, summary};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sim::{Config, PolicyKind};
@@ -100,6 +100,22 @@ enum Command {
         #[arg(long, value_name = "M")]
         to: Option<u64>,
     },
+    /// Generate a seeded workload trace (see `cowsim workloads`).
+    Gen {
+        /// The workload's name, such as fork-exit.
+        workload: String,
+        /// The seed of the random choices; the same seed gives the same trace.
+        #[arg(long, default_value_t = workloads::generators::DEFAULT_SEED)]
+        seed: u64,
+        /// Change a parameter, NAME=VALUE; repeat for several.
+        #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Where to write the trace; `-` (the default) for stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// List the workload generators with their parameters and defaults.
+    Workloads,
 }
 
 fn main() -> ExitCode {
@@ -154,6 +170,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             teaching::explain(&trace, policy, &teaching_config(), from, to, &mut out)?;
             out.flush().or_else(teaching::ignore_broken_pipe).context("writing to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Gen { workload, seed, params, output }) => {
+            generate::generate(&workload, seed, &params, output.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Workloads) => {
+            print!("{}", generate::list());
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run { trace, policy, json, sample_every, check }) => {
