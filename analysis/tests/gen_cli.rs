@@ -126,13 +126,13 @@ fn bad_parameters_are_exit_2() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// Does a generated trace of about a million ops replay, streamed from
+/// Does a generated trace of two million ops replay, streamed from
 /// the generator, with the generator never holding more than one step?
 /// (The ten-million-op run is measured in release, see README.)
 #[test]
 fn a_long_generated_trace_replays_as_a_stream() {
     let workload = generators::find("fork-exit").unwrap();
-    let rounds = 330_000;
+    let rounds = 666_666;
     let params = workload.parse_params(&[format!("rounds={rounds}"), "pages=16".to_string()]).unwrap();
     let mut ops = workload.generate(5, &params);
     let config = Config::default().check_invariants(false).sample_every(100_000);

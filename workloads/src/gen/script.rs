@@ -83,13 +83,13 @@ impl GenRng {
     /// 0.8` that is the 80/20 rule at every scale, close to a Zipf law;
     /// `hot = 0.5` is uniform. Small indices are the hot ones.
     pub fn skewed(&mut self, n: u64, hot: Fraction) -> u64 {
+        // The hot part of a range is its first (1 - hot), at least one
+        // index and leaving at least one.
+        let hot_part = Fraction::ppm(Fraction::ONE - hot.parts_per_million());
         let (mut low, mut high) = (0, n);
         while high - low > 1 {
             let width = high - low;
-            // The hot part is the first (1 - hot) of the range, at least one
-            // index and leaving at least one.
-            let cold_share = Fraction::ppm(Fraction::ONE - hot.parts_per_million());
-            let hot_width = cold_share.of(width).clamp(1, width - 1);
+            let hot_width = hot_part.of(width).clamp(1, width - 1);
             if self.chance(hot) {
                 high = low + hot_width;
             } else {
