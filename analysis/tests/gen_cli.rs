@@ -166,3 +166,20 @@ fn replay_ops_names_the_failing_op() {
     assert_eq!(error.to_string(), "made:2:1: unknown task 9 (never created, or already exited)");
     assert_eq!(error.exit_code(), 2);
 }
+
+/// Does `cowsim compare` take a workload name, running the trace `cowsim
+/// gen NAME` writes?
+#[test]
+fn compare_runs_a_workload_by_name() {
+    let out_dir = repo().join("target/gen-cli-tests/compare-fork-exit");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let out = cowsim(&["compare", "fork-exit", "--policies", "eager,gnumach", "--out", out_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("runs/fork-exit/gnumach.json")).unwrap()).unwrap();
+    assert_eq!(report["trace"], "fork-exit");
+    assert_eq!(report["ops"], 6004);
+    let out = cowsim(&["compare", "fork-exot", "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("known workloads: fork-exit, live-children,"), "{}", stderr(&out));
+}
