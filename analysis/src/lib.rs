@@ -4,6 +4,7 @@
 
 pub mod charts;
 pub mod compare;
+pub mod generate;
 pub mod import;
 pub mod narrate;
 pub mod object_graph;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use analysis::compare::{self, CompareError};
 use analysis::replay::{ReplayError, replay_file};
-use analysis::summary;
+use analysis::{generate, summary};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sim::{Config, PolicyKind};
@@ -127,6 +127,22 @@ enum Command {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+    /// Generate a seeded workload trace (see `cowsim workloads`).
+    Gen {
+        /// The workload's name, such as fork-exit.
+        workload: String,
+        /// The seed of the random choices; the same seed gives the same trace.
+        #[arg(long, default_value_t = workloads::generators::DEFAULT_SEED)]
+        seed: u64,
+        /// Change a parameter, NAME=VALUE; repeat for several.
+        #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Where to write the trace; `-` (the default) for stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// List the workload generators with their parameters and defaults.
+    Workloads,
 }
 
 fn main() -> ExitCode {
@@ -198,6 +214,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for line in recorded.summary.report_lines() {
                 eprintln!("cowsim record: {line}");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Gen { workload, seed, params, output }) => {
+            generate::generate(&workload, seed, &params, output.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Workloads) => {
+            print!("{}", generate::list());
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run { trace, policy, json, sample_every, check }) => {

@@ -2,12 +2,13 @@
 //!
 //! The trace is read once, streaming, and every op is applied to every
 //! policy's simulator in lockstep, so `--policy all` costs one pass over the
-//! input and works on stdin too.
+//! input and works on stdin too. Ops made in memory, such as a workload
+//! generator's stream, replay through the same loop with [`replay_ops`].
 
 use std::path::Path;
 
 use sim::report::Report;
-use sim::{Config, PolicyKind, Sim, SimError};
+use sim::{Config, PolicyKind, Sim, SimError, TraceOp};
 use workloads::trace::{TraceError, TraceReader, open_trace};
 
 /// Why a replay stopped.
@@ -49,13 +50,38 @@ pub fn replay<R: std::io::BufRead>(
     config: &Config,
 ) -> Result<Vec<Report>, ReplayError> {
     let name = reader.name().to_string();
+    let ops = reader.map(|item| item.map(|located| (located.line, located.value)).map_err(ReplayError::from));
+    replay_located(&name, ops, policies, config)
+}
+
+/// Replays ops made in memory — a generator's stream, say — under each
+/// policy, one op at a time, so the ops are never all held at once.
+/// `name` labels the reports and errors; the "line" an error names is the
+/// op's 1-based position in `ops`.
+pub fn replay_ops(
+    name: &str,
+    ops: impl IntoIterator<Item = TraceOp>,
+    policies: &[PolicyKind],
+    config: &Config,
+) -> Result<Vec<Report>, ReplayError> {
+    let located = ops.into_iter().enumerate().map(|(index, op)| Ok((index + 1, op)));
+    replay_located(name, located, policies, config)
+}
+
+/// The lockstep loop: applies every `(line, op)` to every policy's
+/// simulator and maps the first failure to a [`ReplayError`].
+fn replay_located(
+    name: &str,
+    ops: impl Iterator<Item = Result<(usize, TraceOp), ReplayError>>,
+    policies: &[PolicyKind],
+    config: &Config,
+) -> Result<Vec<Report>, ReplayError> {
     let mut sims: Vec<Sim> = policies.iter().map(|p| Sim::new(*p, config.clone())).collect();
-    for item in reader {
-        let located = item?;
+    for item in ops {
+        let (line, op) = item?;
         for sim in &mut sims {
-            if let Err(error) = sim.apply_traced(&located.value) {
-                let file = name.clone();
-                let line = located.line;
+            if let Err(error) = sim.apply_traced(&op) {
+                let file = name.to_string();
                 return Err(if error.is_bad_input() {
                     ReplayError::BadOp { file, line, error }
                 } else {
@@ -64,7 +90,7 @@ pub fn replay<R: std::io::BufRead>(
             }
         }
     }
-    let trace = trace_label(&name);
+    let trace = trace_label(name);
     Ok(sims.iter_mut().map(|sim| sim.finish(&trace)).collect())
 }
 

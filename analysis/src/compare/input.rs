@@ -12,13 +12,14 @@
 //!
 //! Two functions, both under the heading "Generators plug in here" below:
 //! [`generated_workload`] turns a workload name into its ops (with the
-//! workload's default seed), and [`suite_workloads`] lists the canonical
-//! workloads the built-in suite runs. Until the `workloads` crate has
-//! generators both are empty, so a name that is not a file is an error.
+//! workload's default seed and parameters, from `workloads::generators`),
+//! and [`suite_workloads`] lists the canonical workloads the built-in suite
+//! runs.
 
 use std::path::{Path, PathBuf};
 
 use sim::op::TraceOp;
+use workloads::generators;
 use workloads::trace::{Located, open_trace};
 
 use super::CompareError;
@@ -171,25 +172,26 @@ fn trace_label(file_name: &str) -> String {
 // ---------------------------------------------------------------------------
 
 /// THE HOOK for generators: the ops of the workload called `name`, made
-/// with its default seed, or `None` when no generator has that name.
-///
-/// Today the `workloads` crate has no generators, so this knows no names.
-/// When it has, this becomes a lookup in its generator table, e.g.
-/// `workloads::gen::by_name(name).map(|g| Box::new(g.ops(g.default_seed())) as GeneratedOps)`.
+/// with the default seed and parameters (the trace `cowsim gen NAME`
+/// writes), or `None` when no generator has that name.
 pub fn generated_workload(name: &str) -> Option<GeneratedOps> {
-    let _ = name;
-    None
+    let workload = generators::find(name).ok()?;
+    Some(Box::new(workload.generate(generators::DEFAULT_SEED, &workload.default_params())))
 }
 
-/// The canonical workloads the built-in suite runs, in suite order (none
-/// until generators exist). Each must be known to [`generated_workload`].
+/// The canonical workloads the built-in suite runs, in suite order. Each
+/// must be known to [`generated_workload`].
+///
+/// Still empty: the generated workloads join the suite together with a
+/// regeneration of `results/` (and a look at how long the suite test in
+/// `compare_cli.rs` then takes in a debug build).
 pub fn suite_workloads() -> Vec<&'static str> {
     Vec::new()
 }
 
 /// Every workload name [`generated_workload`] knows, for error messages.
 fn workload_names() -> Vec<&'static str> {
-    suite_workloads()
+    generators::WORKLOADS.iter().map(|w| w.name).collect()
 }
 
 #[cfg(test)]
