@@ -8,11 +8,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use analysis::compare::{self, CompareError};
+use analysis::record::RecordError;
 use analysis::replay::{ReplayError, replay_file};
 use analysis::{generate, summary};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sim::{Config, PolicyKind};
+use workloads::import::ImportError;
 
 mod teaching_commands;
 use teaching_commands as teaching;
@@ -47,9 +49,14 @@ enum Command {
     },
     /// Run every input under every policy; write reports, a summary and charts.
     ///
-    /// With no inputs, runs the built-in suite (every examples/*.jsonl).
+    /// With no inputs, runs the built-in suite: every examples/*.jsonl, every
+    /// workload with its default seed, and the real captures in
+    /// workloads/tests/fixtures/. After inputs with recorded faults (perf
+    /// captures), prints each policy's agreement with the real kernel.
     Compare {
-        /// Trace files or workload names.
+        /// Trace files, real captures (NAME.perf.txt[.gz]: perf script text;
+        /// NAME.lackey.txt[.gz]: a lackey log; imported on the fly) or
+        /// workload names.
         inputs: Vec<String>,
         /// Comma-separated policies, or `all`.
         #[arg(long, default_value = "all", value_delimiter = ',')]
@@ -182,9 +189,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Some(Command::Policies) => {
+            let mut text = String::new();
             for p in PolicyKind::ALL {
-                println!("{:<16} {}\n{:<16} follows {}", p.name(), p.summary(), "", p.sources());
+                text.push_str(&format!("{:<16} {}\n{:<16} follows {}\n", p.name(), p.summary(), "", p.sources()));
             }
+            print_to_stdout(&text)?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Graph { trace, policy, at, output }) => {
@@ -200,14 +209,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Import { format, file, output, window }) => {
-            let summary = analysis::import::import_file(format, &file, &output, window, None)?;
+            let summary = match analysis::import::import_file(format, &file, &output, window, None) {
+                Err(ImportError::Output { source, .. }) if teaching::is_broken_pipe(&source) => {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                result => result?,
+            };
             for line in summary.report_lines() {
                 eprintln!("cowsim import {}: {line}", format.name());
             }
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Record { output, perf_text, command }) => {
-            let recorded = analysis::record::record(&command, &output, perf_text.as_deref())?;
+            let recorded = match analysis::record::record(&command, &output, perf_text.as_deref()) {
+                Err(RecordError::Import(ImportError::Output { source, .. })) if teaching::is_broken_pipe(&source) => {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                result => result?,
+            };
             if let Some(status) = recorded.command_status {
                 eprintln!("cowsim record: the command exited with status {status} (recorded anyway)");
             }
@@ -221,49 +240,59 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Workloads) => {
-            print!("{}", generate::list());
+            print_to_stdout(&generate::list())?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Run { trace, policy, json, sample_every, check }) => {
             let policies = parse_policies(&policy)?;
             let config = Config::default().sample_every(sample_every).check_invariants(check || cfg!(debug_assertions));
             let reports = replay_file(&trace, &policies, &config)?;
-            let mut out = std::io::stdout().lock();
             let text = match (json, reports.as_slice()) {
                 (true, [one]) => serde_json::to_string_pretty(one)?,
                 (true, many) => serde_json::to_string_pretty(many)?,
                 (false, [one]) => summary::single(one),
                 (false, many) => summary::side_by_side(many),
             };
-            writeln!(out, "{}", text.trim_end()).context("writing to stdout")?;
+            print_to_stdout(&format!("{}\n", text.trim_end()))?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-/// Runs a comparison, prints what it wrote and its verdict.
+/// Runs a comparison, prints what it wrote, its verdict and, after inputs
+/// with recorded faults, the agreement table (DESIGN.md §7).
 fn compare_command(options: compare::Options) -> anyhow::Result<ExitCode> {
     let outcome = compare::compare(&options)?;
     let summary = &outcome.summary;
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "compared {} inputs under {} policies ({} runs); wrote {} files to {}",
+    let mut text = format!(
+        "compared {} inputs under {} policies ({} runs); wrote {} files to {}\n",
         summary.inputs.len(),
         summary.policies.len(),
         summary.runs.len(),
         outcome.files.len(),
         options.out.display()
-    )
-    .context("writing to stdout")?;
+    );
     if summary.all_agree {
-        writeln!(out, "every run finished and read the same data as {}", summary.digest_reference)
-            .context("writing to stdout")?;
+        text.push_str(&format!("every run finished and read the same data as {}\n", summary.digest_reference));
     }
+    if let Some(table) = compare::table::agreement_text(summary) {
+        text.push_str(&table);
+    }
+    print_to_stdout(&text)?;
     for problem in &summary.problems {
         eprintln!("cowsim: {problem}");
     }
     Ok(ExitCode::from(outcome.exit_code()))
+}
+
+/// Writes `text` to stdout. A reader that went away (`cowsim ... | head`)
+/// is not an error: the command still ends with its own exit code.
+fn print_to_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .or_else(teaching::ignore_broken_pipe)
+        .context("writing to stdout")
 }
 
 /// One policy name (`all` is not allowed: a graph or a narration follows

@@ -82,6 +82,14 @@ pub fn explain(
 }
 
 /// A reader that went away (`cowsim explain ... | head`) is not an error.
+/// Every command that writes to stdout passes its write errors through
+/// this (or asks [`is_broken_pipe`]), so `cowsim ... | head` ends quietly
+/// with exit 0.
 pub fn ignore_broken_pipe(error: std::io::Error) -> std::io::Result<()> {
-    if error.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(error) }
+    if is_broken_pipe(&error) { Ok(()) } else { Err(error) }
+}
+
+/// Did a write fail because its reader closed the pipe?
+pub fn is_broken_pipe(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::BrokenPipe
 }

@@ -259,3 +259,41 @@ fn record_without_perf_says_how_to_install_it() {
     assert!(message.contains("linux-perf"), "{message}");
     assert!(message.contains("/proc/sys/kernel/perf_event_paranoid"), "{message}");
 }
+
+// ----- a reader that goes away -----
+
+/// Does every command that writes to stdout end quietly, with exit 0, when
+/// its reader has gone (`cowsim run ... | head`)? Stdout is a pipe whose
+/// reading end is closed before the command starts, so every write fails
+/// with a broken pipe, whatever the output's size.
+#[test]
+fn a_closed_stdout_ends_every_command_quietly() {
+    let compare_out = repo().join("target/cli-tests/closed-stdout-compare");
+    let compare_out = compare_out.to_string_lossy().into_owned();
+    let (perf, lackey) = (fixture("forkwrite.perf.txt.gz"), fixture("touch.lackey.txt.gz"));
+    let commands: Vec<Vec<&str>> = vec![
+        vec!["run", "examples/three-forks.jsonl"],
+        vec!["run", "examples/three-forks.jsonl", "--policy", "all"],
+        vec!["run", "examples/three-forks.jsonl", "--policy", "all", "--json"],
+        vec!["policies"],
+        vec!["workloads"],
+        vec!["gen", "fork-exit", "--param", "rounds=3"],
+        vec!["import", "perf", &perf],
+        vec!["import", "lackey", &lackey, "-o", "-"],
+        vec!["explain", "examples/three-forks.jsonl"],
+        vec!["graph", "examples/three-forks.jsonl"],
+        vec!["compare", "examples/child-exits.jsonl", "--policies", "eager,gnumach", "--out", &compare_out],
+    ];
+    for args in commands {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let run = Command::new(env!("CARGO_BIN_EXE_cowsim"))
+            .args(&args)
+            .current_dir(repo())
+            .stdout(writer)
+            .output()
+            .expect("cowsim runs");
+        assert_eq!(run.status.code(), Some(0), "cowsim {}: {}", args.join(" "), stderr(&run));
+        assert!(!stderr(&run).contains("pipe"), "cowsim {}: {}", args.join(" "), stderr(&run));
+    }
+}

@@ -3,16 +3,18 @@
 //!
 //! A comparison goes in five steps:
 //!
-//! 1. **Resolve** the inputs ([`input`]): trace files and workload names
-//!    from the command line, or the built-in suite.
-//! 2. **Load** each input's ops into memory once, so every policy replays
-//!    exactly the same sequence.
+//! 1. **Resolve** the inputs ([`input`]): trace files, real captures and
+//!    workload names from the command line, or the built-in suite.
+//! 2. **Load** each input's ops into memory once (importing captures), so
+//!    every policy replays exactly the same sequence.
 //! 3. **Run** every input × policy pair. Runs are independent, so rayon
 //!    spreads them over the cores; a run itself is one sequential replay.
 //!    Results are collected in input-then-policy order whatever order the
 //!    threads finish in.
 //! 4. **Check** every run's read digest against the reference (`eager`)
-//!    run of the same input ([`table`]): the differential oracle.
+//!    run of the same input ([`table`]): the differential oracle. Inputs
+//!    that carry the real kernel's faults also get each policy's agreement
+//!    with them (DESIGN.md §7).
 //! 5. **Write** the output folder:
 //!
 //! ```text
@@ -20,6 +22,7 @@
 //! DIR/runs/INPUT/POLICY.json                     each run's cowsim.report/1
 //! DIR/charts/INPUT/{faults,copies,pages,objects}.{svg,png}
 //! DIR/charts/summary-{copies,faults,hidden-peak,max-chain}.{svg,png}
+//! DIR/charts/summary-fidelity.{svg,png}              only with recorded faults
 //! ```
 //!
 //! Output is a pure function of the inputs and options: no timestamps, no
@@ -40,6 +43,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sim::report::Report;
 use sim::{Config, PolicyKind, Sim, SimError};
+use workloads::import::ImportError;
 use workloads::trace::TraceError;
 
 use crate::charts::bars::{FaultBars, PolicyBars};
@@ -51,7 +55,9 @@ pub mod input;
 pub mod table;
 
 use input::{Input, LoadedInput, Origin, builtin_suite, load, resolve_input};
-use table::{DigestCheck, InputInfo, Row, Run, SUMMARY_SCHEMA, Summary, check_digests, reference_policy};
+use table::{
+    Agreement, DigestCheck, InputInfo, Row, Run, SUMMARY_SCHEMA, Summary, agreement, check_digests, reference_policy,
+};
 
 /// About this many points of time series per run when the sampling
 /// interval is chosen automatically: plenty for a 1000-pixel chart, and
@@ -62,7 +68,8 @@ pub const TARGET_SAMPLES: u64 = 200;
 /// What to compare and where to put it.
 #[derive(Clone, Debug)]
 pub struct Options {
-    /// Trace paths or workload names; empty means the built-in suite.
+    /// Trace paths, capture paths or workload names; empty means the
+    /// built-in suite.
     pub inputs: Vec<String>,
     /// The policies, in any order (they are run and shown in
     /// `PolicyKind::ALL` order).
@@ -109,6 +116,8 @@ pub enum CompareError {
     DuplicateLabel { label: String },
     #[error("{0}")]
     Trace(#[from] TraceError),
+    #[error("{0}")]
+    Import(#[from] ImportError),
     #[error("{position}: {error}")]
     BadOp { position: String, error: SimError },
     #[error("{}: {source}", .path.display())]
@@ -174,7 +183,7 @@ pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
         inputs.iter().map(|i| options.sample_every.unwrap_or_else(|| auto_sample_every(i.ops.len()))).collect();
 
     let charts_per_input = 4;
-    let chart_count = inputs.len() * charts_per_input + SUMMARY_CHARTS.len();
+    let chart_count = inputs.len() * charts_per_input + SUMMARY_CHARTS.len() + 1;
     let progress = progress_bar(options.progress, (inputs.len() * policies.len() + chart_count) as u64);
 
     let jobs: Vec<(usize, PolicyKind)> =
@@ -194,7 +203,7 @@ pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
 
     let mut files = report_files(&inputs, &runs);
     files.extend(summary_files(&summary));
-    files.extend(chart_files(&inputs, &policies, &runs, &progress)?);
+    files.extend(chart_files(&inputs, &policies, &runs, &summary.fidelity, &progress)?);
     progress.finish_and_clear();
 
     let had_earlier_comparison = holds_a_comparison(&options.out);
@@ -260,6 +269,14 @@ pub fn summarise(inputs: Vec<InputInfo>, policies: &[PolicyKind], reference: Pol
     let checks = check_digests(runs, reference);
     let rows: Vec<Row> =
         runs.iter().zip(&checks).map(|(run, check)| Row::new(&inputs[run.input].label, run, *check)).collect();
+    let fidelity: Vec<Agreement> = inputs
+        .iter()
+        .enumerate()
+        .filter_map(|(index, info)| {
+            let of_input: Vec<&Run> = runs.iter().filter(|r| r.input == index).collect();
+            agreement(&info.label, &of_input)
+        })
+        .collect();
     let mut problems = Vec::new();
     for (run, check) in runs.iter().zip(&checks) {
         let label = &inputs[run.input].label;
@@ -284,6 +301,7 @@ pub fn summarise(inputs: Vec<InputInfo>, policies: &[PolicyKind], reference: Pol
         all_agree: problems.is_empty(),
         inputs,
         runs: rows,
+        fidelity,
         problems,
     }
 }
@@ -295,6 +313,7 @@ fn input_info(input: &LoadedInput, sample_every: u64) -> InputInfo {
         kind: match input.origin {
             Origin::Trace => "trace",
             Origin::Workload => "workload",
+            Origin::Capture(format) => format.name(),
         },
         trace: input.trace.clone(),
         ops: input.ops.len(),
@@ -368,6 +387,7 @@ fn chart_files(
     inputs: &[LoadedInput],
     policies: &[PolicyKind],
     runs: &[Run],
+    fidelity: &[Agreement],
     progress: &ProgressBar,
 ) -> Result<Vec<OutputFile>, CompareError> {
     let mut specs: Vec<(PathBuf, AnyChart)> = Vec::new();
@@ -390,8 +410,14 @@ fn chart_files(
             })
             .collect();
         let note = format!("{note}; shade: share of the row's largest value");
-        let chart = HeatTable { title: title.to_string(), note, policies: policies.to_vec(), rows };
+        let chart = HeatTable::counts(title.to_string(), note, policies.to_vec(), rows);
         specs.push((Path::new("charts").join(stem), AnyChart::Heat(chart)));
+    }
+    if let Some(chart) = fidelity_chart(policies, fidelity) {
+        specs.push((Path::new("charts").join("summary-fidelity"), AnyChart::Heat(chart)));
+    } else {
+        // Counted in the progress bar's length either way.
+        progress.inc(1);
     }
     let rendered: Vec<Vec<OutputFile>> = specs
         .par_iter()
@@ -402,6 +428,22 @@ fn chart_files(
         })
         .collect::<Result<_, CompareError>>()?;
     Ok(rendered.into_iter().flatten().collect())
+}
+
+/// The agreement table as a heat table (DESIGN.md §7), or `None` when no
+/// input recorded faults.
+fn fidelity_chart(policies: &[PolicyKind], fidelity: &[Agreement]) -> Option<HeatTable> {
+    if fidelity.is_empty() {
+        return None;
+    }
+    let rows = fidelity.iter().map(|a| (format!("{} ({} faults)", a.input, a.recorded), a.agreement.clone())).collect();
+    Some(HeatTable::fractions(
+        "Agreement with the real kernel".to_string(),
+        "share of the recorded page faults each policy also took, with the same class; shade: 0 white, 1 dark"
+            .to_string(),
+        policies.to_vec(),
+        rows,
+    ))
 }
 
 /// The four charts of one input, from its runs in policy order.

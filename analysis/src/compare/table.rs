@@ -2,6 +2,12 @@
 //! numbers, the read-digest check, and the three files that show them
 //! (`summary.json`, `summary.csv`, `summary.md`).
 //!
+//! Inputs imported from a perf capture also get a line in the *agreement
+//! table* (DESIGN.md §7): for each policy, the share of the faults the real
+//! kernel recorded that the simulator took too, with the same class. It is
+//! in `summary.json` (`fidelity`), in `summary.md`, and printed by the
+//! command after a comparison ([`agreement_text`]).
+//!
 //! The digest check is the differential oracle of DESIGN.md §2 applied to a
 //! whole comparison: under every policy an input must read exactly the data
 //! it reads under `eager`. A policy that reads something else has a bug, so
@@ -120,6 +126,9 @@ pub struct Row {
     pub push_copy: u64,
     pub amap_copy: u64,
     pub chain_steps: u64,
+    /// The report's `fidelity.agreement` (three decimals); `None` (an empty
+    /// CSV cell, `null` in JSON) when the input recorded no faults.
+    pub fidelity_agreement: Option<f64>,
     pub read_digest: String,
     pub digest_check: DigestCheck,
     /// `ok` or `failed`.
@@ -152,19 +161,25 @@ impl Row {
             objects_created: r.objects.created,
             objects_alive_peak: r.objects.alive_peak,
             max_chain: r.objects.max_chain,
-            // Three decimals in every output, so JSON and CSV agree.
-            mean_chain: (r.objects.mean_chain * 1000.0).round() / 1000.0,
+            mean_chain: three_decimals(r.objects.mean_chain),
             shadows_created: r.work.shadows_created,
             collapses: r.work.collapses,
             bypasses: r.work.bypasses,
             push_copy: r.work.push_copy,
             amap_copy: r.work.amap_copy,
             chain_steps: r.work.chain_steps,
+            fidelity_agreement: r.fidelity.as_ref().map(|f| three_decimals(f.agreement)),
             read_digest: r.read_digest.clone(),
             digest_check,
             status: if run.failure.is_some() { "failed" } else { "ok" },
         }
     }
+}
+
+/// Fractions are shown with three decimals in every output, so JSON and
+/// CSV agree.
+fn three_decimals(value: f64) -> f64 {
+    (value * 1000.0).round() / 1000.0
 }
 
 /// A column: its name (CSV header and JSON key) and its cell text.
@@ -200,6 +215,7 @@ pub const COLUMNS: &[Column] = &[
     ("push_copy", |r| r.push_copy.to_string()),
     ("amap_copy", |r| r.amap_copy.to_string()),
     ("chain_steps", |r| r.chain_steps.to_string()),
+    ("fidelity_agreement", |r| r.fidelity_agreement.map_or_else(String::new, |a| format!("{a:.3}"))),
     ("read_digest", |r| r.read_digest.clone()),
     ("digest_check", |r| r.digest_check.as_str().to_string()),
     ("status", |r| r.status.to_string()),
@@ -228,10 +244,12 @@ fn csv_cell(text: &str) -> String {
 #[derive(Clone, Debug, Serialize)]
 pub struct InputInfo {
     pub label: String,
-    /// `trace` or `workload`.
+    /// `trace`, `workload`, or the capture format it was imported from:
+    /// `perf` or `lackey`.
     pub kind: &'static str,
     /// The `trace` field of its reports.
     pub trace: String,
+    /// The number of ops replayed (for a capture, of the imported trace).
     pub ops: usize,
     /// The time series' sampling interval used for it.
     pub sample_every: u64,
@@ -248,9 +266,70 @@ pub struct Summary {
     pub all_agree: bool,
     pub inputs: Vec<InputInfo>,
     pub runs: Vec<Row>,
+    /// The agreement table: one entry per input with recorded faults, in
+    /// input order; empty when no input has any.
+    pub fidelity: Vec<Agreement>,
     /// One line per failed run or mismatch, in input then policy order.
     pub problems: Vec<String>,
 }
+
+/// How well each policy faulted where the real kernel did, on one input
+/// (DESIGN.md §7).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Agreement {
+    /// The input's label.
+    pub input: String,
+    /// Accesses carrying a recorded fault (the most any run replayed: a
+    /// failed run stops early).
+    pub recorded: u64,
+    /// One entry per policy, in the order of [`Summary::policies`]: the
+    /// share of recorded faults the policy took too, with the same class
+    /// (three decimals); `None` for a run that replayed no recorded fault.
+    pub agreement: Vec<Option<f64>>,
+}
+
+/// The agreement table of one input's runs (in policy order), or `None`
+/// when none of them saw a recorded fault.
+pub fn agreement(input: &str, runs: &[&Run]) -> Option<Agreement> {
+    let recorded = runs.iter().filter_map(|r| r.report.fidelity.as_ref()).map(|f| f.recorded).max()?;
+    let agreement = runs.iter().map(|r| r.report.fidelity.as_ref().map(|f| three_decimals(f.agreement))).collect();
+    Some(Agreement { input: input.to_string(), recorded, agreement })
+}
+
+/// The agreement table as aligned text for a terminal, or `None` when no
+/// input recorded faults.
+pub fn agreement_text(summary: &Summary) -> Option<String> {
+    if summary.fidelity.is_empty() {
+        return None;
+    }
+    let mut header = vec!["input".to_string(), "recorded".to_string()];
+    header.extend(summary.policies.iter().map(|p| p.to_string()));
+    let mut lines = vec![header];
+    for row in &summary.fidelity {
+        let mut cells = vec![row.input.clone(), row.recorded.to_string()];
+        cells.extend(row.agreement.iter().map(|a| a.map_or_else(|| "-".to_string(), |a| format!("{a:.3}"))));
+        lines.push(cells);
+    }
+    let widths: Vec<usize> =
+        (0..lines[0].len()).map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::from("agreement with the real kernel's recorded page faults (DESIGN.md §7):\n");
+    for line in &lines {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (cell, width))| if c == 0 { format!("{cell:<width$}") } else { format!("{cell:>width$}") })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// What the agreement table shows, in one sentence.
+pub const AGREEMENT_CAPTION: &str = "The share of the page faults a perf capture recorded that each policy also \
+     took, finding the same thing in its page table (no entry, or an entry without the permission); \
+     DESIGN.md §7";
 
 /// The schema name of `summary.json`.
 pub const SUMMARY_SCHEMA: &str = "cowsim.compare/1";
@@ -276,6 +355,7 @@ pub fn markdown(summary: &Summary) -> String {
         ("objects_created", "objects created"),
         ("objects_alive_peak", "objects alive peak"),
         ("max_chain", "longest chain"),
+        ("fidelity_agreement", "agreement"),
         ("read_digest", "read digest"),
         ("digest_check", "digest check"),
     ];
@@ -305,6 +385,8 @@ pub fn markdown(summary: &Summary) -> String {
         }
         out.push('\n');
     }
+    markdown_agreement(summary, &mut out);
+    let _ = writeln!(out, "## Every run\n");
     let titles: Vec<&str> = columns.iter().map(|(title, _)| *title).collect();
     let _ = writeln!(out, "| {} |", titles.join(" | "));
     let rule: Vec<&str> = columns.iter().map(|(title, _)| if is_text_column(title) { "---" } else { "---:" }).collect();
@@ -314,6 +396,23 @@ pub fn markdown(summary: &Summary) -> String {
         let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     out
+}
+
+/// The agreement table as a Markdown section, when there is one.
+fn markdown_agreement(summary: &Summary, out: &mut String) {
+    if summary.fidelity.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Agreement with the real kernel\n");
+    let _ = writeln!(out, "{AGREEMENT_CAPTION}.\n");
+    let _ = writeln!(out, "| input | recorded | {} |", summary.policies.join(" | "));
+    let _ = writeln!(out, "|---|---:|{}", "---:|".repeat(summary.policies.len()));
+    for row in &summary.fidelity {
+        let cells: Vec<String> =
+            row.agreement.iter().map(|a| a.map_or_else(String::new, |a| format!("{a:.3}"))).collect();
+        let _ = writeln!(out, "| {} | {} | {} |", markdown_cell(&row.input), row.recorded, cells.join(" | "));
+    }
+    out.push('\n');
 }
 
 fn is_text_column(title: &str) -> bool {
