@@ -908,6 +908,13 @@ fn happenings(events: &[&Event], world: &World, in_fault: bool) -> Vec<String> {
                 to.serial(),
                 count(u64::from(slots), "page")
             )),
+            Event::FaultAround { start, end, mapped, .. } => told.push(format!(
+                "fault-around: {} of pages {:#x}..{:#x} in the page cache {} mapped read-only too",
+                count(u64::from(mapped), "neighbour"),
+                start.0,
+                end.0,
+                if mapped == 1 { "is" } else { "are" }
+            )),
             Event::Bypassed { object, backing } => told.push(format!(
                 "object {} has its own copy of every page of object {} it can see, so it now skips past it (bypass)",
                 object.serial(),
@@ -1105,6 +1112,48 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Does a Linux read fault that maps its cached neighbours say so? Task
+    /// 2's read of one page of a file task 1 has read maps the other three
+    /// pages too (fault-around); its later write to one of them finds the
+    /// read-only mapping and copies.
+    #[test]
+    fn fault_around_is_told() {
+        const TRACE: &str = r#"
+{"op":"task_create","task":1}
+{"op":"vm_map","task":1,"addr":"0x100000","size":"16K","file":"libc.so.6","offset":0,"private":true,"prot":"rw"}
+{"op":"read","task":1,"addr":"0x100000","len":"16K"}
+{"op":"task_create","task":2}
+{"op":"vm_map","task":2,"addr":"0x200000","size":"16K","file":"libc.so.6","offset":0,"private":true,"prot":"rw"}
+{"op":"read","task":2,"addr":"0x201000","len":"4K"}
+{"op":"write","task":2,"addr":"0x203000","len":"4K"}
+"#;
+        let ops: Vec<sim::TraceOp> =
+            workloads::trace::TraceReader::new(TRACE.as_bytes(), "fault-around").map(|op| op.unwrap().value).collect();
+        let mut sim = Sim::new(PolicyKind::Linux, Config::default());
+        sim.keep_events(true);
+        let mut told = Vec::new();
+        for (number, op) in ops.iter().enumerate() {
+            let before = Before::take(sim.world(), &op.op, 4096);
+            sim.apply_traced(op).unwrap();
+            let events = sim.take_events();
+            let story = OpStory { number: number as u64 + 1, op: &op.op, page_size: 4096, before: &before };
+            told.push(story.tell(&events, sim.world()).0);
+        }
+        assert!(
+            told[5].contains(
+                "found in object 1 at depth 1 and mapped read-only (a write would copy it); \
+                 fault-around: 3 neighbours of pages 0x200..0x204 in the page cache are mapped read-only too"
+            ),
+            "{}",
+            told[5]
+        );
+        assert!(
+            told[6].contains("the pmap maps it read-only; found in object 3 and copied into object 3"),
+            "{}",
+            told[6]
+        );
     }
 
     /// Are long chains cut to their top and bottom?

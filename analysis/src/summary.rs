@@ -28,6 +28,7 @@ const ROWS: &[Row] = &[
     ("collapses", |r| r.work.collapses.to_string()),
     ("bypasses", |r| r.work.bypasses.to_string()),
     ("chain steps", |r| r.work.chain_steps.to_string()),
+    ("fault-around pages", |r| r.work.fault_around.to_string()),
     ("pages resident", |r| r.pages.resident.to_string()),
     ("  peak", |r| r.pages.resident_peak.to_string()),
     ("pages zero-filled", |r| r.pages.zero_filled.to_string()),
@@ -67,9 +68,12 @@ pub fn single(r: &Report) -> String {
     let _ =
         writeln!(out, "  faults:  {} total{}{}", f.total, if kinds.is_empty() { "" } else { ": " }, kinds.join(", "));
     let w = &r.work;
+    // Only Linux maps pages around a fault: the others' lines stay as they were.
+    let around =
+        if w.fault_around > 0 { format!(", {} pages mapped by fault-around", w.fault_around) } else { String::new() };
     let _ = writeln!(
         out,
-        "  work:    {} shadows created, {} collapses, {} bypasses, {} push_copy, {} amap_copy, {} chain steps",
+        "  work:    {} shadows created, {} collapses, {} bypasses, {} push_copy, {} amap_copy, {} chain steps{around}",
         w.shadows_created, w.collapses, w.bypasses, w.push_copy, w.amap_copy, w.chain_steps
     );
     let p = &r.pages;

@@ -79,7 +79,7 @@ fn json_report_has_the_schema() {
     {
         assert!(r["faults"][key].is_u64(), "faults.{key}");
     }
-    for key in ["push_copy", "amap_copy", "shadows_created", "collapses", "bypasses", "chain_steps"] {
+    for key in ["push_copy", "amap_copy", "shadows_created", "collapses", "bypasses", "chain_steps", "fault_around"] {
         assert!(r["work"][key].is_u64(), "work.{key}");
     }
     for key in ["resident", "resident_peak", "zero_filled", "copied", "moved", "freed", "hidden", "hidden_peak"] {

@@ -221,6 +221,17 @@ pub enum Event {
         to: ObjectId,
         slots: u32,
     },
+    /// Before a read fault on a file mapping, `mapped` pages of the window
+    /// `[start, end)` around it, pages in the page cache with no PTE yet,
+    /// were mapped read-only into `task` (Linux fault-around,
+    /// `do_fault_around`): a later read of them hits, and a first write is
+    /// a `present` fault.
+    FaultAround {
+        task: TaskId,
+        start: Vpn,
+        end: Vpn,
+        mapped: u32,
+    },
     /// An access imported from a real capture reached `vpn`, where the real
     /// kernel faulted and found `recorded`; `found` is what this simulator's
     /// page table held just before the access: `None` for a hit (no fault),

@@ -70,6 +70,11 @@ pub struct Work {
     pub collapses: u64,
     pub bypasses: u64,
     pub chain_steps: u64,
+    /// Neighbouring file pages mapped read-only around read faults (Linux
+    /// fault-around); 0 for every other design. Added after the first
+    /// reports were written, so older reports read as 0.
+    #[serde(default)]
+    pub fault_around: u64,
 }
 
 /// Physical pages.
@@ -183,6 +188,7 @@ impl Report {
                 collapses: s.collapses,
                 bypasses: s.bypasses,
                 chain_steps: s.chain_steps,
+                fault_around: s.fault_around,
             },
             pages: PageCounts {
                 resident: s.resident,

@@ -33,6 +33,8 @@ pub struct Stats {
     pub collapses: u64,
     /// Backing objects skipped by a shadow that covers all their pages.
     pub bypasses: u64,
+    /// Neighbouring file pages mapped read-only by Linux fault-around.
+    pub fault_around: u64,
     /// Frames allocated now.
     pub resident: u64,
     /// Largest `resident` at an operation boundary.
@@ -124,6 +126,7 @@ impl Stats {
             Event::Collapsed { .. } => self.collapses += 1,
             Event::Bypassed { .. } => self.bypasses += 1,
             Event::AmapCopied { .. } => self.amap_copy += 1,
+            Event::FaultAround { mapped, .. } => self.fault_around += u64::from(mapped),
             Event::Fidelity { recorded, found, .. } => {
                 self.recorded_faults += 1;
                 match found {

@@ -2,8 +2,11 @@
 //! §8.2 predicts for them, pinned to what the model does. Every test runs
 //! with the invariant checker on after each op.
 
+use sim::fault::pmap_finding;
+use sim::policy::linux::linux_warm_page_cache;
+use sim::policy::pagetable::{FAULT_AROUND_PAGES, fault_around_window};
 use sim::report::Report;
-use sim::{Event, Inheritance, Op, PolicyKind, Prot, TaskId, Vpn};
+use sim::{Access, AccessOp, Config, Event, Inheritance, Op, PolicyKind, Prot, Recorded, Sim, TaskId, Vpn};
 
 use crate::support::{P, Run};
 
@@ -207,7 +210,8 @@ fn read_then_write_of_untouched_memory() {
 
 /// Linux `vma_needs_copy`: does fork copy the page table of an entry with
 /// no anonymous page? No: the child of a task that only read (zero pages,
-/// file pages) gets an empty page table and refaults; once the parent has
+/// file pages) gets an empty page table and refaults (its first file fault
+/// maps the second file page too: fault-around); once the parent has
 /// written, the table is copied and the child's reads hit.
 #[test]
 fn linux_copies_only_tables_with_anonymous_pages() {
@@ -225,8 +229,9 @@ fn linux_copies_only_tables_with_anonymous_pages() {
     run.read(2, 0x100, 2);
     run.read(2, 0x200, 2);
     let after = run.report();
-    assert_eq!(delta(&before, &after).2, [0, 2, 0, 2, 0, 0], "the child refaults: zero page twice, file pages mapped");
-    assert_eq!(after.work.chain_steps - before.work.chain_steps, 2, "the file pages are found one object down");
+    assert_eq!(delta(&before, &after).2, [0, 2, 0, 1, 0, 0], "the child refaults: zero page twice, file page once");
+    assert_eq!(after.work.fault_around - before.work.fault_around, 1, "the cached second file page came with it");
+    assert_eq!(after.work.chain_steps - before.work.chain_steps, 1, "the file page is found one object down");
 
     run.write(1, 0x100, 1);
     run.fork(1, 3);
@@ -405,4 +410,160 @@ fn fault_kinds_and_work() {
         assert_eq!([work.push_copy, work.amap_copy, work.shadows_created, work.collapses, work.bypasses], [0; 5]);
         assert_eq!(work.chain_steps, 2, "{policy}: the file page found below the table, by tasks 1 and 3");
     }
+}
+
+// ---------------------------------------------------------------------------
+// Linux fault-around of file pages
+// ---------------------------------------------------------------------------
+
+/// An access of task `t` to one page that a real capture recorded as a
+/// fault of class `recorded` (DESIGN.md §7).
+fn recorded_access(run: &mut Run, t: u32, access: Access, page: u64, recorded: Recorded) {
+    let op = Op::Access(AccessOp {
+        task: TaskId(t),
+        access,
+        addr: page * P,
+        len: P,
+        value: None,
+        expect_value: None,
+        recorded: Some(recorded),
+    });
+    assert_eq!(run.op(op), sim::KernReturn::Success);
+}
+
+/// The pages task `t` has a valid pmap entry for in `[start, end)`.
+fn mapped_pages(run: &Run, t: u32, start: u64, end: u64) -> Vec<u64> {
+    let w = run.sim.world();
+    (start..end).filter(|v| pmap_finding(w, TaskId(t), Vpn(*v), Access::Read).is_none()).collect()
+}
+
+/// Does a read of a file page map its cached neighbours, so the first
+/// write to one is a present fault? Under Linux, yes. Task 1 reads 32 pages
+/// of a file: each is a `page_in`, and nothing is mapped around, because
+/// the page cache (the file object's pages) starts empty. Task 2 maps the
+/// same file and reads one page: that one fault also maps the 15 other
+/// pages of its aligned 16-page window, read-only, each the file's own page
+/// (one more reference, no new frame), so its reads of the window hit. Its
+/// first write to a neighbour then finds a read-only PTE — the `present`
+/// fault Linux records — and copies; a write just past the window finds
+/// no PTE (`not_present`). Plan 9 maps the page read and nothing else, so
+/// it disagrees with Linux on the first write.
+#[test]
+fn read_of_a_file_page_maps_its_cached_neighbours() {
+    for (policy, around, agreed) in [(PolicyKind::Linux, 15, 2), (PolicyKind::Plan9, 0, 1)] {
+        let mut run = Run::new(policy);
+        run.task(1);
+        run.task(2);
+        map_file(&mut run, 1, 0x200, 32, "libc.so.6", true);
+        run.read(1, 0x200, 32);
+        let r = run.report();
+        assert_eq!((r.faults.page_in, r.work.fault_around), (32, 0), "{policy}: a cold page cache maps nothing around");
+
+        map_file(&mut run, 2, 0x400, 32, "libc.so.6", true);
+        let before = run.report();
+        run.read(2, 0x405, 1);
+        let after = run.report();
+        assert_eq!(delta(&before, &after), (0, 0, [0, 0, 0, 1, 0, 0]), "{policy}: one fault, nothing made");
+        assert_eq!(after.work.fault_around, around, "{policy}");
+        assert_eq!(after.pages.resident, 32, "{policy}: the neighbours are the file's own pages");
+        let window: Vec<u64> = if around > 0 { (0x400..0x410).collect() } else { vec![0x405] };
+        assert_eq!(mapped_pages(&run, 2, 0x400, 0x420), window, "{policy}");
+        if around > 0 {
+            assert_eq!(refs(&run, 2, 0x40a), 3, "{policy}: the file, task 1's table and task 2's table");
+        }
+
+        recorded_access(&mut run, 2, Access::Write, 0x40a, Recorded::Present);
+        recorded_access(&mut run, 2, Access::Write, 0x410, Recorded::NotPresent);
+        let r = run.report();
+        let fidelity = r.fidelity.expect("recorded accesses");
+        assert_eq!((fidelity.recorded, fidelity.agreed, fidelity.not_faulted), (2, agreed, 0), "{policy}");
+        assert_eq!((r.faults.cow_copy, r.pages.copied, r.pages.resident), (2, 2, 34), "{policy}: both writes copy");
+    }
+}
+
+/// Which pages does fault-around cover? The 16-page block of addresses
+/// holding the fault (`fault_around_bytes` = 64 KiB); when the entry starts
+/// inside the block, 16 pages from the entry's start instead (Linux counts
+/// from the clamped start); never past the entry's end, nor past the end
+/// of the 512-entry page table holding the fault.
+#[test]
+fn fault_around_window_is_aligned_and_clipped() {
+    let window = |start: u64, end: u64, vpn: u64| {
+        let w = fault_around_window(Vpn(start), Vpn(end), Vpn(vpn));
+        (w.start.0, w.end.0)
+    };
+    assert_eq!(FAULT_AROUND_PAGES, 16);
+    assert_eq!(window(0x2000, 0x2100, 0x2035), (0x2030, 0x2040), "the aligned block");
+    assert_eq!(window(0x2003, 0x202b, 0x2005), (0x2003, 0x2013), "shifted to the entry's start");
+    assert_eq!(window(0x2003, 0x202b, 0x2029), (0x2020, 0x202b), "cut at the entry's end");
+    assert_eq!(window(0x21f8, 0x2208, 0x21fa), (0x21f8, 0x2200), "cut at the page table's end");
+    assert_eq!(window(0x21f8, 0x2208, 0x2203), (0x2200, 0x2208), "the next page table");
+
+    // The same windows through the policy, over a file the run has read.
+    let mut run = Run::new(PolicyKind::Linux);
+    run.task(1);
+    run.task(2);
+    map_file(&mut run, 1, 0x1000, 64, "libc.so.6", true);
+    run.read(1, 0x1000, 64);
+    for (start, pages, fault, want) in [(0x2003, 40, 0x2005, 0x2003..0x2013), (0x21f8, 16, 0x21fa, 0x21f8..0x2200)] {
+        map_file(&mut run, 2, start, pages, "libc.so.6", true);
+        run.read(2, fault, 1);
+        assert_eq!(mapped_pages(&run, 2, start, start + pages), want.collect::<Vec<_>>());
+    }
+    assert_eq!(run.report().work.fault_around, 15 + 7);
+}
+
+/// What does not fault around? A write fault (Linux `do_cow_fault` and
+/// `do_shared_fault` map the faulting page only), anonymous memory, and a
+/// neighbour whose PTE is not empty: a page the mapping has written keeps
+/// its own copy. Through a shared file mapping the neighbours are mapped
+/// read-only too, so the first write to one is a present fault that makes
+/// it writable in place (dirty tracking), with nothing copied.
+#[test]
+fn what_fault_around_leaves_alone() {
+    let mut run = Run::new(PolicyKind::Linux);
+    run.task(1);
+    run.task(2);
+    map_file(&mut run, 1, 0x200, 16, "data.db", true);
+    run.read(1, 0x200, 16);
+    map_file(&mut run, 2, 0x300, 16, "data.db", true);
+    run.write_value(2, 0x303, 1, 9);
+    assert_eq!(run.report().work.fault_around, 0, "a write fault maps one page");
+    run.alloc(2, 0x500, 16);
+    run.read(2, 0x505, 1);
+    assert_eq!(run.report().work.fault_around, 0, "anonymous memory has no page cache");
+    run.read(2, 0x305, 1);
+    assert_eq!(run.report().work.fault_around, 14, "all but the faulting page and the written one");
+    run.read_expect(2, 0x303, 1, 9);
+
+    map_file(&mut run, 2, 0x400, 16, "data.db", false);
+    run.read(2, 0x400, 1);
+    assert_eq!(run.report().work.fault_around, 14 + 15);
+    let finding = pmap_finding(run.sim.world(), TaskId(2), Vpn(0x40c), Access::Write);
+    assert_eq!(finding, Some(Recorded::Present), "mapped read-only, so the first write faults");
+    let before = run.report();
+    run.write_value(2, 0x40c, 1, 4);
+    let after = run.report();
+    assert_eq!(delta(&before, &after), (0, 0, [0, 0, 0, 1, 0, 0]), "the page cache page, made writable");
+    run.read_expect(1, 0x20c, 1, 4);
+}
+
+/// With a warm page cache (the machine a capture was recorded on had run
+/// the program before), what does the first read of a file bring? Its
+/// whole window: the faulting page is paged in, and its 15 neighbours are
+/// brought into the file object without a fault and mapped read-only. The
+/// registered `linux` keeps the page cache cold instead (the test above).
+#[test]
+fn warm_page_cache_maps_the_whole_window() {
+    let config = Config::default().check_invariants(true).sample_every(1);
+    let mut run = Run { sim: Sim::with_policy(Box::new(linux_warm_page_cache()), config) };
+    run.task(1);
+    map_file(&mut run, 1, 0x200, 32, "libc.so.6", true);
+    run.read(1, 0x207, 1);
+    let r = run.report();
+    assert_eq!((r.faults.total, r.faults.page_in, r.work.fault_around), (1, 1, 15));
+    assert_eq!((r.pages.paged_in, r.pages.resident), (16, 16));
+    assert_eq!(mapped_pages(&run, 1, 0x200, 0x220), (0x200..0x210).collect::<Vec<_>>());
+    run.read(1, 0x200, 16);
+    assert_eq!(run.report().faults.total, 1, "the window's reads hit");
 }

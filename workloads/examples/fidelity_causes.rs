@@ -117,7 +117,8 @@ fn main() {
         }
         sim.apply_traced(op).expect("the imported trace replays");
     }
-    println!(
+    let _ = writeln!(
+        out,
         "{name} under {policy}: {agreed} of {recorded} recorded faults agree ({:.3})",
         agreed as f64 / recorded as f64
     );

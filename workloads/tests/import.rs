@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use sim::op::Recorded;
+use sim::policy::linux::linux_warm_page_cache;
 use sim::{Config, KernReturn, Op, PolicyKind, Sim, TraceOp};
 use workloads::import::lackey::LackeyImport;
 use workloads::import::perf::PerfImport;
@@ -62,7 +63,12 @@ fn import_fixture(name: &str) -> Imported {
 /// first 500 ops, then after every 64th and at the end: it walks the whole
 /// world, and the larger captures would take minutes in a debug build.
 fn replay(policy: PolicyKind, ops: &[TraceOp]) -> (Vec<KernReturn>, sim::Report) {
-    let mut sim = Sim::new(policy, Config::default().check_invariants(false));
+    replay_on(Sim::new(policy, Config::default().check_invariants(false)), ops)
+}
+
+/// [`replay`] on a simulator already made (a policy not in `PolicyKind`).
+fn replay_on(mut sim: Sim, ops: &[TraceOp]) -> (Vec<KernReturn>, sim::Report) {
+    let policy = sim.policy_name().to_string();
     let mut codes = Vec::with_capacity(ops.len());
     for (i, op) in ops.iter().enumerate() {
         codes.push(sim.apply_traced(op).unwrap_or_else(|e| panic!("op {i} {op:?} under {policy}: {e}")));
@@ -189,36 +195,66 @@ fn forkwrite_fixture_is_pinned() {
     assert_eq!(report.faults.segv + report.faults.protection, 0);
 }
 
-/// The agreement with the real kernel (DESIGN.md §7). The `linux` policy is
-/// the one meant to match it; without it, this checks what the plumbing
-/// promises under the Mach policies, without pinning any agreement.
+/// DESIGN.md §7's target: the share of a capture's recorded faults that
+/// `linux` must fault on with the same class.
+const FIDELITY_TARGET: f64 = 0.95;
+
+/// Measured agreement with the real kernel, per perf fixture: the faults
+/// it recorded, how many `linux` agrees on, and how many `linux` with a warm
+/// page cache agrees on and holds a page for (a hit) where Linux faulted.
+struct Agreement {
+    fixture: &'static str,
+    recorded: u64,
+    linux: u64,
+    warm: u64,
+    warm_not_faulted: u64,
+}
+
+const AGREEMENT: [Agreement; 4] = [
+    Agreement { fixture: "shell-pipeline.perf.txt.gz", recorded: 299, linux: 294, warm: 298, warm_not_faulted: 1 },
+    Agreement { fixture: "forkwrite.perf.txt.gz", recorded: 188, linux: 186, warm: 188, warm_not_faulted: 0 },
+    Agreement { fixture: "python.perf.txt.gz", recorded: 4686, linux: 4421, warm: 4684, warm_not_faulted: 2 },
+    Agreement { fixture: "gcc-compile.perf.txt.gz", recorded: 1677, linux: 1644, warm: 1672, warm_not_faulted: 4 },
+];
+
+/// How often does `linux` fault where the real kernel did, with the same
+/// class (DESIGN.md §7)? Pinned per fixture. What `linux` misses is one
+/// thing only: a first write to a page of a private file mapping that Linux
+/// had mapped read-only by fault-around (so it recorded `present`) while
+/// the simulator has no entry there (`not_present`), because the page was
+/// in the real page cache before the capture began, and the simulator's
+/// page cache (the file objects) starts empty. For python that is 265
+/// writes, 261 of them to `python3.11`'s own data segment, and it leaves
+/// python below the target (0.943). `linux` never holds a page Linux
+/// faulted on.
+///
+/// The same captures under `linux` with a warm page cache (every file page
+/// cached, `LINUX_WARM_PAGE_CACHE`) agree on all but 8 of 6850 faults, every
+/// fixture above the target: what is left are 7 pages Linux did not map
+/// around (not cached after all, or marked for readahead) but the warm
+/// model did, so that the simulator hits where Linux faulted
+/// (`not_faulted`), and one write that found no entry on Linux but a
+/// read-only one in the simulator.
 #[test]
 fn fidelity_of_the_fixtures() {
-    for name in PERF_FIXTURES {
+    for want in &AGREEMENT {
+        let name = want.fixture;
         let imported = import_fixture(name);
-        if let Some(linux) = PolicyKind::parse("linux") {
-            let (_, report) = replay(linux, &imported.ops);
-            let fidelity = report.fidelity.expect("perf fixtures carry recorded faults");
-            // Measured: 0.970, 0.989, 0.943, 0.976. What is left is Linux's
-            // fault-around of file pages, which the policy does not model
-            // (`fidelity_causes` example).
-            assert!(fidelity.agreement > 0.9, "{name}: linux agrees with Linux on {:.3}", fidelity.agreement);
-            assert_eq!(fidelity.not_faulted, 0, "{name}: linux never holds a page Linux faulted on");
+        let (_, report) = replay(PolicyKind::Linux, &imported.ops);
+        let linux = report.fidelity.expect("perf fixtures carry recorded faults");
+        assert_eq!((linux.recorded, linux.agreed), (want.recorded, want.linux), "{name} under linux");
+        assert_eq!(linux.not_faulted, 0, "{name}: linux never holds a page Linux faulted on");
+        if name == "python.perf.txt.gz" {
+            assert!(linux.agreement < FIDELITY_TARGET, "{name}: python reaches the target now: update the docs");
         } else {
-            // Without linux: the first touch of a page no task has touched
-            // finds no pmap entry under any policy, so at least every
-            // not_present fault on a fresh page agrees, and a page the
-            // simulator never touched cannot be a hit.
-            for policy in [PolicyKind::Eager, PolicyKind::GnuMach] {
-                let (_, report) = replay(policy, &imported.ops);
-                let fidelity = report.fidelity.expect("perf fixtures carry recorded faults");
-                assert!(fidelity.agreed > 0, "{name} under {policy}");
-                assert!(
-                    fidelity.not_faulted < fidelity.recorded / 4,
-                    "{name} under {policy}: the simulator rarely holds a page Linux faulted on"
-                );
-            }
+            assert!(linux.agreement >= FIDELITY_TARGET, "{name}: linux agrees on {:.3}", linux.agreement);
         }
+
+        let warm = Sim::with_policy(Box::new(linux_warm_page_cache()), Config::default().check_invariants(false));
+        let (_, report) = replay_on(warm, &imported.ops);
+        let warm = report.fidelity.expect("perf fixtures carry recorded faults");
+        assert_eq!((warm.agreed, warm.not_faulted), (want.warm, want.warm_not_faulted), "{name} warm");
+        assert!(warm.agreement >= FIDELITY_TARGET, "{name} warm: {:.3}", warm.agreement);
     }
 }
 

@@ -8,6 +8,11 @@
 //! protections collide often; some are deliberately misaligned or out of
 //! range to exercise the error codes.
 //!
+//! Besides every registered policy, the oracle checks `linux` with a warm
+//! page cache (`sim::policy::linux::LINUX_WARM_PAGE_CACHE`), where every
+//! read fault on a file maps its neighbours: the fault-around path the
+//! registered `linux` takes only when a file's pages are already in.
+//!
 //! On failure the test prints the seed and writes the shrunk trace to
 //! `target/oracle-failure.jsonl`, replayable with
 //! `cargo run --release -- run target/oracle-failure.jsonl --policy all`.
@@ -20,6 +25,7 @@ use std::sync::Mutex;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 use sim::op::AccessOp;
+use sim::policy::linux::linux_warm_page_cache;
 use sim::{Access, Config, Inheritance, KernReturn, Op, PolicyKind, Prot, Sim, SimError, TaskId, TraceOp};
 
 const P: u64 = 4096;
@@ -201,9 +207,45 @@ fn concretize(steps: &[Step]) -> Vec<TraceOp> {
 /// the test can insist that the interesting paths were really taken.
 static EXERCISED: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
 
+/// A design the oracle replays: a registered policy, or `linux` with a
+/// warm page cache.
+#[derive(Clone, Copy, Debug)]
+enum Design {
+    Policy(PolicyKind),
+    LinuxWarmPageCache,
+}
+
+impl Design {
+    /// Every design checked against `eager`.
+    fn lazy() -> impl Iterator<Item = Design> {
+        PolicyKind::ALL
+            .into_iter()
+            .filter(|p| *p != PolicyKind::Eager)
+            .map(Design::Policy)
+            .chain([Design::LinuxWarmPageCache])
+    }
+
+    fn sim(self) -> Sim {
+        let config = Config::default().check_invariants(true);
+        match self {
+            Design::Policy(policy) => Sim::new(policy, config),
+            Design::LinuxWarmPageCache => Sim::with_policy(Box::new(linux_warm_page_cache()), config),
+        }
+    }
+}
+
+impl std::fmt::Display for Design {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Design::Policy(policy) => write!(f, "{policy}"),
+            Design::LinuxWarmPageCache => f.write_str("linux (warm page cache)"),
+        }
+    }
+}
+
 /// Replays a trace; returns every op's result and the read digest.
-fn replay(policy: PolicyKind, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimError>>, String) {
-    let mut sim = Sim::new(policy, Config::default().check_invariants(true));
+fn replay(design: Design, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimError>>, String) {
+    let mut sim = design.sim();
     let results: Vec<_> = trace.iter().map(|op| sim.apply_traced(op)).collect();
     let report = sim.finish("oracle");
     let mut seen = EXERCISED.lock().unwrap_or_else(|e| e.into_inner());
@@ -220,6 +262,7 @@ fn replay(policy: PolicyKind, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimE
         ("amap_copy", report.work.amap_copy),
         ("reuse", report.faults.reuse),
         ("zero_page", report.faults.zero_page),
+        ("fault_around", report.work.fault_around),
         ("collapses", report.work.collapses),
         ("bypasses", report.work.bypasses),
         ("shadows", report.work.shadows_created),
@@ -254,8 +297,8 @@ fn every_policy_matches_eager() {
     let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
     let result = runner.run(&prop::collection::vec(step(), 1..80), |steps| {
         let trace = concretize(&steps);
-        let (want, want_digest) = replay(PolicyKind::Eager, &trace);
-        for policy in PolicyKind::ALL.into_iter().filter(|p| *p != PolicyKind::Eager) {
+        let (want, want_digest) = replay(Design::Policy(PolicyKind::Eager), &trace);
+        for policy in Design::lazy() {
             let outcome = std::panic::catch_unwind(|| replay(policy, &trace));
             let (got, got_digest) = match outcome {
                 Ok(r) => r,

@@ -23,6 +23,18 @@
 //! (`wp_page_shared`); a shared file page is mapped read-only by a read
 //! fault, so that the first write faults and the page is marked dirty.
 //!
+//! A read fault on a file mapping maps more than the faulting page:
+//! *fault-around* (`do_read_fault` → `do_fault_around` →
+//! `filemap_map_pages`) first maps, read-only, every neighbour in an
+//! aligned 16-page window (64 KiB, `fault_around_bytes`) whose page is
+//! already in the page cache and whose PTE is empty. So a program reading
+//! a library's data takes one fault per window, and its first write to a
+//! neighbour finds a read-only PTE: a copy-on-write (or, shared, a
+//! dirty-tracking) fault on a *present* page. Write faults (`do_cow_fault`,
+//! `do_shared_fault`) and anonymous memory never fault around. Here the page
+//! cache is what the run has brought into the file objects (`pagetable.rs`
+//! has the rules and the other choice, a warm page cache).
+//!
 //! Here each map entry has a page table object of its own whose slots hold
 //! reference-counted pages (`pagetable.rs` has the model, shared with Plan
 //! 9). The pmap plays the hardware PTEs: the child's read-only PTEs are
@@ -34,19 +46,24 @@
 //! Follows: Linux `mm/memory.c` (`copy_page_range`, `vma_needs_copy`,
 //! `copy_present_pte`, `do_anonymous_page`, `do_wp_page`,
 //! `wp_can_reuse_anon_folio`, `wp_page_copy`, `wp_page_shared`,
-//! `do_cow_fault`), `mm/rmap.c` (`folio_try_dup_anon_rmap_pte`, the
-//! mapcount).
+//! `do_read_fault`, `should_fault_around`, `do_fault_around`,
+//! `do_cow_fault`, `do_shared_fault`), `mm/filemap.c`
+//! (`filemap_map_pages`, `next_uptodate_folio`), `mm/rmap.c`
+//! (`folio_try_dup_anon_rmap_pte`, the mapcount).
 //!
 //! Simplified: `PageAnonExclusive` and the refcount are one count (`refs`:
 //! the slots holding the page); `vma_needs_copy` asks whether the entry
 //! holds an anonymous page now rather than whether it ever had an
 //! `anon_vma`; pinned pages (which fork copies at once), large folios, KSM,
-//! swap, userfaultfd, fault-around of file pages and the `anon_vma` reverse
-//! map are not modelled; a shared *anonymous* mapping (Mach share
-//! inheritance) behaves like shmem: its pages are written in place, and a
-//! read maps a page writable when no other table holds it.
+//! swap, userfaultfd, readahead and the `anon_vma` reverse map are not
+//! modelled; the page cache starts empty, so fault-around maps only pages
+//! the run has brought in (on the machine that recorded a capture it was
+//! warm: `workloads/tests/import.rs` measures what that changes); a shared
+//! *anonymous* mapping (Mach share inheritance) behaves like shmem: its
+//! pages are written in place, and a read maps a page writable when no
+//! other table holds it.
 
-use crate::policy::pagetable::{ForkMmu, PageTableRules, PageTables};
+use crate::policy::pagetable::{FaultAround, ForkMmu, PageTableRules, PageTables};
 
 /// Linux's rules.
 pub const LINUX: PageTableRules = PageTableRules {
@@ -56,9 +73,24 @@ pub const LINUX: PageTableRules = PageTableRules {
     copy_only_anonymous_tables: true,
     read_maps_exclusive_writable: true,
     shared_fault_takes_write_path: false,
+    fault_around: FaultAround::ResidentPages,
 };
 
 /// A fresh `linux` policy.
 pub fn linux() -> PageTables {
     PageTables::new(LINUX)
+}
+
+/// Linux's rules on a machine whose page cache already holds every file
+/// page (as when a program has run before): fault-around maps every
+/// neighbour with an empty PTE, bringing into the file object the pages
+/// the run has not touched yet. Not a registered policy: the fidelity test
+/// of the captures and the oracle use it to measure what a warm page cache
+/// changes.
+pub const LINUX_WARM_PAGE_CACHE: PageTableRules =
+    PageTableRules { name: "linux-warm-page-cache", fault_around: FaultAround::WarmPageCache, ..LINUX };
+
+/// A fresh `linux` policy with a warm page cache.
+pub fn linux_warm_page_cache() -> PageTables {
+    PageTables::new(LINUX_WARM_PAGE_CACHE)
 }

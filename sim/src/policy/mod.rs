@@ -208,7 +208,7 @@ impl PolicyKind {
                 "two levels: an amap of reference-counted anons over an optional file; the amap is copied at the first fault after fork, an anon only while another amap still holds it"
             }
             PolicyKind::Linux => {
-                "PTEs copied write-protected at fork; a write reuses an exclusive page and copies a shared one; reads of untouched anonymous memory map the zero page"
+                "PTEs copied write-protected at fork; a write reuses an exclusive page and copies a shared one; reads of untouched anonymous memory map the zero page; a read of a file maps its cached neighbours too (fault-around)"
             }
             PolicyKind::Plan9 => {
                 "page tables copied at fork with page references and the parent's MMU flushed; reads map read-only, a write copies a shared page"
@@ -232,7 +232,7 @@ impl PolicyKind {
                 "NetBSD sys/uvm/uvm_amap.c, uvm_fault.c, uvm_map.c; OpenBSD sys/uvm/uvm_map.c (uvm_mapent_forkcopy, uvm_mapent_forkshared)"
             }
             PolicyKind::Linux => {
-                "Linux mm/memory.c (do_wp_page, wp_can_reuse_anon_folio, copy_present_pte, vma_needs_copy, do_anonymous_page), mm/rmap.c"
+                "Linux mm/memory.c (do_wp_page, wp_can_reuse_anon_folio, copy_present_pte, vma_needs_copy, do_anonymous_page, do_fault_around), mm/filemap.c (filemap_map_pages), mm/rmap.c"
             }
             PolicyKind::Plan9 => {
                 "Plan 9 port/fault.c (fixfault), port/segment.c (dupseg, ptecpy), port/sysproc.c (sysrfork)"

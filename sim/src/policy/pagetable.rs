@@ -47,6 +47,39 @@
 //! invariant checker requires every valid pmap entry to agree with
 //! [`Policy::resolve`].
 //!
+//! # Fault-around (Linux)
+//!
+//! A read fault on a file mapping does not map one page only. Linux
+//! (`do_read_fault` → `do_fault_around` → `filemap_map_pages`) first maps
+//! every *neighbour* that is already in the page cache, read-only, in an
+//! aligned window of [`FAULT_AROUND_PAGES`] around the fault, so that a
+//! program walking a file's pages takes one fault per window instead of one
+//! per page. The rules (rule `fault_around`, [`FaultAround`]):
+//!
+//! - only a read (or instruction fetch) of a file mapping whose PTE is empty
+//!   does it; a write fault never does (`do_cow_fault`, `do_shared_fault`),
+//!   nor a fault on anonymous memory (`do_anonymous_page`);
+//! - the window starts at the fault's address rounded down to a multiple
+//!   of [`FAULT_AROUND_PAGES`] pages, or at the entry's start if that is
+//!   later, and spans [`FAULT_AROUND_PAGES`] pages from there, cut at the
+//!   entry's end and at the end of the last-level page table
+//!   ([`PTES_PER_TABLE`]);
+//! - a neighbour is mapped only if its PTE is empty (for a private file
+//!   mapping an empty page table slot, for a shared one no valid pmap
+//!   entry) and its page is in the page cache. The file object's slots are
+//!   the page cache: `linux` maps the pages they hold (`ResidentPages`:
+//!   what the run has brought in, so nothing is read and no frame made);
+//!   `WarmPageCache` counts every file page as cached, as on the machine
+//!   that recorded a capture, and brings a missing one into the file object.
+//!
+//! A neighbour is mapped exactly as a read fault would map it — a private
+//! mapping's slot takes the file's page (one more reference), the pmap
+//! entry is read-only and stamped now — so a later write to it is a
+//! `present` fault (copy-on-write, or dirty tracking of a shared page), as
+//! on Linux; without fault-around it would find no entry at all. One
+//! `FaultAround` event says how many pages were mapped; the `fault_around`
+//! work counter sums them.
+//!
 //! # Sharing, snapshots and partial unmaps
 //!
 //! - **Share inheritance**: both tasks' entries point at the same page
@@ -77,7 +110,10 @@
 //! Simplified: files are never evicted, so a file page held in a slot stays
 //! the file's page for the whole run; there is no swap, no pinning (GUP), no
 //! large folios, no KSM and no `anon_vma` reverse map; a page table's size
-//! is the entry's, not a fixed-size radix level.
+//! is the entry's, not a fixed-size radix level (fault-around alone uses the
+//! real table's boundaries). Fault-around knows no readahead markers, locked
+//! or not-yet-uptodate pages, no end of file and no large folios (which
+//! Linux maps whole): every page the page cache holds is ready to map.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
@@ -91,6 +127,17 @@ use crate::policy::{Backing, FaultCtx, Policy, Resolution, Resolved};
 use crate::types::Prot;
 use crate::violation::Violation;
 use crate::world::{World, file_token};
+
+/// How many pages a fault-around window spans: Linux's `fault_around_bytes`
+/// default of 64 KiB (`fault_around_pages = 65536 >> PAGE_SHIFT` in
+/// `mm/memory.c`, tunable in debugfs) at 4 KiB pages. A power of two, so
+/// windows are aligned blocks of addresses.
+pub const FAULT_AROUND_PAGES: u64 = 16;
+
+/// How many pages one last-level page table maps (x86-64 `PTRS_PER_PTE`).
+/// Fault-around never crosses a page table, so that Linux takes one PTE
+/// lock (`do_fault_around` clamps its window to it).
+pub const PTES_PER_TABLE: u64 = 512;
 
 /// What a fork does to the hardware page tables (the pmaps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,6 +174,27 @@ pub struct PageTableRules {
     /// copy if the page is shared with another table, then map writable
     /// (Plan 9 `fixfault` when `s->ref > 1`).
     pub shared_fault_takes_write_path: bool,
+    /// Whether a read fault on a file mapping also maps its neighbours,
+    /// and which of them count as being in the page cache (Linux
+    /// `do_fault_around`; see the module docs).
+    pub fault_around: FaultAround,
+}
+
+/// Fault-around, and what the page cache holds when it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultAround {
+    /// A read fault maps the faulting page only (Plan 9).
+    Off,
+    /// Neighbours are mapped if the file object holds their page: the page
+    /// cache is what the run itself has brought in, empty at its start.
+    /// Nothing is read in and no frame is made.
+    ResidentPages,
+    /// Every page of every file counts as being in the page cache, as on a
+    /// machine that has run the program before (where real captures are
+    /// recorded): a neighbour the run has not brought in yet is brought
+    /// into the file object (counted in `paged_in`, with no fault) and
+    /// mapped.
+    WarmPageCache,
 }
 
 /// The world's zero page and the object that holds it.
@@ -303,6 +371,75 @@ impl PageTables {
             }
         }
     }
+}
+
+/// The pages a read fault at `vpn` through `entry` maps around itself
+/// (Linux `do_fault_around`): the [`FAULT_AROUND_PAGES`]-aligned block
+/// holding `vpn`, started no earlier than the entry, then as many pages as a
+/// window holds from that start, cut at the entry's end and at the end of
+/// the page table holding `vpn`. (When the entry starts inside the block,
+/// the window is shifted, not shortened: Linux counts the pages from the
+/// clamped start.)
+pub fn fault_around_window(entry_start: Vpn, entry_end: Vpn, vpn: Vpn) -> Range<Vpn> {
+    let block = vpn.0 - vpn.0 % FAULT_AROUND_PAGES;
+    let table_end = vpn.0 - vpn.0 % PTES_PER_TABLE + PTES_PER_TABLE;
+    let start = block.max(entry_start.0);
+    let end = (start + FAULT_AROUND_PAGES).min(table_end).min(entry_end.0);
+    Vpn(start)..Vpn(end)
+}
+
+/// Linux `do_fault_around` and `filemap_map_pages`, before a read fault on
+/// a file mapping (`entry` a file, or a page table over one): every page of
+/// the window but the faulting one whose PTE is empty and whose file page is
+/// in the page cache (as `mode` says) is mapped read-only, as a read fault
+/// would map it. A private mapping's empty slot takes the file's page (one
+/// more reference); a shared mapping maps the file's page where the task
+/// has no valid pmap entry. Emits one `FaultAround` when it mapped any.
+fn fault_around(w: &mut World, ctx: &FaultCtx, mode: FaultAround) {
+    if mode == FaultAround::Off {
+        return;
+    }
+    let entry = &ctx.entry;
+    let window = fault_around_window(entry.start, entry.end, ctx.vpn);
+    let table = entry.object;
+    let prot = entry.prot.without(Prot::WRITE);
+    let mut mapped = 0;
+    for vpn in (window.start.0..window.end.0).map(Vpn).filter(|v| *v != ctx.vpn) {
+        let Some((file, index)) = empty_pte_over_file(w, ctx.task, entry, vpn) else { continue };
+        let page = match (w.object(file).page(index), mode) {
+            (Some(page), _) => page,
+            (None, FaultAround::WarmPageCache) => file_page(w, file, index).0,
+            (None, _) => continue,
+        };
+        if !w.object(table).is_file() {
+            w.put_page(table, entry.pindex(vpn), page);
+        }
+        let made = w.pages.now();
+        w.task_mut(ctx.task).pmap.enter(vpn, PmapEntry { page, prot, made });
+        mapped += 1;
+    }
+    if mapped > 0 {
+        w.emit(Event::FaultAround { task: ctx.task, start: window.start, end: window.end, mapped });
+    }
+}
+
+/// Is the PTE of `task` at `vpn` of `entry` empty (Linux `pte_none`)? If
+/// so, the file and page index behind it. Through a shared file mapping the
+/// PTE is the pmap entry; through a private one, the page table's slot (a
+/// slot holding a page is a PTE, mapped in the pmap or not).
+fn empty_pte_over_file(w: &World, task: TaskId, entry: &MapEntry, vpn: Vpn) -> Option<(ObjectId, Pindex)> {
+    let table = w.object(entry.object);
+    let index = entry.pindex(vpn);
+    if table.is_file() {
+        let pte = w.task(task).pmap.get(vpn);
+        let present = pte.is_some_and(|pte| w.pages.mapping_valid(pte.page, pte.made, false).is_some());
+        return (!present).then_some((entry.object, index));
+    }
+    if table.page(index).is_some() {
+        return None;
+    }
+    let (file, at) = table.shadow?;
+    Some((file, at.plus(index.0)))
 }
 
 /// The object indices an entry maps.
@@ -532,12 +669,20 @@ impl Policy for PageTables {
     fn fault(&mut self, w: &mut World, ctx: &FaultCtx) -> Resolution {
         let write_path = ctx.access.is_write() || (ctx.entry.shared && self.rules.shared_fault_takes_write_path);
         if w.object(ctx.entry.object).is_file() {
+            if !write_path {
+                fault_around(w, ctx, self.rules.fault_around);
+            }
             return self.file_fault(w, ctx, write_path);
         }
         let index = ctx.entry.pindex(ctx.vpn);
         match w.object(ctx.entry.object).page(index) {
             Some(page) => self.present(w, ctx, index, page, write_path),
-            None => self.missing(w, ctx, index, write_path),
+            None => {
+                if !write_path && w.object(ctx.entry.object).shadow.is_some() {
+                    fault_around(w, ctx, self.rules.fault_around);
+                }
+                self.missing(w, ctx, index, write_path)
+            }
         }
     }
 

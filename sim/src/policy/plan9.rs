@@ -40,7 +40,7 @@
 //! "a file page is never written in place by a private mapping" are not
 //! modelled.
 
-use crate::policy::pagetable::{ForkMmu, PageTableRules, PageTables};
+use crate::policy::pagetable::{FaultAround, ForkMmu, PageTableRules, PageTables};
 
 /// Plan 9's rules.
 pub const PLAN9: PageTableRules = PageTableRules {
@@ -50,6 +50,7 @@ pub const PLAN9: PageTableRules = PageTableRules {
     copy_only_anonymous_tables: false,
     read_maps_exclusive_writable: false,
     shared_fault_takes_write_path: true,
+    fault_around: FaultAround::Off,
 };
 
 /// A fresh `plan9` policy.
