@@ -13,6 +13,7 @@ use analysis::replay::{ReplayError, replay_file};
 use analysis::{generate, summary};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use sim::policy::PageCache;
 use sim::{Config, PolicyKind};
 use workloads::import::ImportError;
 
@@ -46,6 +47,11 @@ enum Command {
         /// default in debug builds).
         #[arg(long)]
         check: bool,
+        /// What the page cache holds at the start: `cold` (empty), or
+        /// `warm` (every file page cached, as on the machine a perf capture
+        /// came from). Only linux's fault-around reads it.
+        #[arg(long, default_value = "cold", value_parser = ["cold", "warm"])]
+        page_cache: String,
     },
     /// Run every input under every policy; write reports, a summary and charts.
     ///
@@ -243,9 +249,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_to_stdout(&generate::list())?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Run { trace, policy, json, sample_every, check }) => {
+        Some(Command::Run { trace, policy, json, sample_every, check, page_cache }) => {
             let policies = parse_policies(&policy)?;
-            let config = Config::default().sample_every(sample_every).check_invariants(check || cfg!(debug_assertions));
+            let cache = if page_cache == "warm" { PageCache::Warm } else { PageCache::Cold };
+            let config = Config::default()
+                .sample_every(sample_every)
+                .check_invariants(check || cfg!(debug_assertions))
+                .page_cache(cache);
             let reports = replay_file(&trace, &policies, &config)?;
             let text = match (json, reports.as_slice()) {
                 (true, [one]) => serde_json::to_string_pretty(one)?,

@@ -297,3 +297,25 @@ fn a_closed_stdout_ends_every_command_quietly() {
         assert!(!stderr(&run).contains("pipe"), "cowsim {}: {}", args.join(" "), stderr(&run));
     }
 }
+
+/// Does `--page-cache warm` reach DESIGN.md §7's target on a real capture
+/// under linux, where the cold default misses fault-around's neighbours?
+#[test]
+fn warm_page_cache_on_an_imported_capture() {
+    let trace = repo().join("target/cli-tests/python.jsonl");
+    std::fs::create_dir_all(trace.parent().unwrap()).unwrap();
+    let out = cowsim(&["import", "perf", "workloads/tests/fixtures/python.perf.txt.gz", "-o", trace.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let agreement = |cache: &str| {
+        let out = cowsim(&["run", trace.to_str().unwrap(), "--policy", "linux", "--json", "--page-cache", cache]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(r["page_cache"], cache);
+        r["fidelity"]["agreement"].as_f64().unwrap()
+    };
+    let (cold, warm) = (agreement("cold"), agreement("warm"));
+    assert!(cold < 0.95, "cold {cold}");
+    assert!(warm >= 0.95, "warm {warm}");
+    let out = cowsim(&["run", trace.to_str().unwrap(), "--page-cache", "tepid"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -26,6 +26,10 @@ pub struct Report {
     pub schema: String,
     pub policy: String,
     pub trace: String,
+    /// What the page cache held at the start (`cold` or `warm`, see
+    /// `sim::policy::PageCache`); it changes only `linux`'s fault-around.
+    #[serde(default)]
+    pub page_cache: String,
     pub ops: u64,
     pub accesses: u64,
     /// 16 hex digits.
@@ -154,6 +158,7 @@ impl Report {
     pub(crate) fn build(
         policy: &str,
         trace: &str,
+        page_cache: &str,
         w: &World,
         last: &Measures,
         peaks: &Measures,
@@ -165,6 +170,7 @@ impl Report {
             schema: SCHEMA.to_string(),
             policy: policy.to_string(),
             trace: trace.to_string(),
+            page_cache: page_cache.to_string(),
             ops: s.ops,
             accesses: s.accesses,
             read_digest: format!("{:016x}", s.read_digest),

@@ -6,7 +6,7 @@ use crate::event::Event;
 use crate::ids::TaskId;
 use crate::measure::{Measures, chain_lengths, measure};
 use crate::op::{Op, TraceOp};
-use crate::policy::{Policy, PolicyKind};
+use crate::policy::{PageCache, Policy, PolicyKind};
 use crate::report::{Report, SeriesPoint};
 use crate::types::KernReturn;
 use crate::world::World;
@@ -29,6 +29,8 @@ pub struct Config {
     /// Run the invariant checker after every operation. Default: on in
     /// debug builds.
     pub check_invariants: bool,
+    /// What the page cache holds at the start. Default cold.
+    pub page_cache: PageCache,
 }
 
 impl Default for Config {
@@ -39,6 +41,7 @@ impl Default for Config {
             map_max: 1 << 47,
             sample_every: 100,
             check_invariants: cfg!(debug_assertions),
+            page_cache: PageCache::Cold,
         }
     }
 }
@@ -48,6 +51,12 @@ impl Config {
     #[must_use]
     pub fn sample_every(mut self, ops: u64) -> Self {
         self.sample_every = ops.max(1);
+        self
+    }
+    /// Sets what the page cache holds at the start.
+    #[must_use]
+    pub fn page_cache(mut self, cache: PageCache) -> Self {
+        self.page_cache = cache;
         self
     }
     /// Turns the invariant checker on or off.
@@ -101,7 +110,7 @@ pub struct Sim {
 impl Sim {
     /// A new, empty world run by `policy`.
     pub fn new(policy: PolicyKind, config: Config) -> Sim {
-        Sim::with_policy(policy.build(), config)
+        Sim::with_policy(policy.build_for(config.page_cache), config)
     }
 
     /// A new world run by a policy object (for policies under development).
@@ -227,6 +236,7 @@ impl Sim {
         if self.series.last().is_none_or(|p| p.op != self.op_index) {
             self.sample();
         }
-        Report::build(self.policy.name(), trace, &self.world, &self.last, &self.peaks, &self.series)
+        let cache = self.config.page_cache.name();
+        Report::build(self.policy.name(), trace, cache, &self.world, &self.last, &self.peaks, &self.series)
     }
 }

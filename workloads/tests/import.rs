@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use sim::op::Recorded;
-use sim::policy::linux::linux_warm_page_cache;
+use sim::policy::PageCache;
 use sim::{Config, KernReturn, Op, PolicyKind, Sim, TraceOp};
 use workloads::import::lackey::LackeyImport;
 use workloads::import::perf::PerfImport;
@@ -229,7 +229,8 @@ const AGREEMENT: [Agreement; 4] = [
 /// faulted on.
 ///
 /// The same captures under `linux` with a warm page cache (every file page
-/// cached, `LINUX_WARM_PAGE_CACHE`) agree on all but 8 of 6850 faults, every
+/// cached, `Config::page_cache(PageCache::Warm)`, which is how `cowsim
+/// compare` runs imported captures) agree on all but 8 of 6850 faults, every
 /// fixture above the target: what is left are 7 pages Linux did not map
 /// around (not cached after all, or marked for readahead) but the warm
 /// model did, so that the simulator hits where Linux faulted
@@ -250,7 +251,7 @@ fn fidelity_of_the_fixtures() {
             assert!(linux.agreement >= FIDELITY_TARGET, "{name}: linux agrees on {:.3}", linux.agreement);
         }
 
-        let warm = Sim::with_policy(Box::new(linux_warm_page_cache()), Config::default().check_invariants(false));
+        let warm = Sim::new(PolicyKind::Linux, Config::default().check_invariants(false).page_cache(PageCache::Warm));
         let (_, report) = replay_on(warm, &imported.ops);
         let warm = report.fidelity.expect("perf fixtures carry recorded faults");
         assert_eq!((warm.agreed, warm.not_faulted), (want.warm, want.warm_not_faulted), "{name} warm");

@@ -41,6 +41,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
+use sim::policy::PageCache;
 use sim::report::Report;
 use sim::{Config, PolicyKind, Sim, SimError};
 use workloads::import::ImportError;
@@ -191,7 +192,16 @@ pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
     let runs: Vec<Run> = jobs
         .par_iter()
         .map(|&(i, policy)| {
-            let config = Config::default().sample_every(sample_every[i]).check_invariants(options.check_invariants);
+            // A real capture comes from a machine whose page cache already
+            // held the program's files; anything else starts cold.
+            let cache = match inputs[i].origin {
+                Origin::Capture(_) => PageCache::Warm,
+                Origin::Trace | Origin::Workload => PageCache::Cold,
+            };
+            let config = Config::default()
+                .sample_every(sample_every[i])
+                .check_invariants(options.check_invariants)
+                .page_cache(cache);
             let run = run_one(i, &inputs[i], policy, config);
             progress.inc(1);
             run

@@ -84,11 +84,10 @@ pub fn linux() -> PageTables {
 /// Linux's rules on a machine whose page cache already holds every file
 /// page (as when a program has run before): fault-around maps every
 /// neighbour with an empty PTE, bringing into the file object the pages
-/// the run has not touched yet. Not a registered policy: the fidelity test
-/// of the captures and the oracle use it to measure what a warm page cache
-/// changes.
-pub const LINUX_WARM_PAGE_CACHE: PageTableRules =
-    PageTableRules { name: "linux-warm-page-cache", fault_around: FaultAround::WarmPageCache, ..LINUX };
+/// the run has not touched yet. The same policy (`linux`) under
+/// `PageCache::Warm`: `cowsim compare` runs imported captures this way, and
+/// `cowsim run --page-cache warm` asks for it.
+pub const LINUX_WARM_PAGE_CACHE: PageTableRules = PageTableRules { fault_around: FaultAround::WarmPageCache, ..LINUX };
 
 /// A fresh `linux` policy with a warm page cache.
 pub fn linux_warm_page_cache() -> PageTables {

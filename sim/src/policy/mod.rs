@@ -148,6 +148,31 @@ pub trait Policy: Send {
     }
 }
 
+/// What the page cache holds when a run starts. It matters only to
+/// designs that map file pages a fault did not ask for: `linux`'s
+/// fault-around maps the neighbours of a file page that are already cached.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum PageCache {
+    /// Empty: a file page is cached once some task has touched it. Right for
+    /// synthetic workloads, and fair between designs.
+    #[default]
+    Cold,
+    /// Every file page is cached, as on the machine a real capture came from
+    /// (the program's libraries were read before the capture started).
+    /// `cowsim compare` uses it for imported captures.
+    Warm,
+}
+
+impl PageCache {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            PageCache::Cold => "cold",
+            PageCache::Warm => "warm",
+        }
+    }
+}
+
 /// The policies, by stable name. Names appear in traces, reports, charts
 /// and on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -242,8 +267,17 @@ impl PolicyKind {
         }
     }
 
-    /// A fresh instance of the policy.
+    /// A fresh instance of the policy, with a cold page cache.
     pub fn build(self) -> Box<dyn Policy> {
+        self.build_for(PageCache::Cold)
+    }
+
+    /// A fresh instance of the policy for a run whose page cache starts as
+    /// `cache` (only `linux` reads it).
+    pub fn build_for(self, cache: PageCache) -> Box<dyn Policy> {
+        if self == PolicyKind::Linux && cache == PageCache::Warm {
+            return Box::new(linux::linux_warm_page_cache());
+        }
         match self {
             PolicyKind::Eager => Box::new(eager::Eager),
             PolicyKind::GnuMach => Box::new(gnumach::gnumach()),
