@@ -99,8 +99,11 @@ pub fn single(r: &Report) -> String {
 /// (DESIGN.md §7), when the trace carried any.
 pub fn fidelity_line(r: &Report) -> Option<String> {
     let f = r.fidelity.as_ref()?;
+    // A capture's machine had its libraries cached already; say how to
+    // model that when the run started cold (it moves linux's fault-around).
+    let hint = if r.page_cache == "cold" { "; --page-cache warm models the capture's cached files" } else { "" };
     Some(format!(
-        "fidelity: agreement {:.3} over {} recorded faults ({} agreed, {} not faulted, {} class mismatch)",
+        "fidelity: agreement {:.3} over {} recorded faults ({} agreed, {} not faulted, {} class mismatch{hint})",
         f.agreement, f.recorded, f.agreed, f.not_faulted, f.class_mismatch
     ))
 }
