@@ -132,12 +132,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
-use crate::check::Violation;
 use crate::event::{Event, FaultKind};
 use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::MapEntry;
 use crate::object::{Fill, ObjectRole};
 use crate::policy::{Backing, FaultCtx, Policy, Resolution, Resolved};
+use crate::violation::Violation;
 use crate::world::{World, file_token};
 
 /// The UVM policy: the shared containers plus the per-slot reference
