@@ -1,6 +1,7 @@
-//! cowsim's analysis layer: replaying traces into reports, summarising
-//! them, and (in later steps) comparison runs, charts, object graphs and
-//! teaching views. It reads what `sim` reports and never changes a world.
+//! cowsim's analysis layer: replaying traces into reports and summaries,
+//! comparison runs and their charts, object graphs, narrations, and the
+//! glue of the `cowsim` command (generation, import, capture). It reads what
+//! `sim` reports and never changes a world except by applying ops.
 
 pub mod charts;
 pub mod compare;

@@ -42,10 +42,17 @@
 //!    fault with its kind and the depth searched.
 //!
 //! Policy by policy: `eager` only ever zero-fills, pages in, or copies a
-//! file page into a private mapping; `gnumach` and `mach-nocollapse` take
+//! file page into a private mapping. `gnumach` and `mach-nocollapse` take
 //! every case of the Mach column (shadow at the first write, always copy
-//! up); the other designs come with their own policy files and say which
-//! cases they take.
+//! up); `xnu` adds the push into copy objects and collapses on deallocate
+//! too; `freebsd` takes an exclusive object over instead of shadowing it
+//! (`reuse`) and moves a page up when its backing object is exclusively
+//! ours (`cow_move`). `uvm` copies the amap on the first fault after fork,
+//! then copies an anon only while another amap holds it (`cow_copy`,
+//! else `reuse`). `linux` maps the zero page on a read of untouched memory
+//! (`zero_page`) and reuses a page no other page table holds; `plan9` does
+//! the same without the zero page, and refaults after every fork because
+//! the fork flushed the MMU. Each policy file names its cases.
 //!
 //! Alternative considered: let the policy run the whole access, pmap hit
 //! included. Rejected because the hit path must stay a hash lookup and a

@@ -9,11 +9,11 @@
 //! Every design keeps its state in the same containers (DESIGN.md §2): map
 //! entries point at an object and an offset; objects hold page slots and may
 //! shadow another object; pages carry a count of the slots that hold them.
-//! The Mach family (`gnumach`, `mach-nocollapse`, `xnu` and `freebsd`)
-//! uses objects as shadow chains with one slot per page. UVM reads an object
-//! as an amap of shared anons over an optional file object, Linux and Plan 9
-//! as a page table of reference-counted pages; those designs come with their
-//! own policy files.
+//! The Mach family (`gnumach`, `mach-nocollapse`, `xnu` and `freebsd`,
+//! over the machinery in `mach.rs`) uses objects as shadow chains with one
+//! slot per page. `uvm` reads an object as an amap of shared anons over an
+//! optional file object; `linux` and `plan9` (over `pagetable.rs`) as a page
+//! table of reference-counted pages.
 //!
 //! # What the engine guarantees a policy
 //!
