@@ -10,7 +10,17 @@ use crate::ids::{PageId, Token};
 
 /// A moment on the pages' clock. Pmap entries remember when they were made;
 /// a page remembers when its mappings were last taken away.
-pub type Stamp = u64;
+///
+/// 32 bits keep a page and a pmap entry small (DESIGN.md §8's bytes per
+/// page). The clock would wrap after four billion ticks, so the simulator
+/// restamps before that, at an operation boundary: every pmap is emptied
+/// (they are caches) and the clock starts again ([`Pages::needs_restamp`]).
+pub type Stamp = u32;
+
+/// The clock value past which the next operation boundary restamps. The
+/// margin (2^30 ticks) is far more than one operation can use: a tick is a
+/// page made or a page's mappings taken away.
+pub(crate) const RESTAMP_AT: Stamp = Stamp::MAX - (1 << 30);
 
 /// One physical frame.
 #[derive(Clone, Debug)]
@@ -119,6 +129,27 @@ impl Pages {
         let p = self.slab.get(page.0 as usize)?;
         let since = if write { p.write_revoked_at } else { p.revoked_at };
         (made > since).then_some(p)
+    }
+
+    /// Has the clock come close enough to wrapping that the world must
+    /// restamp at this operation boundary?
+    pub(crate) fn needs_restamp(&self) -> bool {
+        self.clock >= RESTAMP_AT
+    }
+
+    /// Starts the clock again. The caller guarantees every pmap is empty:
+    /// an old entry would otherwise look newer than every page's stamps.
+    pub(crate) fn restamp(&mut self) {
+        for (_, page) in self.slab.iter_mut() {
+            page.revoked_at = 0;
+            page.write_revoked_at = 0;
+        }
+        self.clock = 1;
+    }
+
+    #[cfg(test)]
+    pub(crate) fn set_clock(&mut self, clock: Stamp) {
+        self.clock = clock;
     }
 
     fn tick(&mut self) -> Stamp {

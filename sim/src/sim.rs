@@ -172,6 +172,9 @@ impl Sim {
         let code = self.dispatch(op)?;
         self.world.emit(Event::OpFinished { kern_return: code });
         self.op_index += 1;
+        if self.world.pages.needs_restamp() {
+            self.world.restamp();
+        }
         if std::mem::take(&mut self.world.recorder.stats.chains_changed) {
             let (longest, _) = chain_lengths(&self.world);
             self.peaks.max_chain = self.peaks.max_chain.max(longest);
@@ -238,5 +241,48 @@ impl Sim {
         }
         let cache = self.config.page_cache.name();
         Report::build(self.policy.name(), trace, cache, &self.world, &self.last, &self.peaks, &self.series)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::AccessOp;
+    use crate::types::Access;
+
+    fn access(task: u32, access: Access, value: Option<u64>, expect_value: Option<u64>) -> Op {
+        Op::Access(AccessOp {
+            task: TaskId(task),
+            access,
+            addr: 0x100000,
+            len: 0x4000,
+            value,
+            expect_value,
+            recorded: None,
+        })
+    }
+
+    /// What happens when the pages' clock nears the end of its 32 bits? The
+    /// next operation boundary empties every pmap and starts the clock
+    /// again; the tasks refault and read exactly what they wrote.
+    #[test]
+    fn the_clock_restarts_before_it_wraps() {
+        for policy in PolicyKind::ALL {
+            let mut sim = Sim::new(policy, Config::default().check_invariants(true));
+            sim.apply(&Op::TaskCreate { task: TaskId(1) }).unwrap();
+            let allocate = Op::VmAllocate { task: TaskId(1), addr: Some(0x100000), size: 0x4000, anywhere: false };
+            sim.apply(&allocate).unwrap();
+            sim.apply(&access(1, Access::Write, Some(7), None)).unwrap();
+            sim.world.pages.set_clock(crate::page::RESTAMP_AT);
+            sim.apply(&Op::Fork { parent: TaskId(1), child: TaskId(2) }).unwrap();
+            assert!(sim.world.pages.now() < 1000, "{policy}: the clock restarted");
+            assert!(sim.world.tasks.values().all(|t| t.pmap.is_empty()), "{policy}: pmaps emptied");
+            sim.apply(&access(2, Access::Write, Some(9), None)).unwrap();
+            sim.apply(&access(1, Access::Read, None, Some(7))).unwrap();
+            sim.apply(&access(2, Access::Read, None, Some(9))).unwrap();
+            let faults_before = sim.world.recorder.stats.faults_total();
+            sim.apply(&access(1, Access::Read, None, Some(7))).unwrap();
+            assert_eq!(sim.world.recorder.stats.faults_total(), faults_before, "{policy}: hits again after refaulting");
+        }
     }
 }

@@ -316,6 +316,16 @@ impl World {
         self.pages.get(page).token
     }
 
+    /// Restarts the pages' clock before it wraps (see `page::Stamp`): every
+    /// pmap is emptied first, which costs the tasks some refaults and
+    /// changes nothing they read.
+    pub(crate) fn restamp(&mut self) {
+        for task in self.tasks.values_mut() {
+            task.pmap.clear();
+        }
+        self.pages.restamp();
+    }
+
     /// Takes every mapping of `page` away, in every task.
     pub(crate) fn revoke_mappings(&mut self, page: PageId) {
         self.pages.revoke(page);
