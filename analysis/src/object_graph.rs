@@ -153,7 +153,7 @@ fn object_node(world: &World, object: &VmObject, hidden: Vec<Pindex>) -> ObjectN
         file,
         size: object.size,
         ref_count: object.ref_count,
-        pages: object.pages.keys().copied().collect(),
+        pages: object.pages.keys().collect(),
         hidden,
         shared: object.shared,
     }

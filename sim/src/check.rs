@@ -117,6 +117,7 @@ fn check_page_holders(w: &World) -> Result<(), Violation> {
     let mut slots: BTreeMap<PageId, u32> = BTreeMap::new();
     for object in w.objects.iter() {
         for page in object.pages.values() {
+            let page = &page;
             if !w.pages.contains(*page) {
                 return Err(Violation::PageHolders { page: *page, refs: 0, slots: 1 });
             }

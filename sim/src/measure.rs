@@ -93,7 +93,7 @@ pub fn hidden_pages_by_object(w: &World) -> Vec<(ObjectId, Vec<Pindex>)> {
         .filter(|object| !object.is_file())
         .filter_map(|object| {
             let hidden: Vec<Pindex> =
-                object.pages.iter().filter(|(_, page)| !is_visible(page)).map(|(index, _)| *index).collect();
+                object.pages.iter().filter(|(_, page)| !is_visible(page)).map(|(index, _)| index).collect();
             (!hidden.is_empty()).then_some((object.id, hidden))
         })
         .collect()
@@ -118,7 +118,7 @@ fn visible_pages(w: &World) -> Vec<bool> {
             let o = w.object(object);
             for (index, page) in o.pages.range(base..Pindex(base.0 + pages)) {
                 if covered.insert(index.0 - base.0) {
-                    mark(&mut visible, *page);
+                    mark(&mut visible, page);
                 }
             }
             level = o.shadow.map(|(below, shift)| (below, Pindex(base.0 + shift.0)));

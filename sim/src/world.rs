@@ -208,7 +208,7 @@ impl World {
         let shadow = self.object(id).shadow;
         self.set_shadow(id, None);
         let object = self.objects.remove(id);
-        for page in object.pages.values().copied() {
+        for page in object.pages.values() {
             self.release_page(page);
         }
         // A copy object going away stops receiving pushes.

@@ -53,7 +53,7 @@ fn physical_copy(w: &mut World, entry: &MapEntry) -> ObjectId {
         w.reference(below);
         w.set_shadow(copy, Some((below, offset.plus(entry.offset.0))));
     }
-    let pages: Vec<(Pindex, _)> = w.object(source).pages.range(entry.offset..window).map(|(i, p)| (*i, *p)).collect();
+    let pages: Vec<(Pindex, _)> = w.object(source).pages.range(entry.offset..window).collect();
     for (index, page) in pages {
         let pindex = Pindex(index.0 - entry.offset.0);
         let token = w.token(page);

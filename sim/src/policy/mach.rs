@@ -244,7 +244,7 @@ pub(crate) fn copy_delayed(w: &mut World, source: ObjectId) -> ObjectId {
         w.deallocate(source);
     }
     w.object_mut(source).copy = Some(copy);
-    let pages: Vec<PageId> = w.object(source).pages.values().copied().collect();
+    let pages: Vec<PageId> = w.object(source).pages.values().collect();
     for page in pages {
         w.write_protect_everywhere(page);
     }
@@ -553,7 +553,7 @@ impl Mach {
             w.set_shadow(new, Some((next, offset.plus(entry.offset.0))));
         }
         let window = entry.offset..entry.offset.plus(entry.pages());
-        let indices: Vec<Pindex> = w.object(old).pages.range(window).map(|(i, _)| *i).collect();
+        let indices: Vec<Pindex> = w.object(old).pages.range(window).map(|(i, _)| i).collect();
         for index in &indices {
             w.move_page(old, *index, new, Pindex(index.0 - entry.offset.0));
         }
@@ -577,7 +577,7 @@ impl Mach {
         }
         self.collapse(w, object);
         let (start, end) = (entry.offset, entry.offset.plus(entry.pages()));
-        let doomed: Vec<Pindex> = w.object(object).pages.range(start..end).map(|(i, _)| *i).collect();
+        let doomed: Vec<Pindex> = w.object(object).pages.range(start..end).map(|(i, _)| i).collect();
         for index in &doomed {
             w.drop_slot(object, *index);
         }
@@ -594,7 +594,7 @@ impl Mach {
 fn merge_backing(w: &mut World, top: ObjectId) {
     let (backing, offset) = w.object(top).shadow.expect("merge_backing: no backing");
     let size = w.object(top).size;
-    let indices: Vec<Pindex> = w.object(backing).pages.keys().copied().collect();
+    let indices: Vec<Pindex> = w.object(backing).pages.keys().collect();
     let (mut moved, mut freed) = (0, 0);
     for index in indices {
         let target = index.0.checked_sub(offset.0).filter(|q| *q < size).map(Pindex);

@@ -258,7 +258,7 @@ impl PageTables {
         w.object(entry.object)
             .pages
             .range(window(entry))
-            .any(|(index, page)| !self.is_zero_page(*page) && !Self::is_file_page(w, entry.object, *index, *page))
+            .any(|(index, page)| !self.is_zero_page(page) && !Self::is_file_page(w, entry.object, index, page))
     }
 
     /// After the entry's pages gained references, no hardware mapping of
@@ -487,8 +487,7 @@ fn empty_table_like(w: &mut World, entry: &MapEntry) -> ObjectId {
 /// reference more. Nothing is copied.
 fn copy_table(w: &mut World, entry: &MapEntry) -> ObjectId {
     let table = empty_table_like(w, entry);
-    let slots: Vec<(Pindex, PageId)> =
-        w.object(entry.object).pages.range(window(entry)).map(|(i, p)| (*i, *p)).collect();
+    let slots: Vec<(Pindex, PageId)> = w.object(entry.object).pages.range(window(entry)).collect();
     for &(index, page) in &slots {
         w.put_page(table, Pindex(index.0 - entry.offset.0), page);
     }
@@ -503,8 +502,7 @@ fn copy_table(w: &mut World, entry: &MapEntry) -> ObjectId {
 fn snapshot_shared(w: &mut World, entry: &MapEntry) -> ObjectId {
     let table = empty_table_like(w, entry);
     let source_is_file = w.object(entry.object).is_file();
-    let slots: Vec<(Pindex, PageId)> =
-        w.object(entry.object).pages.range(window(entry)).map(|(i, p)| (*i, *p)).collect();
+    let slots: Vec<(Pindex, PageId)> = w.object(entry.object).pages.range(window(entry)).collect();
     let mut shared = 0;
     for (index, page) in slots {
         let at = Pindex(index.0 - entry.offset.0);
@@ -658,7 +656,7 @@ impl Policy for PageTables {
             .object(table)
             .pages
             .range(window(entry))
-            .map(|(index, _)| *index)
+            .map(|(index, _)| index)
             .filter(|index| !others.iter().any(|other| other.contains(index)))
             .collect();
         for index in unmapped {

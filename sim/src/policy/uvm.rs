@@ -313,8 +313,7 @@ fn resident_or_page_in(w: &mut World, object: ObjectId, index: Pindex) -> (PageI
 /// once loses its write permission everywhere, since a write may no longer
 /// go to it in place (`uvm_loananon` does the same).
 fn share_pages(w: &mut World, from: ObjectId, offset: Pindex, pages: u64, to: ObjectId) {
-    let held: Vec<(Pindex, PageId)> =
-        w.object(from).pages.range(offset..offset.plus(pages)).map(|(i, p)| (*i, *p)).collect();
+    let held: Vec<(Pindex, PageId)> = w.object(from).pages.range(offset..offset.plus(pages)).collect();
     for (index, page) in held {
         if w.pages.get(page).refs == 1 {
             w.write_protect_everywhere(page);
@@ -327,7 +326,7 @@ fn share_pages(w: &mut World, from: ObjectId, offset: Pindex, pages: u64, to: Ob
 /// slot's reference and goes when it has no other.
 fn wipe(w: &mut World, amap: ObjectId, range: Range<u64>) {
     let slots: Vec<Pindex> =
-        w.object(amap).pages.range(Pindex(range.start)..Pindex(range.end)).map(|(s, _)| *s).collect();
+        w.object(amap).pages.range(Pindex(range.start)..Pindex(range.end)).map(|(s, _)| s).collect();
     for slot in slots {
         w.drop_slot(amap, slot);
     }
