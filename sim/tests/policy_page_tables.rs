@@ -6,7 +6,7 @@ use sim::fault::pmap_finding;
 use sim::policy::linux::linux_warm_page_cache;
 use sim::policy::pagetable::{FAULT_AROUND_PAGES, fault_around_window};
 use sim::report::Report;
-use sim::{Access, AccessOp, Config, Event, Inheritance, Op, PolicyKind, Prot, Recorded, Sim, TaskId, Vpn};
+use sim::{Access, AccessOp, Config, Event, Inheritance, Op, PolicyKind, Recorded, Sim, TaskId, Vpn};
 
 use crate::support::{P, Run};
 
@@ -19,21 +19,6 @@ fn written(policy: PolicyKind, pages: u64) -> Run {
     run.alloc(1, 0x100, pages);
     run.write_value(1, 0x100, pages, 7);
     run
-}
-
-/// `vm_map` of `file` (from its first page) at `page`, private or shared.
-fn map_file(run: &mut Run, t: u32, page: u64, pages: u64, file: &str, private: bool) {
-    let op = Op::VmMap {
-        task: TaskId(t),
-        addr: Some(page * P),
-        size: pages * P,
-        anywhere: false,
-        file: file.to_string(),
-        offset: 0,
-        private,
-        prot: Prot::DEFAULT,
-    };
-    assert_eq!(run.op(op), sim::KernReturn::Success);
 }
 
 /// How many page-table slots hold the page task `t` maps at `page`.
@@ -218,7 +203,7 @@ fn linux_copies_only_tables_with_anonymous_pages() {
     let mut run = Run::new(PolicyKind::Linux);
     run.task(1);
     run.alloc(1, 0x100, 2);
-    map_file(&mut run, 1, 0x200, 2, "libc.so.6", true);
+    run.map_file(1, 0x200, 2, "libc.so.6", true);
     run.read(1, 0x100, 2);
     run.read(1, 0x200, 2);
     run.sim.keep_events(true);
@@ -254,8 +239,8 @@ fn private_file_mapping_reads_through_and_copies_on_write() {
         let mut run = Run::new(policy);
         run.task(1);
         run.task(2);
-        map_file(&mut run, 1, 0x200, 2, "data.db", true);
-        map_file(&mut run, 2, 0x300, 2, "data.db", false);
+        run.map_file(1, 0x200, 2, "data.db", true);
+        run.map_file(2, 0x300, 2, "data.db", false);
         run.read(1, 0x200, 2);
         assert_eq!(refs(&run, 1, 0x200), 2, "{policy}: the file and task 1's table");
         run.write_value(2, 0x300, 1, 4);
@@ -281,7 +266,7 @@ fn shared_file_writes_in_place() {
     for (policy, faults) in [(PolicyKind::Linux, 3), (PolicyKind::Plan9, 2)] {
         let mut run = Run::new(policy);
         run.task(1);
-        map_file(&mut run, 1, 0x300, 1, "data.db", false);
+        run.map_file(1, 0x300, 1, "data.db", false);
         run.inherit(1, 0x300, 1, Inheritance::Share);
         run.fork(1, 2);
         run.write_value(2, 0x300, 1, 5);
@@ -383,7 +368,7 @@ fn fault_kinds_and_work() {
         run.alloc(1, 0x100, 2);
         run.read(1, 0x100, 1); // linux zero_page, plan9 zero_fill (read-only)
         run.write(1, 0x100, 1); // linux zero_fill, plan9 reuse
-        map_file(&mut run, 1, 0x200, 1, "libc.so.6", true);
+        run.map_file(1, 0x200, 1, "libc.so.6", true);
         run.read(1, 0x200, 1); // page_in
         run.write(1, 0x200, 1); // cow_copy (the file holds the page)
         run.fork(1, 2);
@@ -396,7 +381,7 @@ fn fault_kinds_and_work() {
         run.protect(1, 0x101, 1, "r");
         run.write(1, 0x101, 1); // protection
         run.task(3);
-        map_file(&mut run, 3, 0x200, 1, "libc.so.6", true);
+        run.map_file(3, 0x200, 1, "libc.so.6", true);
         run.read(3, 0x200, 1); // map: the file page is resident
         let r = run.report();
         let f = &r.faults;
@@ -454,12 +439,12 @@ fn read_of_a_file_page_maps_its_cached_neighbours() {
         let mut run = Run::new(policy);
         run.task(1);
         run.task(2);
-        map_file(&mut run, 1, 0x200, 32, "libc.so.6", true);
+        run.map_file(1, 0x200, 32, "libc.so.6", true);
         run.read(1, 0x200, 32);
         let r = run.report();
         assert_eq!((r.faults.page_in, r.work.fault_around), (32, 0), "{policy}: a cold page cache maps nothing around");
 
-        map_file(&mut run, 2, 0x400, 32, "libc.so.6", true);
+        run.map_file(2, 0x400, 32, "libc.so.6", true);
         let before = run.report();
         run.read(2, 0x405, 1);
         let after = run.report();
@@ -503,10 +488,10 @@ fn fault_around_window_is_aligned_and_clipped() {
     let mut run = Run::new(PolicyKind::Linux);
     run.task(1);
     run.task(2);
-    map_file(&mut run, 1, 0x1000, 64, "libc.so.6", true);
+    run.map_file(1, 0x1000, 64, "libc.so.6", true);
     run.read(1, 0x1000, 64);
     for (start, pages, fault, want) in [(0x2003, 40, 0x2005, 0x2003..0x2013), (0x21f8, 16, 0x21fa, 0x21f8..0x2200)] {
-        map_file(&mut run, 2, start, pages, "libc.so.6", true);
+        run.map_file(2, start, pages, "libc.so.6", true);
         run.read(2, fault, 1);
         assert_eq!(mapped_pages(&run, 2, start, start + pages), want.collect::<Vec<_>>());
     }
@@ -524,9 +509,9 @@ fn what_fault_around_leaves_alone() {
     let mut run = Run::new(PolicyKind::Linux);
     run.task(1);
     run.task(2);
-    map_file(&mut run, 1, 0x200, 16, "data.db", true);
+    run.map_file(1, 0x200, 16, "data.db", true);
     run.read(1, 0x200, 16);
-    map_file(&mut run, 2, 0x300, 16, "data.db", true);
+    run.map_file(2, 0x300, 16, "data.db", true);
     run.write_value(2, 0x303, 1, 9);
     assert_eq!(run.report().work.fault_around, 0, "a write fault maps one page");
     run.alloc(2, 0x500, 16);
@@ -536,7 +521,7 @@ fn what_fault_around_leaves_alone() {
     assert_eq!(run.report().work.fault_around, 14, "all but the faulting page and the written one");
     run.read_expect(2, 0x303, 1, 9);
 
-    map_file(&mut run, 2, 0x400, 16, "data.db", false);
+    run.map_file(2, 0x400, 16, "data.db", false);
     run.read(2, 0x400, 1);
     assert_eq!(run.report().work.fault_around, 14 + 15);
     let finding = pmap_finding(run.sim.world(), TaskId(2), Vpn(0x40c), Access::Write);
@@ -558,7 +543,7 @@ fn warm_page_cache_maps_the_whole_window() {
     let config = Config::default().check_invariants(true).sample_every(1);
     let mut run = Run { sim: Sim::with_policy(Box::new(linux_warm_page_cache()), config) };
     run.task(1);
-    map_file(&mut run, 1, 0x200, 32, "libc.so.6", true);
+    run.map_file(1, 0x200, 32, "libc.so.6", true);
     run.read(1, 0x207, 1);
     let r = run.report();
     assert_eq!((r.faults.total, r.faults.page_in, r.work.fault_around), (1, 1, 15));

@@ -4,27 +4,12 @@
 use sim::object::FileId;
 use sim::report::Report;
 use sim::world::file_token;
-use sim::{Inheritance, Op, Pindex, PolicyKind, Prot, TaskId, Vpn};
+use sim::{Inheritance, Pindex, PolicyKind, TaskId, Vpn};
 
-use crate::support::{P, Run};
+use crate::support::Run;
 
 fn uvm() -> Run {
     Run::new(PolicyKind::Uvm)
-}
-
-/// `vm_map` of `pages` pages of `file` at page `page`, from file page 0.
-fn map_file(run: &mut Run, t: u32, page: u64, pages: u64, file: &str, private: bool) {
-    let op = Op::VmMap {
-        task: TaskId(t),
-        addr: Some(page * P),
-        size: pages * P,
-        anywhere: false,
-        file: file.to_string(),
-        offset: 0,
-        private,
-        prot: Prot::parse("rw").expect("prot"),
-    };
-    assert_eq!(run.op(op), sim::KernReturn::Success);
 }
 
 /// The object (amap or file) task `t` maps at `page`, and the slot there.
@@ -162,7 +147,7 @@ fn first_read_after_fork_copies_the_amap_of_anonymous_memory_only() {
     run.task(1);
     run.alloc(1, 0x100, 2);
     run.write_value(1, 0x100, 2, 7);
-    map_file(&mut run, 1, 0x200, 2, "lib.so", true);
+    run.map_file(1, 0x200, 2, "lib.so", true);
     run.read(1, 0x200, 2);
     assert_eq!(run.report().faults.page_in, 2);
     run.fork(1, 2);
@@ -252,7 +237,7 @@ fn copy_of_shared_amap_is_made_at_fork() {
 fn vm_copy_of_shared_file_mapping_loans_its_pages() {
     let mut run = uvm();
     run.task(1);
-    map_file(&mut run, 1, 0x200, 2, "data.db", false);
+    run.map_file(1, 0x200, 2, "data.db", false);
     run.write_value(1, 0x200, 1, 5);
     run.alloc(1, 0x300, 2);
     run.copy(1, 0x200, 2, 0x300);
@@ -267,7 +252,7 @@ fn vm_copy_of_shared_file_mapping_loans_its_pages() {
     run.read_expect(1, 0x301, 1, file_token(FileId(0), Pindex(1)).0);
     assert_eq!(run.report().faults.page_in, 3, "the absent page comes from the file's original content");
     run.task(2);
-    map_file(&mut run, 2, 0x200, 2, "data.db", false);
+    run.map_file(2, 0x200, 2, "data.db", false);
     run.read_expect(2, 0x200, 1, 6);
     run.read_expect(2, 0x201, 1, 7);
 }
@@ -282,8 +267,8 @@ fn private_file_mapping_is_an_amap_over_the_file() {
     let mut run = uvm();
     run.task(1);
     run.task(2);
-    map_file(&mut run, 1, 0x400, 2, "lib.so", true);
-    map_file(&mut run, 2, 0x400, 2, "lib.so", false);
+    run.map_file(1, 0x400, 2, "lib.so", true);
+    run.map_file(2, 0x400, 2, "lib.so", false);
     assert_eq!(run.chain(1, 0x400), 1, "no amap before the first write");
     run.write_value(1, 0x400, 1, 1);
     let r = run.report();

@@ -81,6 +81,21 @@ impl Run {
         let prot = Prot::parse(prot).expect("test prot");
         self.op(Op::VmProtect { task: TaskId(t), addr: page * P, size: pages * P, prot, set_max: false })
     }
+    /// `vm_map` of `pages` pages of `file`, from its first page, at `page`,
+    /// read-write, private (copy-on-write) or shared. Must succeed.
+    pub fn map_file(&mut self, t: u32, page: u64, pages: u64, file: &str, private: bool) {
+        let op = Op::VmMap {
+            task: TaskId(t),
+            addr: Some(page * P),
+            size: pages * P,
+            anywhere: false,
+            file: file.to_string(),
+            offset: 0,
+            private,
+            prot: Prot::DEFAULT,
+        };
+        assert_eq!(self.op(op), KernReturn::Success);
+    }
     pub fn inherit(&mut self, t: u32, page: u64, pages: u64, inherit: Inheritance) -> KernReturn {
         self.op(Op::VmInherit { task: TaskId(t), addr: page * P, size: pages * P, inherit })
     }
