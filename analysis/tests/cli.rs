@@ -1,24 +1,10 @@
 //! The `cowsim` command as a user runs it: exit codes, error messages that
 //! name file, line and column, and the examples.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn cowsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cowsim")).args(args).current_dir(repo()).output().expect("cowsim runs")
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod support;
+use support::{cowsim, examples, repo, stderr, stdout};
 
 /// A scratch trace file under target/.
 fn scratch(name: &str, text: &str) -> String {
@@ -27,16 +13,6 @@ fn scratch(name: &str, text: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path.to_string_lossy().into_owned()
-}
-
-fn examples() -> Vec<PathBuf> {
-    let mut all: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    all.sort();
-    all
 }
 
 /// Does every example open with a comment saying what it shows, and run

@@ -10,23 +10,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use analysis::compare::table::{DigestCheck, InputInfo, Run};
 use analysis::compare::{exit_code_for, summarise};
 use sim::{Config, Op, PolicyKind, Sim, TaskId};
 
-fn cowsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cowsim")).args(args).current_dir(repo()).output().expect("cowsim runs")
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod support;
+use support::{cowsim, repo, stderr, stdout};
 
 /// A fresh, empty folder under target/ for one test's output.
 fn fresh_dir(name: &str) -> PathBuf {
@@ -68,10 +58,6 @@ fn out_arg(dir: &Path) -> String {
 
 /// The smallest committed perf capture (253 ops once imported).
 const SMALL_PERF: &str = "workloads/tests/fixtures/forkwrite.perf.txt.gz";
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
 
 /// The files a comparison of `inputs` (labels) under every policy writes,
 /// when none of them recorded faults.

@@ -1,29 +1,15 @@
 //! Generated workloads from the user's side: `cowsim workloads`, `cowsim
 //! gen` and its errors, and a long generated trace replayed as a stream.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
 use analysis::replay::{ReplayError, replay_ops};
 use sim::op::AccessOp;
 use sim::{Access, Config, Op, PolicyKind, TaskId, TraceOp};
 use workloads::generators::{self, WORKLOADS};
 
-fn cowsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cowsim")).args(args).current_dir(repo()).output().expect("cowsim runs")
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod support;
+use support::{cowsim, repo, stderr, stdout};
 
 /// A fresh path under target/ for a test's output.
 fn scratch(name: &str) -> String {

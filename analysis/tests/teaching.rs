@@ -11,31 +11,13 @@
 //! ```
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use analysis::narrate::explain;
 use analysis::object_graph::{dot_to_svg, graph_at, to_dot};
 use sim::{Config, PolicyKind};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn cowsim_in(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_cowsim")).args(args).current_dir(dir).output().expect("cowsim runs")
-}
-
-fn cowsim(args: &[&str]) -> Output {
-    cowsim_in(&repo(), args)
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+mod support;
+use support::{cowsim, cowsim_in, examples, repo, stderr, stdout};
 
 /// A scratch folder under target/, emptied first.
 fn scratch_dir(name: &str) -> PathBuf {
@@ -43,16 +25,6 @@ fn scratch_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn examples() -> Vec<PathBuf> {
-    let mut all: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
-        .collect();
-    all.sort();
-    all
 }
 
 fn stem(path: &Path) -> String {
