@@ -11,8 +11,8 @@ use std::ops::ControlFlow;
 
 use crate::event::Event;
 use crate::fault::{AccessStop, access_range, pmap_finding};
-use crate::ids::{Pindex, TaskId, Token, Vpn};
-use crate::map::{MapEntry, VmMap};
+use crate::ids::{Pindex, TaskId, Token, Vpn, page_span};
+use crate::map::{MapBounds, MapEntry, VmMap};
 use crate::op::AccessOp;
 use crate::pmap::Pmap;
 use crate::policy::Backing;
@@ -37,17 +37,25 @@ impl Sim {
         value.is_multiple_of(self.page())
     }
 
-    /// `[trunc(addr), round(addr + size))` in pages, or `None` when the end
-    /// wraps around the address space.
-    fn page_range(&self, addr: u64, size: u64) -> Option<(Vpn, Vpn)> {
-        let end = addr.checked_add(size)?;
-        let last = end.checked_add(self.page() - 1)?;
-        Some((Vpn(addr / self.page()), Vpn(last / self.page())))
+    /// The pages every map may use.
+    fn bounds(&self) -> MapBounds {
+        MapBounds::of(&self.config)
     }
 
-    /// Is `[start, end)` inside the map's legal range?
-    fn legal(&self, start: Vpn, end: Vpn) -> bool {
-        self.config.map_min <= start.0 * self.page() && end.0 * self.page() <= self.config.map_max && start <= end
+    /// `[trunc(addr), round(addr + size))` in pages, for `size > 0`, or
+    /// `None` when the bytes wrap past 2^64.
+    fn page_range(&self, addr: u64, size: u64) -> Option<(Vpn, Vpn)> {
+        page_span(addr, size, self.page())
+    }
+
+    /// The pages of a byte range an operation names by address, for
+    /// `size > 0`: `None` when the bytes wrap past 2^64 or do not lie inside
+    /// `[map_min, map_max)`. Every caller answers `None` with
+    /// `KERN_INVALID_ADDRESS`, as Mach's `vm_map_enter` (vm/vm_map.c) does
+    /// for a fixed range with `start < min_offset`, `end > max_offset` or
+    /// `start >= end` (its test for a wrap).
+    fn legal_range(&self, addr: u64, size: u64) -> Option<(Vpn, Vpn)> {
+        self.page_range(addr, size).filter(|(start, end)| self.bounds().contains(*start, *end))
     }
 
     pub(crate) fn require_task(&self, task: TaskId) -> Result<(), SimError> {
@@ -93,7 +101,7 @@ impl Sim {
         if size == 0 {
             return ControlFlow::Break(KernReturn::Success);
         }
-        let Some((start, end)) = self.page_range(addr, size).filter(|(s, e)| self.legal(*s, *e)) else {
+        let Some((start, end)) = self.legal_range(addr, size) else {
             return ControlFlow::Break(KernReturn::InvalidAddress);
         };
         match Self::walk_range(&self.world.task(task).map, start, end, allowed) {
@@ -174,21 +182,23 @@ impl Sim {
 
     // ----- making and unmapping memory -----
 
-    /// Finds room for `pages` pages: at `addr` exactly, or first fit from
-    /// `addr` (or the bottom of the map) when `anywhere`.
-    /// `KERN_INVALID_ADDRESS` for a fixed range outside the map,
-    /// `KERN_NO_SPACE` for an overlap or no room.
+    /// Finds room for `pages` pages: at `start` exactly, or first fit from
+    /// `start` (or the bottom of the map) when `anywhere`.
+    /// Fixed: `KERN_INVALID_ADDRESS` for no address or a range that wraps or
+    /// leaves the map, `KERN_NO_SPACE` for an overlap. Anywhere:
+    /// `KERN_NO_SPACE` when no hole of `pages` pages ends at or below the
+    /// maximum (a hint at or past it leaves no room, as Mach's
+    /// `vm_map_enter` says when its `start` passes `max_offset`).
     fn place(&self, task: TaskId, start: Option<Vpn>, pages: u64, anywhere: bool) -> Result<Vpn, KernReturn> {
         let map = &self.world.task(task).map;
-        let min = Vpn(self.config.map_min.div_ceil(self.page()));
-        let limit = Vpn(self.config.map_max / self.page());
+        let bounds = self.bounds();
         if anywhere {
-            let from = start.map_or(min, |s| s.max(min));
-            return map.find_space(from, pages, limit).ok_or(KernReturn::NoSpace);
+            let from = start.map_or(bounds.min, |s| s.max(bounds.min));
+            return map.find_space(from, pages, bounds.max).ok_or(KernReturn::NoSpace);
         }
         let start = start.ok_or(KernReturn::InvalidAddress)?;
-        let end = start.0.checked_add(pages).map(Vpn).ok_or(KernReturn::InvalidAddress)?;
-        if !self.legal(start, end) {
+        let end = start.checked_plus(pages).ok_or(KernReturn::InvalidAddress)?;
+        if !bounds.contains(start, end) {
             return Err(KernReturn::InvalidAddress);
         }
         if !map.is_free(start, end) {
@@ -197,8 +207,11 @@ impl Sim {
         Ok(start)
     }
 
-    /// `vm_allocate`: zero-fill memory, start truncated and end rounded to
-    /// pages. `size == 0` succeeds and maps nothing (GNU Mach).
+    /// `vm_allocate`: zero-fill memory. A fixed range is truncated at its
+    /// start and rounded at its end (`KERN_INVALID_ADDRESS` if those bytes
+    /// wrap past 2^64); anywhere, only the size is rounded and `addr` is
+    /// where the search starts. `size == 0` succeeds and maps nothing (GNU
+    /// Mach). Other codes: see [`Sim::place`].
     pub(crate) fn vm_allocate(
         &mut self,
         task: TaskId,
@@ -210,12 +223,16 @@ impl Sim {
         if size == 0 {
             return Ok(KernReturn::Success);
         }
-        let Some((start, end)) = self.page_range(addr.unwrap_or(0), size) else {
-            return Ok(KernReturn::InvalidAddress);
+        // Anywhere only the size is rounded; a fixed range at both ends.
+        let (hint, pages) = if anywhere {
+            (addr.map(|a| Vpn::of_addr(a, self.page())), size.div_ceil(self.page()))
+        } else {
+            match addr.and_then(|a| self.page_range(a, size)) {
+                Some((start, end)) => (Some(start), end.since(start)),
+                None => return Ok(KernReturn::InvalidAddress),
+            }
         };
-        // Anywhere only the size is rounded; a fixed range is rounded at both ends.
-        let pages = if anywhere { size.div_ceil(self.page()) } else { end.0 - start.0 };
-        let start = match self.place(task, addr.map(|_| start), pages, anywhere) {
+        let start = match self.place(task, hint, pages, anywhere) {
             Ok(s) => s,
             Err(code) => return Ok(code),
         };
@@ -240,8 +257,13 @@ impl Sim {
     }
 
     /// `vm_map` of a file: private (copy-on-write) or shared. The start is
-    /// rounded up (as the manual says, unlike `vm_allocate`).
-    /// `KERN_INVALID_ARGUMENT` for a file offset that is not page-aligned.
+    /// rounded up (as the manual says, unlike `vm_allocate`); a start that
+    /// rounds up to 2^64 is past the map like any other. Checks, in order:
+    /// a file offset that is not page-aligned (`KERN_INVALID_ARGUMENT`),
+    /// `size == 0` (success), a file range `[offset, offset + size)` that
+    /// wraps past 2^64 (`KERN_INVALID_ARGUMENT` too: it names no bytes of
+    /// any file, so the argument is wrong, not an address), then the
+    /// placement (see [`Sim::place`]).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn vm_map(
         &mut self,
@@ -261,26 +283,25 @@ impl Sim {
         if size == 0 {
             return Ok(KernReturn::Success);
         }
-        let start = match addr.map(|a| a.checked_next_multiple_of(self.page())) {
-            Some(None) => return Ok(KernReturn::InvalidAddress),
-            Some(Some(a)) => Some(Vpn(a / self.page())),
-            None => None,
+        let Some((first, _)) = self.page_range(offset, size) else {
+            return Ok(KernReturn::InvalidArgument);
         };
+        let start = addr.map(|a| Vpn::round_up(a, self.page()));
         let pages = size.div_ceil(self.page());
         let start = match self.place(task, start, pages, anywhere || addr.is_none()) {
             Ok(s) => s,
             Err(code) => return Ok(code),
         };
         let object = self.world.file_object(file);
-        let index = Pindex(offset / self.page());
-        let backing = self.policy.map_file(&mut self.world, object, index, pages, private);
+        let backing = self.policy.map_file(&mut self.world, object, Pindex(first.0), pages, private);
         self.insert_entry(task, start, pages, prot, backing, !private);
         Ok(KernReturn::Success)
     }
 
     /// `vm_deallocate`. Follows the manual: any unallocated page in the range
     /// gives `KERN_INVALID_ADDRESS` and nothing changes (GNU Mach and XNU
-    /// skip holes and succeed; kernels.md §7.2).
+    /// skip holes and succeed: `vm_map_delete` in vm/vm_map.c and
+    /// osfmk/vm/vm_map.c).
     pub(crate) fn vm_deallocate(&mut self, task: TaskId, addr: u64, size: u64) -> Result<KernReturn, SimError> {
         self.require_task(task)?;
         let (start, end) = match self.mapped_range(task, addr, size, |_| true) {
@@ -368,7 +389,7 @@ impl Sim {
     /// must lie inside the map, with no hole (`KERN_INVALID_ADDRESS`), and be
     /// readable (`KERN_PROTECTION_FAILURE`), checked in address order.
     fn check_source(&self, task: TaskId, addr: u64, size: u64) -> Result<(Vpn, Vpn), KernReturn> {
-        let Some((start, end)) = self.page_range(addr, size).filter(|(s, e)| self.legal(*s, *e) && e.0 != 0) else {
+        let Some((start, end)) = self.legal_range(addr, size) else {
             return Err(KernReturn::InvalidAddress);
         };
         match Self::check_range(&self.world.task(task).map, start, end, Prot::READ) {
@@ -429,7 +450,7 @@ impl Sim {
         if !(self.aligned(src) && self.aligned(size) && self.aligned(dst)) {
             return Ok(KernReturn::InvalidArgument);
         }
-        let Some((dst_start, dst_end)) = self.page_range(dst, size).filter(|(s, e)| self.legal(*s, *e)) else {
+        let Some((dst_start, dst_end)) = self.legal_range(dst, size) else {
             return Ok(KernReturn::InvalidAddress);
         };
         let code = Self::check_range(&self.world.task(to).map, dst_start, dst_end, Prot::WRITE);
@@ -489,7 +510,9 @@ impl Sim {
 
     /// `vm_read(task, addr, size)` into `caller`: a new copy-on-write region
     /// at `dst` or anywhere. Checks: source, then alignment of `addr`,
-    /// `size` (and `dst`), then room in the caller (`KERN_NO_SPACE`).
+    /// `size` (and `dst`), then the placement in the caller: at `dst`,
+    /// `KERN_INVALID_ADDRESS` for a range that wraps or leaves the map and
+    /// `KERN_NO_SPACE` for an overlap; anywhere, `KERN_NO_SPACE` for no room.
     pub(crate) fn vm_read(
         &mut self,
         task: TaskId,
@@ -510,12 +533,10 @@ impl Sim {
         if !(self.aligned(addr) && self.aligned(size) && dst.is_none_or(|d| self.aligned(d))) {
             return Ok(KernReturn::InvalidArgument);
         }
-        let pages = end.0 - start.0;
-        let at = dst.map(|d| Vpn(d / self.page()));
-        let place = match self.place(caller, at, pages, dst.is_none()) {
+        let at = dst.map(|d| Vpn::of_addr(d, self.page()));
+        let place = match self.place(caller, at, end.since(start), dst.is_none()) {
             Ok(p) => p,
-            Err(KernReturn::InvalidAddress) if dst.is_some() => return Ok(KernReturn::InvalidAddress),
-            Err(_) => return Ok(KernReturn::NoSpace),
+            Err(code) => return Ok(code),
         };
         let snapshot = self.snapshot(task, start, end);
         let mut cursor = place;
@@ -543,7 +564,10 @@ impl Sim {
     /// `read`, `write` or `exec_fetch` of every page of a byte range. Stops
     /// at the first page the task cannot access: `KERN_INVALID_ADDRESS` for
     /// no mapping (SIGSEGV), `KERN_PROTECTION_FAILURE` for a forbidden
-    /// access. Pages before it were accessed.
+    /// access. Pages before it were accessed. A range that runs past the
+    /// map's maximum (or ends exactly at 2^64) stops there at the latest,
+    /// since no entry lies past it; one that wraps past 2^64 names no range
+    /// of bytes and is `KERN_INVALID_ADDRESS` before any page is touched.
     pub(crate) fn access(&mut self, op: &AccessOp) -> Result<KernReturn, SimError> {
         self.require_task(op.task)?;
         if op.len == 0 {
@@ -579,7 +603,8 @@ impl Sim {
             Err(AccessStop::Protection(_)) => Ok(KernReturn::ProtectionFailure),
             Err(AccessStop::UnexpectedValue { vpn, found, expected }) => Err(SimError::UnexpectedValue {
                 task: op.task,
-                addr: vpn.0 * self.page(),
+                // The page was just read, so it is mapped, below the maximum.
+                addr: vpn.addr(self.page()).expect("a mapped page has an address"),
                 found: found.0,
                 expected: expected.0,
             }),

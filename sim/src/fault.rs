@@ -56,7 +56,7 @@
 //!
 //! Alternative considered: let the policy run the whole access, pmap hit
 //! included. Rejected because the hit path must stay a hash lookup and a
-//! token store with no dynamic call (DESIGN.md §8).
+//! token store with no dynamic call.
 
 use crate::event::{Event, FaultKind};
 use crate::ids::{PageId, TaskId, Token, Vpn};
@@ -144,7 +144,7 @@ fn hit(pmap: &Pmap, pages: &mut Pages, vpn: Vpn, access: Access, write_token: To
 }
 
 /// What the task's page table holds for `access` at `vpn` right now, in the
-/// words of a recorded x86 page fault (DESIGN.md §7): `None` for a hit (the
+/// words of a recorded x86 page fault: `None` for a hit (the
 /// access will not fault), `NotPresent` for no valid entry (none, or one
 /// whose page was taken away), `Present` for a valid entry that lacks the
 /// permission (read-only for a write, no execute for a fetch). It is the

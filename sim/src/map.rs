@@ -7,7 +7,36 @@
 use std::collections::BTreeMap;
 
 use crate::ids::{ObjectId, Pindex, Vpn};
+use crate::sim::Config;
 use crate::types::{Inheritance, Prot};
+
+/// The pages a map may use: `[min, max)`. `min` is `Config::map_min`
+/// rounded up to a page and `max` is `Config::map_max` rounded down, so a
+/// page range lies inside exactly when its bytes do. Held in pages so that
+/// no check ever multiplies a page number back into bytes, which could wrap
+/// past 2^64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapBounds {
+    pub min: Vpn,
+    pub max: Vpn,
+}
+
+impl MapBounds {
+    /// The bounds of `[map_min, map_max)` bytes in pages of `page_size`.
+    pub fn new(map_min: u64, map_max: u64, page_size: u64) -> MapBounds {
+        MapBounds { min: Vpn::round_up(map_min, page_size), max: Vpn::of_addr(map_max, page_size) }
+    }
+
+    /// The bounds every map of a run with `config` lives in.
+    pub fn of(config: &Config) -> MapBounds {
+        MapBounds::new(config.map_min, config.map_max, config.page_size)
+    }
+
+    /// Is `[start, end)` a well-formed range inside the bounds?
+    pub fn contains(&self, start: Vpn, end: Vpn) -> bool {
+        self.min <= start && start <= end && end <= self.max
+    }
+}
 
 /// One map entry (`struct vm_map_entry`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,7 +66,7 @@ pub struct MapEntry {
 impl MapEntry {
     /// Number of pages mapped.
     pub fn pages(&self) -> u64 {
-        self.end.0 - self.start.0
+        self.end.since(self.start)
     }
     /// Does the entry map `vpn`?
     pub fn contains(&self, vpn: Vpn) -> bool {
@@ -118,21 +147,20 @@ impl VmMap {
         self.lookup(start).is_none() && self.entries.range(start..end).next().is_none()
     }
 
-    /// The first hole of at least `pages` pages at or above `from`, below
-    /// `limit`: first fit, so the answer depends only on the map.
+    /// The first hole of at least `pages` pages at or above `from` that ends
+    /// at or below `limit`: first fit, so the answer depends only on the map.
+    /// `None` when there is none, including when the hole would have to end
+    /// past the last `u64` page.
     pub fn find_space(&self, from: Vpn, pages: u64, limit: Vpn) -> Option<Vpn> {
-        let mut candidate = from;
-        if let Some(e) = self.lookup(from) {
-            candidate = e.end;
-        }
+        let mut candidate = self.lookup(from).map_or(from, |e| e.end);
         for e in self.entries.range(candidate..).map(|(_, e)| e) {
-            if e.start.0 - candidate.0 >= pages {
+            if e.start.since(candidate) >= pages || e.start >= limit {
                 break;
             }
             candidate = e.end;
         }
-        let end = candidate.0.checked_add(pages)?;
-        (end <= limit.0).then_some(candidate)
+        let end = candidate.checked_plus(pages)?;
+        (end <= limit).then_some(candidate)
     }
 
     /// Splits the entry containing `at` into `[start, at)` and `[at, end)`

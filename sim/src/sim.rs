@@ -211,7 +211,8 @@ impl Sim {
 
     /// Runs the invariant checker; panics with the first violation.
     pub fn check(&self) {
-        if let Err(violation) = check_world(&self.world, self.policy.as_ref()) {
+        let bounds = crate::map::MapBounds::of(&self.config);
+        if let Err(violation) = check_world(&self.world, self.policy.as_ref(), bounds) {
             panic!("invariant broken after op {} under {}: {violation}", self.op_index, self.policy.name());
         }
     }

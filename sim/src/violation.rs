@@ -7,6 +7,15 @@ use std::fmt;
 
 use crate::ids::{ObjectId, PageId, TaskId, Vpn};
 
+/// Which of a map's bounds an entry crosses, and where that bound lies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// The entry starts below `Config::map_min` (this page, rounded up).
+    Min(Vpn),
+    /// The entry ends past `Config::map_max` (this page, rounded down).
+    Max(Vpn),
+}
+
 /// The first broken invariant found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Violation {
@@ -32,6 +41,14 @@ pub enum Violation {
         task: TaskId,
         start: Vpn,
         problem: &'static str,
+    },
+    /// A map entry reaches outside `[map_min, map_max)`: below `bound` when
+    /// `bound` is the minimum, past it when it is the maximum.
+    EntryOutOfBounds {
+        task: TaskId,
+        start: Vpn,
+        end: Vpn,
+        bound: Bound,
     },
     PmapDisagrees {
         task: TaskId,
@@ -65,6 +82,12 @@ impl fmt::Display for Violation {
                 write!(f, "{page:?} has refs {refs} but {slots} object slots hold it")
             }
             Violation::BadEntry { task, start, problem } => write!(f, "{task:?} entry at {start:?}: {problem}"),
+            Violation::EntryOutOfBounds { task, start, end, bound: Bound::Min(min) } => {
+                write!(f, "{task:?} entry {start:?}..{end:?} starts below the map's minimum {min:?} (map_min)")
+            }
+            Violation::EntryOutOfBounds { task, start, end, bound: Bound::Max(max) } => {
+                write!(f, "{task:?} entry {start:?}..{end:?} ends past the map's maximum {max:?} (map_max)")
+            }
             Violation::PmapDisagrees { task, vpn, problem } => write!(f, "{task:?} pmap at {vpn:?}: {problem}"),
             Violation::CopyLink { source, copy } => {
                 write!(f, "{source:?} names {copy:?} as its copy object, which does not shadow it")

@@ -6,7 +6,13 @@
 //! the live ones, so most ops are valid and tasks fork, exec and exit
 //! freely. Addresses fall in a small window so that allocations, copies and
 //! protections collide often; some are deliberately misaligned or out of
-//! range to exercise the error codes.
+//! range to exercise the error codes, and now and then an address (or a
+//! file offset) lies at an edge of the address space: around the map's
+//! maximum or just below 2^64, so that a range of a few pages ends there,
+//! runs one page past it, or wraps. Every policy shares the range checks,
+//! so the oracle alone cannot judge those codes (`sim/tests/address_bounds.rs`
+//! pins them); it makes sure every policy survives what they let through,
+//! with the invariant checker (which bounds every entry) on.
 //!
 //! Besides every registered policy, the oracle checks `linux` with a warm
 //! page cache (`sim::policy::linux::LINUX_WARM_PAGE_CACHE`), where every
@@ -51,8 +57,28 @@ enum Step {
     Touch { who: u8, page: u64, pages: u64, access: u8 },
 }
 
+/// The first page past the map (`Config::default().map_max`).
+fn top() -> u64 {
+    Config::default().map_max / P
+}
+
+/// 2^64 in pages.
+const END: u64 = 1 << 52;
+
+/// A page of the window, or one time in 25 a page near an edge: the last
+/// pages below the map's maximum, the maximum and just past it, or the last
+/// pages below 2^64.
 fn page() -> impl Strategy<Value = u64> {
-    BASE..BASE + SPAN
+    prop_oneof![
+        24 => BASE..BASE + SPAN,
+        1 => prop_oneof![top() - 4..top() + 2, END - 4..END],
+    ]
+}
+
+/// A file offset in pages: the first few pages of the file, or one time in
+/// five its last pages below 2^64 bytes, where `offset + size` may wrap.
+fn file_offset() -> impl Strategy<Value = u64> {
+    prop_oneof![4 => 0..4u64, 1 => END - 3..END]
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -74,7 +100,7 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(who, other, page, pages, dst)| Step::Read { who, other, page, pages, dst }),
         2 => (who, any::<u8>(), page(), 1..5u64, page())
             .prop_map(|(who, other, page, pages, src)| Step::Write { who, other, page, pages, src }),
-        2 => (who, page(), 1..6u64, 0..2u8, 0..4u64, any::<bool>(), 0..8u8)
+        2 => (who, page(), 1..6u64, 0..2u8, file_offset(), any::<bool>(), 0..8u8)
             .prop_map(|(who, page, pages, file, offset, private, prot)| Step::Map { who, page, pages, file, offset, private, prot }),
         10 => (who, page(), 1..5u64, 0..3u8).prop_map(|(who, page, pages, access)| Step::Touch { who, page, pages, access }),
     ]
@@ -256,6 +282,8 @@ fn replay(design: Design, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimError
             "protection_failure",
             results.iter().filter(|r| matches!(r, Ok(KernReturn::ProtectionFailure))).count() as u64,
         ),
+        ("success_at_an_edge", edge_ops(trace, &results, |code| code == KernReturn::Success)),
+        ("refused_at_an_edge", edge_ops(trace, &results, |code| code != KernReturn::Success)),
         ("cow_copy", report.faults.cow_copy),
         ("page_in", report.faults.page_in),
         ("push_copy", report.work.push_copy),
@@ -270,6 +298,28 @@ fn replay(design: Design, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimError
         *seen.entry(name).or_default() += n;
     }
     (results, report.read_digest)
+}
+
+/// Does the op name an address (or file offset) at an edge, as `page()` and
+/// `file_offset()` pick them?
+fn at_an_edge(op: &Op) -> bool {
+    let edge = |bytes: u64| bytes >= (top() - 4) * P;
+    match op {
+        Op::VmAllocate { addr, .. } => addr.is_some_and(edge),
+        Op::VmDeallocate { addr, .. } | Op::VmProtect { addr, .. } | Op::VmInherit { addr, .. } => edge(*addr),
+        Op::VmRead { addr, dst, .. } => edge(*addr) || dst.is_some_and(edge),
+        Op::VmWrite { addr, src, .. } => edge(*addr) || edge(*src),
+        Op::VmCopy { src, dst, .. } => edge(*src) || edge(*dst),
+        Op::VmMap { addr, offset, .. } => addr.is_some_and(edge) || edge(*offset),
+        Op::Access(a) => edge(a.addr),
+        _ => false,
+    }
+}
+
+/// How many ops at an edge gave a code `counts`.
+fn edge_ops(trace: &[TraceOp], results: &[Result<KernReturn, SimError>], counts: impl Fn(KernReturn) -> bool) -> u64 {
+    let hits = trace.iter().zip(results).filter(|(t, r)| at_an_edge(&t.op) && r.as_ref().is_ok_and(|c| counts(*c)));
+    hits.count() as u64
 }
 
 fn seed() -> u64 {
