@@ -6,11 +6,12 @@
 //! then streams the trace straight to the file or stdout, one op at a time.
 //! The trace opens with `#` lines giving the exact command that remakes it.
 
-use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::Path;
 
 use workloads::generators::{self, DEFAULT_SEED, GenError, WORKLOADS};
+
+use crate::output::{AtomicFile, OutputError, is_stdout};
 
 /// Why `cowsim gen` failed. Both are exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -18,6 +19,9 @@ pub enum GenCommandError {
     /// An unknown workload or a bad `--param`.
     #[error("{0}")]
     Setup(#[from] GenError),
+    /// The output path cannot be written (checked before generating).
+    #[error(transparent)]
+    Output(#[from] OutputError),
     /// The output could not be created or written.
     #[error("{path}: {source}")]
     Write { path: String, source: io::Error },
@@ -26,25 +30,22 @@ pub enum GenCommandError {
 /// Generates workload `name` with `seed` and `settings` (`NAME=VALUE`) and
 /// writes it to `output` (`None` or `-`: stdout). Returns the number of ops
 /// written. A reader that closes stdout early (`cowsim gen ... | head`) is
-/// not an error: writing just stops.
+/// not an error: writing just stops. A file is written beside its place and
+/// renamed into it when complete (see [`crate::output`]).
 pub fn generate(name: &str, seed: u64, settings: &[String], output: Option<&Path>) -> Result<u64, GenCommandError> {
     let workload = generators::find(name)?;
     let params = workload.parse_params(settings)?;
-    let to_stdout = output.is_none_or(|p| p == Path::new("-"));
-    let label = output.filter(|_| !to_stdout).map_or_else(|| "stdout".to_string(), |p| p.display().to_string());
-    let failed = |source: io::Error| GenCommandError::Write { path: label.clone(), source };
-    let result = match output {
-        Some(path) if !to_stdout => {
-            let file = File::create(path).map_err(failed)?;
-            generators::write_trace(workload, seed, &params, BufWriter::new(file))
-        }
-        _ => generators::write_trace(workload, seed, &params, BufWriter::new(io::stdout().lock())),
+    let Some(path) = output.filter(|p| !is_stdout(p)) else {
+        return match generators::write_trace(workload, seed, &params, BufWriter::new(io::stdout().lock())) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
+            result => result.map_err(|source| GenCommandError::Write { path: "stdout".to_owned(), source }),
+        };
     };
-    match result {
-        Ok(ops) => Ok(ops),
-        Err(e) if to_stdout && e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
-        Err(e) => Err(failed(e)),
-    }
+    let failed = |source: io::Error| GenCommandError::Write { path: path.display().to_string(), source };
+    let mut file = AtomicFile::create(path, &[])?;
+    let ops = generators::write_trace(workload, seed, &params, &mut file).map_err(failed)?;
+    file.commit()?;
+    Ok(ops)
 }
 
 /// The text of `cowsim workloads`: each generator on one line with what it

@@ -2,7 +2,6 @@
 //! importers in `workloads::import` — opening the input (a file or `-`,
 //! plain or gzip) and the output (a file or `-`), and nothing else.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -10,6 +9,8 @@ use workloads::import::lackey::LackeyImport;
 use workloads::import::perf::PerfImport;
 use workloads::import::{ImportError, ImportSummary};
 use workloads::trace::{TraceWriter, open_input};
+
+use crate::output::{AtomicFile, OutputError, is_stdout};
 
 /// The capture formats `cowsim import` reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -31,34 +32,74 @@ impl Format {
     }
 }
 
+/// Why `cowsim import` (or the import step of `cowsim record`) failed.
+/// Both are exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportCommandError {
+    /// The output path cannot be written (checked before reading a line).
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// The capture is bad, or writing the trace failed.
+    #[error(transparent)]
+    Import(#[from] ImportError),
+}
+
+impl ImportCommandError {
+    /// Did the import stop because the reader of stdout went away
+    /// (`cowsim import ... | head`)? That is not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, ImportCommandError::Import(ImportError::Output { source, .. })
+            if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
 /// Imports `input` (`-` for stdin) into a trace at `output` (`-` for
 /// stdout). A perf import repairs event order within `window` events.
 /// `preamble`, if any, opens the trace as a comment (where the capture came
-/// from). On failure a partly written output file is removed.
+/// from).
+///
+/// The output is checked before the input is read (not a folder, not a
+/// device, not the input itself) and written beside its final place: only a
+/// finished import replaces it, so a failure leaves any existing file as it
+/// was.
 pub fn import_file(
     format: Format,
     input: &Path,
     output: &Path,
     window: usize,
     preamble: Option<&str>,
-) -> Result<ImportSummary, ImportError> {
+) -> Result<ImportSummary, ImportCommandError> {
+    if is_stdout(output) {
+        let stdout = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
+        let (summary, _) = import_into(format, input, stdout, "<stdout>", window, preamble)?;
+        return Ok(summary);
+    }
+    let file = AtomicFile::create(output, &[input])?;
+    let (summary, file) = import_into(format, input, file, &output.display().to_string(), window, preamble)?;
+    file.commit()?;
+    Ok(summary)
+}
+
+/// Imports `input` into `sink`, named `output_name` in errors, and hands
+/// the sink back flushed.
+fn import_into<W: Write>(
+    format: Format,
+    input: &Path,
+    sink: W,
+    output_name: &str,
+    window: usize,
+    preamble: Option<&str>,
+) -> Result<(ImportSummary, W), ImportError> {
     let (reader, input_name) = open_input(input)?;
-    let to_stdout = output.as_os_str() == "-";
-    let output_name = if to_stdout { "<stdout>".to_owned() } else { output.display().to_string() };
-    let output_error = |source| ImportError::Output { file: output_name.clone(), source };
-    let sink: Box<dyn Write> =
-        if to_stdout { Box::new(io::stdout().lock()) } else { Box::new(File::create(output).map_err(output_error)?) };
-    let mut writer = TraceWriter::new(BufWriter::with_capacity(256 * 1024, sink));
+    let output_error = |source| ImportError::Output { file: output_name.to_owned(), source };
+    let mut writer = TraceWriter::new(sink);
     if let Some(text) = preamble {
         writer.write_comment(text).map_err(output_error)?;
     }
-    let result = match format {
-        Format::Perf => PerfImport { window }.run(reader, &input_name, &mut writer, &output_name),
-        Format::Lackey => LackeyImport.run(reader, &input_name, &mut writer, &output_name),
+    let summary = match format {
+        Format::Perf => PerfImport { window }.run(reader, &input_name, &mut writer, output_name)?,
+        Format::Lackey => LackeyImport.run(reader, &input_name, &mut writer, output_name)?,
     };
-    if result.is_err() && !to_stdout {
-        drop(writer);
-        let _ = std::fs::remove_file(output);
-    }
-    result
+    writer.flush().map_err(output_error)?;
+    Ok((summary, writer.into_inner()))
 }

@@ -9,6 +9,7 @@ pub mod generate;
 pub mod import;
 pub mod narrate;
 pub mod object_graph;
+pub mod output;
 pub mod record;
 pub mod replay;
 pub mod stepper;

@@ -15,7 +15,6 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use sim::policy::PageCache;
 use sim::{Config, PolicyKind};
-use workloads::import::ImportError;
 
 mod teaching_commands;
 use teaching_commands as teaching;
@@ -40,8 +39,9 @@ enum Command {
         /// with `--policy all`, a JSON array of reports.
         #[arg(long)]
         json: bool,
-        /// Sample the time series every this many operations.
-        #[arg(long, default_value_t = 100)]
+        /// Sample the time series every this many operations (at least 1;
+        /// a long run keeps at most 10,000 points, thinning evenly).
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
         sample_every: u64,
         /// Run the invariant checker after every operation (slow; on by
         /// default in debug builds).
@@ -72,7 +72,7 @@ enum Command {
         out: PathBuf,
         /// Sample the time series every this many operations (default:
         /// about 200 samples a run).
-        #[arg(long)]
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         sample_every: Option<u64>,
         /// Run the invariant checker after every operation (slow; on by
         /// default in debug builds).
@@ -124,9 +124,11 @@ enum Command {
         /// Where to write the trace; `-` for stdout.
         #[arg(long, short, default_value = "-")]
         output: PathBuf,
-        /// perf only: how many events to hold back to repair their order.
-        #[arg(long, default_value_t = workloads::import::perf::DEFAULT_WINDOW)]
-        window: usize,
+        /// perf only: how many events to hold back to repair their order
+        /// (1 to 1048576).
+        #[arg(long, default_value_t = workloads::import::perf::DEFAULT_WINDOW as u64,
+              value_parser = clap::value_parser!(u64).range(1..=workloads::import::perf::MAX_WINDOW as u64))]
+        window: u64,
     },
     /// Run a command under perf (DESIGN.md §6 events) and import the capture.
     Record {
@@ -215,10 +217,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Import { format, file, output, window }) => {
-            let summary = match analysis::import::import_file(format, &file, &output, window, None) {
-                Err(ImportError::Output { source, .. }) if teaching::is_broken_pipe(&source) => {
-                    return Ok(ExitCode::SUCCESS);
-                }
+            let summary = match analysis::import::import_file(format, &file, &output, window as usize, None) {
+                Err(error) if error.is_broken_pipe() => return Ok(ExitCode::SUCCESS),
                 result => result?,
             };
             for line in summary.report_lines() {
@@ -228,9 +228,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Record { output, perf_text, command }) => {
             let recorded = match analysis::record::record(&command, &output, perf_text.as_deref()) {
-                Err(RecordError::Import(ImportError::Output { source, .. })) if teaching::is_broken_pipe(&source) => {
-                    return Ok(ExitCode::SUCCESS);
-                }
+                Err(RecordError::Import(error)) if error.is_broken_pipe() => return Ok(ExitCode::SUCCESS),
                 result => result?,
             };
             if let Some(status) = recorded.command_status {
@@ -291,6 +289,9 @@ fn compare_command(options: compare::Options) -> anyhow::Result<ExitCode> {
     print_to_stdout(&text)?;
     for problem in &summary.problems {
         eprintln!("cowsim: {problem}");
+    }
+    for rejected in &outcome.rejected {
+        eprintln!("cowsim: left out: {rejected}");
     }
     Ok(ExitCode::from(outcome.exit_code()))
 }

@@ -16,9 +16,10 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use workloads::import::{ImportError, ImportSummary};
+use workloads::import::ImportSummary;
 
-use crate::import::{Format, import_file};
+use crate::import::{Format, ImportCommandError, import_file};
+use crate::output::{self, OutputError, is_stdout};
 
 /// The events DESIGN.md §6 records, as `perf record` arguments.
 pub const PERF_EVENTS: [&str; 14] = [
@@ -60,7 +61,9 @@ pub enum RecordError {
     #[error("{what}: {source}")]
     Io { what: String, source: std::io::Error },
     #[error(transparent)]
-    Import(#[from] ImportError),
+    Output(#[from] OutputError),
+    #[error(transparent)]
+    Import(#[from] ImportCommandError),
 }
 
 /// What a recording produced.
@@ -73,7 +76,17 @@ pub struct Recorded {
 
 /// Records `command` with perf and writes the imported trace to `output`;
 /// with `perf_text`, the `perf script` text is kept there too.
+///
+/// Both outputs are checked before perf runs and written beside their
+/// places (see [`crate::output`]): a failed recording leaves existing files
+/// as they were.
 pub fn record(command: &[String], output: &Path, perf_text: Option<&Path>) -> Result<Recorded, RecordError> {
+    if !is_stdout(output) {
+        output::check_file_target(output, &[])?;
+    }
+    if let Some(keep) = perf_text {
+        output::check_file_target(keep, &[])?;
+    }
     let perf = find_program("perf").ok_or(RecordError::PerfMissing)?;
     let program = command.first().ok_or_else(|| RecordError::CommandMissing(String::new()))?;
     if !program.contains('/') && find_program(program).is_none()
@@ -117,8 +130,12 @@ pub fn record(command: &[String], output: &Path, perf_text: Option<&Path>) -> Re
         return Err(RecordError::ScriptFailed { status: script.status.to_string(), stderr });
     }
     if let Some(keep) = perf_text {
-        std::fs::copy(&text, keep)
+        let mut copy = output::AtomicFile::create(keep, &[])?;
+        let mut source = File::open(&text)
+            .map_err(|source| RecordError::Io { what: format!("reading {}", text.display()), source })?;
+        std::io::copy(&mut source, &mut copy)
             .map_err(|source| RecordError::Io { what: format!("writing {}", keep.display()), source })?;
+        copy.commit()?;
     }
     let preamble = provenance(&perf, command);
     let window = workloads::import::perf::DEFAULT_WINDOW;

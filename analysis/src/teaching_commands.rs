@@ -11,6 +11,7 @@ use std::path::Path;
 
 use analysis::narrate::{self, ExplainError};
 use analysis::object_graph::{self, GraphError};
+use analysis::output;
 use anyhow::Context;
 use sim::{Config, PolicyKind};
 
@@ -30,6 +31,9 @@ pub fn graph(
     output: Option<&Path>,
 ) -> anyhow::Result<()> {
     let target = graph_output(output)?;
+    if let GraphOutput::Dot(path) | GraphOutput::Svg(path) = target {
+        output::check_file_target(path, &[trace])?;
+    }
     let (graph, caption) = object_graph::graph_at(trace, policy, config, at).map_err(graph_error)?;
     let dot = object_graph::to_dot(&graph, &caption);
     match target {
@@ -37,10 +41,11 @@ pub fn graph(
             let mut out = std::io::stdout().lock();
             out.write_all(dot.as_bytes()).or_else(ignore_broken_pipe).context("writing to stdout")?;
         }
-        GraphOutput::Dot(path) => std::fs::write(path, dot).with_context(|| format!("writing {}", path.display()))?,
+        GraphOutput::Dot(path) => output::write_file(path, dot.as_bytes(), &[trace])?,
         GraphOutput::Svg(path) => {
+            object_graph::check_svg_size(&graph)?;
             let svg = object_graph::dot_to_svg(&dot)?;
-            std::fs::write(path, svg).with_context(|| format!("writing {}", path.display()))?;
+            output::write_file(path, svg.as_bytes(), &[trace])?;
         }
     }
     Ok(())

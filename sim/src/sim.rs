@@ -11,6 +11,12 @@ use crate::report::{Report, SeriesPoint};
 use crate::types::KernReturn;
 use crate::world::World;
 
+/// The most points a run's time series keeps. A run that would sample more
+/// keeps every second point and samples the series half as often from then
+/// on (again each time it fills up), so memory stays bounded however long
+/// the trace and however small `sample_every`.
+pub const MAX_SERIES_POINTS: usize = 10_000;
+
 /// Settings of a run. Build with [`Config::default`] and the setters.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
@@ -102,6 +108,10 @@ pub struct Sim {
     /// derived from.
     pub(crate) op_index: u64,
     series: Vec<SeriesPoint>,
+    /// The interval between kept points of `series`: `sample_every` at
+    /// first, doubled each time the series would outgrow
+    /// [`MAX_SERIES_POINTS`].
+    series_every: u64,
     /// The largest measures seen at any sample.
     peaks: Measures,
     last: Measures,
@@ -119,6 +129,7 @@ impl Sim {
         Sim {
             world: World::default(),
             policy,
+            series_every: config.sample_every.max(1),
             config,
             op_index: 0,
             series: Vec::new(),
@@ -183,7 +194,7 @@ impl Sim {
             self.check();
         }
         if self.op_index.is_multiple_of(self.config.sample_every) {
-            self.sample();
+            self.sample(false);
         }
         Ok(code)
     }
@@ -217,28 +228,48 @@ impl Sim {
         }
     }
 
-    /// Takes the measures that need a walk of the world and appends a point
-    /// to the time series.
-    fn sample(&mut self) {
+    /// Takes the measures that need a walk of the world (for the peaks)
+    /// and, at a multiple of the series interval, appends a point to the
+    /// time series. `last` marks the end of the run, always kept.
+    fn sample(&mut self, last: bool) {
         let m = measure(&self.world);
         self.peaks = self.peaks.max(&m);
+        self.last = m;
+        if last || self.op_index.is_multiple_of(self.series_every) {
+            self.push_point();
+        }
+    }
+
+    fn push_point(&mut self) {
         let stats = &self.world.recorder.stats;
         self.series.push(SeriesPoint {
             op: self.op_index,
             resident: stats.resident,
-            hidden: m.hidden,
+            hidden: self.last.hidden,
             faults: stats.faults_total(),
             objects: stats.objects_alive,
-            max_chain: m.max_chain,
+            max_chain: self.last.max_chain,
         });
-        self.last = m;
+        if self.series.len() > MAX_SERIES_POINTS {
+            self.thin_series();
+        }
+    }
+
+    /// Doubles the series interval and drops the points off it, so a long
+    /// run's series stays within [`MAX_SERIES_POINTS`] whatever
+    /// `sample_every` asked for. The peaks are not affected: they are
+    /// still taken at every sample.
+    fn thin_series(&mut self) {
+        self.series_every = self.series_every.saturating_mul(2);
+        let every = self.series_every;
+        self.series.retain(|point| point.op.is_multiple_of(every));
     }
 
     /// The report of the run so far (DESIGN.md §4). Samples the end of the
     /// run first if the last op was not a sample point.
     pub fn finish(&mut self, trace: &str) -> Report {
         if self.series.last().is_none_or(|p| p.op != self.op_index) {
-            self.sample();
+            self.sample(true);
         }
         let cache = self.config.page_cache.name();
         Report::build(self.policy.name(), trace, cache, &self.world, &self.last, &self.peaks, &self.series)
@@ -285,5 +316,28 @@ mod tests {
             sim.apply(&access(1, Access::Read, None, Some(7))).unwrap();
             assert_eq!(sim.world.recorder.stats.faults_total(), faults_before, "{policy}: hits again after refaulting");
         }
+    }
+
+    /// Does a long run sampled at every op keep a bounded series? It must
+    /// stay within the cap, keep the last op, and keep its points evenly
+    /// spaced, while the peaks still see every sample.
+    #[test]
+    fn the_series_is_thinned_to_its_cap() {
+        let mut sim = Sim::new(PolicyKind::GnuMach, Config::default().sample_every(1).check_invariants(false));
+        sim.apply(&Op::TaskCreate { task: TaskId(1) }).unwrap();
+        let allocate = Op::VmAllocate { task: TaskId(1), addr: Some(0x100000), size: 0x4000, anywhere: false };
+        sim.apply(&allocate).unwrap();
+        let ops = 3 * MAX_SERIES_POINTS as u64 + 7;
+        for _ in 2..ops {
+            sim.apply(&access(1, Access::Write, None, None)).unwrap();
+        }
+        let report = sim.finish("thinned");
+        assert!(report.series.len() <= MAX_SERIES_POINTS + 1, "{} points", report.series.len());
+        assert!(report.series.len() > MAX_SERIES_POINTS / 4, "{} points", report.series.len());
+        assert_eq!(report.series.last().map(|p| p.op), Some(ops));
+        let gaps: std::collections::BTreeSet<u64> =
+            report.series.windows(2).take(report.series.len() - 2).map(|w| w[1].op - w[0].op).collect();
+        assert_eq!(gaps.len(), 1, "evenly spaced except the last point: {gaps:?}");
+        assert_eq!(report.pages.resident_peak, 4);
     }
 }

@@ -151,7 +151,10 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// It holds one line in memory at a time, in a buffer reused from line to
 /// line. A line that does not parse is yielded as an `Err` and reading can
 /// go on with the next line; the caller decides whether to stop. An I/O
-/// error ends the iteration (a failing stream would otherwise fail forever).
+/// error ends the iteration (a failing stream would otherwise fail forever),
+/// and so does a line longer than [`MAX_LINE_BYTES`]: its end may never
+/// come (`/dev/zero` has no newline), so the reader reports it as soon as
+/// the limit is passed instead of reading on to find the next line.
 pub struct TraceReader<R: BufRead> {
     input: R,
     name: String,
@@ -217,6 +220,7 @@ impl<R: BufRead> Iterator for TraceReader<R> {
                 }
             };
             self.lines_read += 1;
+            self.finished = line_end == LineEnd::TooLong;
             if let Some(parsed) = self.parse_buffered_line(line_end) {
                 let line = self.lines_read;
                 return Some(
@@ -233,15 +237,15 @@ impl<R: BufRead> Iterator for TraceReader<R> {
 enum LineEnd {
     /// A whole line is in the buffer (the last line may lack its newline).
     Complete,
-    /// The line was longer than [`MAX_LINE_BYTES`]; the buffer holds its
-    /// start and the rest has been skipped.
+    /// The line is longer than [`MAX_LINE_BYTES`]; the buffer holds its
+    /// start and the rest is left unread.
     TooLong,
     /// Nothing was left to read.
     EndOfInput,
 }
 
 /// Appends the next line of `input`, newline included, to `buffer`, reading
-/// at most [`MAX_LINE_BYTES`]; the rest of a longer line is read and dropped.
+/// at most [`MAX_LINE_BYTES`]; the rest of a longer line is left unread.
 fn read_line_limited<R: BufRead>(input: &mut R, buffer: &mut Vec<u8>) -> io::Result<LineEnd> {
     let limit = MAX_LINE_BYTES as u64;
     let read = input.by_ref().take(limit).read_until(b'\n', buffer)?;
@@ -250,32 +254,7 @@ fn read_line_limited<R: BufRead>(input: &mut R, buffer: &mut Vec<u8>) -> io::Res
     } else if buffer.last() == Some(&b'\n') || read < MAX_LINE_BYTES {
         Ok(LineEnd::Complete)
     } else {
-        skip_rest_of_line(input)?;
         Ok(LineEnd::TooLong)
-    }
-}
-
-/// Consumes input up to and including the next newline, without storing it.
-fn skip_rest_of_line<R: BufRead>(input: &mut R) -> io::Result<()> {
-    loop {
-        let available = match input.fill_buf() {
-            Ok(available) => available,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
-        if available.is_empty() {
-            return Ok(());
-        }
-        match available.iter().position(|&byte| byte == b'\n') {
-            Some(newline) => {
-                input.consume(newline + 1);
-                return Ok(());
-            }
-            None => {
-                let length = available.len();
-                input.consume(length);
-            }
-        }
     }
 }
 
@@ -520,12 +499,11 @@ impl<'t> Line<'t> {
         ParseProblem { column: span.map_or(1, |span| char_column(self.text, span.value_start)), message }
     }
 
-    /// The raw text of the value of `key`, for quoting in messages.
+    /// The raw text of the value of `key`, for quoting in messages (cut
+    /// short like [`quoted`] text).
     fn raw_value(&self, key: &str) -> String {
-        self.span_of(key, 0)
-            .and_then(|span| self.text.get(span.value_start..span.value_end))
-            .unwrap_or("the value")
-            .to_owned()
+        let raw = self.span_of(key, 0).and_then(|span| self.text.get(span.value_start..span.value_end));
+        raw.map_or_else(|| "the value".to_owned(), |raw| excerpt(raw, QUOTED_CHARS))
     }
 
     /// Fails on the second occurrence of any key, pointing at that key.
@@ -533,7 +511,7 @@ impl<'t> Line<'t> {
         for (index, (key, _)) in self.entries.iter().enumerate() {
             let earlier = self.entries.iter().take(index).filter(|(k, _)| k == key).count();
             if earlier > 0 {
-                return Err(self.at_key(key, earlier, format!("duplicate field {key:?}")));
+                return Err(self.at_key(key, earlier, format!("duplicate field {}", quoted(key))));
             }
         }
         Ok(())
@@ -560,7 +538,7 @@ impl<'t> Line<'t> {
             Some(close) => format!("did you mean {close:?}?"),
             None => format!("known ops: {}", OP_NAMES.join(", ")),
         };
-        Err(self.at_value("op", format!("unknown op {name:?} ({hint})")))
+        Err(self.at_value("op", format!("unknown op {} ({hint})", quoted(name))))
     }
 
     /// Fails on the first key that `op_name` does not take, pointing at it.
@@ -575,7 +553,7 @@ impl<'t> Line<'t> {
             Some(close) => format!("did you mean {close:?}?"),
             None => format!("{op_name} takes {}, expect", fields.join(", ")),
         };
-        Err(self.at_key(key, 0, format!("unknown field {key:?} for {op_name} ({hint})")))
+        Err(self.at_key(key, 0, format!("unknown field {} for {op_name} ({hint})", quoted(key))))
     }
 
     /// Builds the op named `op_name` (one of [`OP_NAMES`]) from the fields.
@@ -726,8 +704,8 @@ impl<'t> Line<'t> {
             JsonValue::Unsigned(n) => (n.to_string(), too_large()),
             JsonValue::Str(text) => match parse_number_text(text) {
                 Ok(n) if n <= max => return Ok(n),
-                Ok(_) | Err(NumberProblem::TooLarge) => (format!("{text:?}"), too_large()),
-                Err(problem) => (format!("{text:?}"), problem.to_string()),
+                Ok(_) | Err(NumberProblem::TooLarge) => (quoted(text), too_large()),
+                Err(problem) => (quoted(text), problem.to_string()),
             },
             JsonValue::Negative => (self.raw_value(key), NumberProblem::Negative.to_string()),
             JsonValue::Float => {
@@ -782,7 +760,7 @@ impl<'t> Line<'t> {
         let text = self.string_in(key, value, "a protection like \"rw\"")?;
         Prot::parse(text).ok_or_else(|| {
             let why = "use the letters r, w and x, each at most once (\"\" for none)";
-            self.at_value(key, format!("bad protection {text:?} for {key:?}: {why}"))
+            self.at_value(key, format!("bad protection {} for {key:?}: {why}", quoted(text)))
         })
     }
 
@@ -792,7 +770,7 @@ impl<'t> Line<'t> {
         let text = self.string_in(key, self.required(key, op_name)?, choices)?;
         Inheritance::parse(text).ok_or_else(|| {
             let why = vocabulary_hint(text, ["share", "copy", "none"], choices);
-            self.at_value(key, format!("bad inheritance {text:?} for {key:?}: {why}"))
+            self.at_value(key, format!("bad inheritance {} for {key:?}: {why}", quoted(text)))
         })
     }
 
@@ -806,7 +784,7 @@ impl<'t> Line<'t> {
         let found = RECORDED_NAMES.iter().find(|(name, _)| *name == text);
         found.map(|(_, recorded)| Some(*recorded)).ok_or_else(|| {
             let why = vocabulary_hint(text, RECORDED_NAMES.map(|(name, _)| name), choices);
-            self.at_value(key, format!("bad recorded fault {text:?} for {key:?}: {why}"))
+            self.at_value(key, format!("bad recorded fault {} for {key:?}: {why}", quoted(text)))
         })
     }
 
@@ -819,8 +797,33 @@ impl<'t> Line<'t> {
         KernReturn::parse(text).map(Some).ok_or_else(|| {
             let names = KernReturn::ALL.map(KernReturn::name);
             let why = vocabulary_hint(text, names, &format!("one of {}", names.join(", ")));
-            self.at_value("expect", format!("bad return code {text:?} for \"expect\": {why}"))
+            self.at_value("expect", format!("bad return code {} for \"expect\": {why}", quoted(text)))
         })
+    }
+}
+
+/// The most characters of the input a message quotes: enough to recognise
+/// a typo, never a whole megabyte of junk.
+pub const QUOTED_CHARS: usize = 64;
+
+/// `text` as a message quotes it: in double quotes with Rust-style escapes,
+/// cut after [`QUOTED_CHARS`] characters with an ellipsis and the full
+/// length, so a 500 KB key costs one short line.
+pub fn quoted(text: &str) -> String {
+    let total = text.chars().count();
+    if total <= QUOTED_CHARS {
+        format!("{text:?}")
+    } else {
+        let start: String = text.chars().take(QUOTED_CHARS).collect();
+        format!("{start:?}… ({total} characters)")
+    }
+}
+
+/// The first `limit` characters of `text`, with `…` when it was longer.
+fn excerpt(text: &str, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
     }
 }
 

@@ -381,6 +381,36 @@ fn reader_reports_the_line_and_file_and_goes_on() {
     assert_eq!(items[2].as_ref().map(|l| l.line).ok(), Some(6));
 }
 
+/// Does a line with no end (`cowsim run /dev/zero`) fail at once? The
+/// reader must report it after reading the limit and stop, not read on
+/// forever looking for a newline; an endless `repeat` would hang the test.
+#[test]
+fn an_endless_line_fails_as_soon_as_it_passes_the_limit() {
+    let endless = std::io::BufReader::new(std::io::repeat(0));
+    let mut reader = TraceReader::new(endless, "/dev/zero");
+    let error = reader.next().expect("an item").expect_err("the line is too long");
+    assert_eq!(
+        error.to_string(),
+        format!("/dev/zero:1:1: line is longer than {} bytes", workloads::trace::MAX_LINE_BYTES)
+    );
+    assert!(reader.next().is_none(), "the reader stops after an over-long line");
+}
+
+/// Does a message quote a huge key in full? It must quote a short start
+/// and say how long the key was, once.
+#[test]
+fn huge_keys_and_values_are_quoted_short() {
+    let key = "k".repeat(500_000);
+    let message = error_for(&format!(r#"{{"op":"exit","task":1,"{key}":1}}"#));
+    assert!(message.len() < 300, "{} bytes: {}", message.len(), &message[..200]);
+    assert!(message.contains("(500000 characters)"), "{message}");
+    let value = "9".repeat(100_000);
+    let message = error_for(&format!(r#"{{"op":"exit","task":"{value}"}}"#));
+    assert!(message.len() < 300, "{} bytes", message.len());
+    let message = error_for(&format!(r#"{{"op":"exit","task":-{value}}}"#));
+    assert!(message.len() < 300, "{} bytes", message.len());
+}
+
 #[test]
 fn reader_handles_crlf_bom_missing_final_newline_and_bad_utf8() {
     let text = "\u{feff}{\"op\":\"exec\",\"task\":1}\r\n\r\n{\"op\":\"exit\",\"task\":1}";

@@ -138,19 +138,31 @@ impl LoadedInput {
     }
 }
 
-/// Resolves one command-line argument: an existing file is a capture
-/// when its name says so, a trace otherwise; anything else must name a
-/// workload.
+/// Resolves one command-line argument: `-` is a trace on standard input;
+/// anything that exists and is not a folder (a file, a FIFO such as
+/// `<(zcat t.gz)`) is a capture when its name says so, a trace otherwise;
+/// anything else must name a workload.
 pub fn resolve_input(argument: &str) -> Result<Input, CompareError> {
     let path = Path::new(argument);
-    if path.is_file() {
-        return Ok(file_input(path.to_path_buf()));
+    if argument == STDIN {
+        return Ok(Input::Trace(path.to_path_buf()));
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => return Err(CompareError::InputIsFolder { path: path.to_path_buf() }),
+        Ok(_) => return Ok(file_input(path.to_path_buf())),
+        Err(_) => {}
     }
     match generated_workload(argument) {
         Some(ops) => Ok(Input::Generated { name: argument.to_string(), ops }),
         None => Err(CompareError::UnknownInput { argument: argument.to_string(), workloads: workload_names() }),
     }
 }
+
+/// The argument that names standard input.
+const STDIN: &str = "-";
+
+/// The name reports and output folders give a trace read from stdin.
+const STDIN_LABEL: &str = "stdin";
 
 /// A file argument: a capture when its name ends like one, else a trace.
 fn file_input(path: PathBuf) -> Input {
@@ -223,7 +235,11 @@ pub fn load(input: Input) -> Result<LoadedInput, CompareError> {
             let reader = open_trace(&path)?;
             let source = reader.name().to_string();
             let ops = reader.collect::<Result<Vec<_>, _>>()?;
-            let trace = path.file_name().map_or_else(|| source.clone(), |f| f.to_string_lossy().into_owned());
+            let trace = if path.as_os_str() == STDIN {
+                STDIN_LABEL.to_owned()
+            } else {
+                path.file_name().map_or_else(|| source.clone(), |f| f.to_string_lossy().into_owned())
+            };
             Ok(LoadedInput { label: trace_label(&trace), trace, source, origin: Origin::Trace, ops })
         }
         Input::Capture { path, format } => load_capture(&path, format),

@@ -51,11 +51,12 @@ use crate::charts::bars::{FaultBars, PolicyBars};
 use crate::charts::heat::HeatTable;
 use crate::charts::lines::{Panel, SeriesPanels, from_zero};
 use crate::charts::{self, Chart, ChartError};
+use crate::output::{self, OutputError};
 
 pub mod input;
 pub mod table;
 
-use input::{Input, LoadedInput, Origin, builtin_suite, load, resolve_input};
+use input::{LoadedInput, Origin, builtin_suite, load, resolve_input};
 use table::{
     Agreement, DigestCheck, InputInfo, Row, Run, SUMMARY_SCHEMA, Summary, agreement, check_digests, reference_policy,
 };
@@ -107,6 +108,8 @@ impl Options {
 /// an unusable output folder: exit code 2.
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
+    #[error("{}: is a folder; name the trace files in it", .path.display())]
+    InputIsFolder { path: PathBuf },
     #[error("{argument:?} is neither a trace file nor a workload{}", known_workloads(.workloads))]
     UnknownInput { argument: String, workloads: Vec<&'static str> },
     #[error("the built-in suite is empty: no examples/*.jsonl in {} and no workloads", .looked_in.display())]
@@ -125,6 +128,19 @@ pub enum CompareError {
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
     Chart(#[from] ChartError),
+    #[error("--out {0}")]
+    Output(OutputError),
+    #[error("{}", nothing_to_compare(.errors))]
+    NothingToCompare { errors: Vec<CompareError> },
+}
+
+/// Every bad input's error, one a line, after a first line saying so.
+fn nothing_to_compare(errors: &[CompareError]) -> String {
+    let mut text = String::from("no input could be compared:");
+    for error in errors {
+        text.push_str(&format!("\n  {error}"));
+    }
+    text
 }
 
 impl CompareError {
@@ -148,12 +164,17 @@ pub struct Outcome {
     pub summary: Summary,
     /// Every file written, relative to the output folder, sorted.
     pub files: Vec<PathBuf>,
+    /// The inputs set aside as bad input, with why, in command-line order
+    /// (those that failed to resolve or load come before those whose
+    /// replay met a bad op).
+    pub rejected: Vec<CompareError>,
 }
 
 impl Outcome {
-    /// 0 when every run finished and every digest matched, else 1.
+    /// 2 when an input was rejected (bad input); else 0 when every run
+    /// finished and every digest matched, and 1 otherwise.
     pub fn exit_code(&self) -> u8 {
-        exit_code_for(&self.summary)
+        if self.rejected.is_empty() { exit_code_for(&self.summary) } else { 2 }
     }
 }
 
@@ -170,16 +191,25 @@ pub fn auto_sample_every(ops: usize) -> u64 {
 }
 
 /// Runs the comparison and writes the output folder.
+///
+/// Bad inputs do not stop the others: every input that cannot be resolved,
+/// read or replayed is set aside with its error ([`Outcome::rejected`]),
+/// the good ones are compared and written as usual, and the exit code is 2.
+/// When no input is good there is nothing to write and the errors are
+/// returned.
 pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
+    output::check_folder_target(&options.out).map_err(CompareError::Output)?;
     let policies = in_canonical_order(&options.policies);
     let reference = reference_policy(&policies).ok_or(CompareError::NoPolicies)?;
+    let mut rejected = Vec::new();
     let inputs = if options.inputs.is_empty() {
         builtin_suite(&options.suite_root)?
     } else {
-        options.inputs.iter().map(|a| resolve_input(a)).collect::<Result<Vec<Input>, _>>()?
+        options.inputs.iter().filter_map(|a| keep_good(resolve_input(a), &mut rejected)).collect()
     };
-    let inputs: Vec<LoadedInput> = inputs.into_par_iter().map(load).collect::<Result<_, _>>()?;
-    ensure_unique_labels(&inputs)?;
+    let loaded: Vec<Result<LoadedInput, CompareError>> = inputs.into_par_iter().map(load).collect();
+    let loaded: Vec<LoadedInput> = loaded.into_iter().filter_map(|l| keep_good(l, &mut rejected)).collect();
+    let inputs = unique_labels(loaded, &mut rejected);
     let sample_every: Vec<u64> =
         inputs.iter().map(|i| options.sample_every.unwrap_or_else(|| auto_sample_every(i.ops.len()))).collect();
 
@@ -189,27 +219,23 @@ pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
 
     let jobs: Vec<(usize, PolicyKind)> =
         (0..inputs.len()).flat_map(|i| policies.iter().map(move |p| (i, *p))).collect();
-    let runs: Vec<Run> = jobs
+    let runs: Vec<Result<Run, (usize, CompareError)>> = jobs
         .par_iter()
         .map(|&(i, policy)| {
-            // A real capture comes from a machine whose page cache already
-            // held the program's files; anything else starts cold.
-            let cache = match inputs[i].origin {
-                Origin::Capture(_) => PageCache::Warm,
-                Origin::Trace | Origin::Workload => PageCache::Cold,
-            };
-            let config = Config::default()
-                .sample_every(sample_every[i])
-                .check_invariants(options.check_invariants)
-                .page_cache(cache);
-            let run = run_one(i, &inputs[i], policy, config);
+            let run = run_one(i, &inputs[i], policy, run_config(options, &inputs[i], sample_every[i]));
             progress.inc(1);
             run
         })
-        .collect::<Result<_, _>>()?;
+        .collect();
+    let (inputs, sample_every, runs) = drop_inputs_with_bad_ops(inputs, sample_every, runs, &mut rejected);
+    if inputs.is_empty() {
+        progress.finish_and_clear();
+        return Err(CompareError::NothingToCompare { errors: rejected });
+    }
 
     let infos = inputs.iter().zip(&sample_every).map(|(input, every)| input_info(input, *every)).collect();
-    let summary = summarise(infos, &policies, reference, &runs);
+    let mut summary = summarise(infos, &policies, reference, &runs);
+    summary.rejected = rejected.iter().map(ToString::to_string).collect();
 
     let mut files = report_files(&inputs, &runs);
     files.extend(summary_files(&summary));
@@ -217,27 +243,86 @@ pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
     progress.finish_and_clear();
 
     let had_earlier_comparison = holds_a_comparison(&options.out);
-    write_all(&options.out, &files)?;
+    output::write_files(&options.out, &files).map_err(CompareError::Output)?;
     let written: BTreeSet<PathBuf> = files.iter().map(|(path, _)| path.clone()).collect();
     if had_earlier_comparison {
         remove_stale(&options.out, &written)?;
     }
-    Ok(Outcome { summary, files: written.into_iter().collect() })
+    Ok(Outcome { summary, files: written.into_iter().collect(), rejected })
+}
+
+/// The settings of one run: a real capture comes from a machine whose page
+/// cache already held the program's files; anything else starts cold.
+fn run_config(options: &Options, input: &LoadedInput, sample_every: u64) -> Config {
+    let cache = match input.origin {
+        Origin::Capture(_) => PageCache::Warm,
+        Origin::Trace | Origin::Workload => PageCache::Cold,
+    };
+    Config::default().sample_every(sample_every).check_invariants(options.check_invariants).page_cache(cache)
+}
+
+/// The value of a good result; a bad one's error is kept in `rejected`.
+fn keep_good<T>(result: Result<T, CompareError>, rejected: &mut Vec<CompareError>) -> Option<T> {
+    result.map_err(|error| rejected.push(error)).ok()
+}
+
+/// The inputs with their labels unique: output folders are named by label,
+/// so a later input with a label already taken is rejected.
+fn unique_labels(inputs: Vec<LoadedInput>, rejected: &mut Vec<CompareError>) -> Vec<LoadedInput> {
+    let mut seen = BTreeSet::new();
+    let mut unique = Vec::new();
+    for input in inputs {
+        if seen.insert(input.label.clone()) {
+            unique.push(input);
+        } else {
+            rejected.push(CompareError::DuplicateLabel { label: input.label });
+        }
+    }
+    unique
+}
+
+/// Sets aside every input one of whose runs met a bad op (an unknown task:
+/// the trace is wrong under every policy), and renumbers the runs of the
+/// inputs that remain.
+fn drop_inputs_with_bad_ops(
+    inputs: Vec<LoadedInput>,
+    sample_every: Vec<u64>,
+    runs: Vec<Result<Run, (usize, CompareError)>>,
+    rejected: &mut Vec<CompareError>,
+) -> (Vec<LoadedInput>, Vec<u64>, Vec<Run>) {
+    let mut bad = vec![false; inputs.len()];
+    let mut good_runs = Vec::with_capacity(runs.len());
+    for result in runs {
+        match result {
+            Ok(run) => good_runs.push(run),
+            Err((index, error)) => {
+                if !std::mem::replace(&mut bad[index], true) {
+                    rejected.push(error);
+                }
+            }
+        }
+    }
+    let mut new_index = vec![usize::MAX; inputs.len()];
+    let mut kept_inputs = Vec::new();
+    let mut kept_every = Vec::new();
+    for (index, (input, every)) in inputs.into_iter().zip(sample_every).enumerate() {
+        if !bad[index] {
+            new_index[index] = kept_inputs.len();
+            kept_inputs.push(input);
+            kept_every.push(every);
+        }
+    }
+    let runs = good_runs
+        .into_iter()
+        .filter(|run| !bad[run.input])
+        .map(|run| Run { input: new_index[run.input], ..run })
+        .collect();
+    (kept_inputs, kept_every, runs)
 }
 
 /// The policies deduplicated, in `PolicyKind::ALL` order.
 fn in_canonical_order(policies: &[PolicyKind]) -> Vec<PolicyKind> {
     PolicyKind::ALL.into_iter().filter(|p| policies.contains(p)).collect()
-}
-
-fn ensure_unique_labels(inputs: &[LoadedInput]) -> Result<(), CompareError> {
-    let mut seen = BTreeSet::new();
-    for input in inputs {
-        if !seen.insert(input.label.as_str()) {
-            return Err(CompareError::DuplicateLabel { label: input.label.clone() });
-        }
-    }
-    Ok(())
 }
 
 fn progress_bar(visible: bool, length: u64) -> ProgressBar {
@@ -253,16 +338,22 @@ fn progress_bar(visible: bool, length: u64) -> ProgressBar {
     bar
 }
 
-/// Replays one input under one policy. A bad op is bad input (an error);
-/// an unmet expectation makes a failed run, reported up to that op.
-fn run_one(index: usize, input: &LoadedInput, policy: PolicyKind, config: Config) -> Result<Run, CompareError> {
+/// Replays one input under one policy. A bad op is bad input (an error,
+/// with the input's index); an unmet expectation makes a failed run,
+/// reported up to that op.
+fn run_one(
+    index: usize,
+    input: &LoadedInput,
+    policy: PolicyKind,
+    config: Config,
+) -> Result<Run, (usize, CompareError)> {
     let mut sim = Sim::new(policy, config);
     let mut failure = None;
     for located in &input.ops {
         if let Err(error) = sim.apply_traced(&located.value) {
             let position = input.position(located.line);
             if error.is_bad_input() {
-                return Err(CompareError::BadOp { position, error });
+                return Err((index, CompareError::BadOp { position, error }));
             }
             failure = Some(format!("{position}: under {policy}: {error}"));
             break;
@@ -313,6 +404,7 @@ pub fn summarise(inputs: Vec<InputInfo>, policies: &[PolicyKind], reference: Pol
         runs: rows,
         fidelity,
         problems,
+        rejected: Vec::new(),
     }
 }
 
@@ -507,17 +599,6 @@ fn input_charts(label: &str, runs: &[&Run]) -> Vec<(&'static str, AnyChart)> {
 fn holds_a_comparison(out: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(out.join("summary.json")) else { return false };
     serde_json::from_str::<serde_json::Value>(&text).is_ok_and(|v| v["schema"] == SUMMARY_SCHEMA)
-}
-
-fn write_all(out: &Path, files: &[OutputFile]) -> Result<(), CompareError> {
-    let folders: BTreeSet<PathBuf> = files.iter().filter_map(|(path, _)| path.parent().map(|p| out.join(p))).collect();
-    for folder in folders {
-        std::fs::create_dir_all(&folder).map_err(|source| CompareError::Io { path: folder.clone(), source })?;
-    }
-    files.par_iter().try_for_each(|(path, bytes)| {
-        let path = out.join(path);
-        std::fs::write(&path, bytes).map_err(|source| CompareError::Io { path, source })
-    })
 }
 
 /// Removes files under `out/runs` and `out/charts` that are not in

@@ -271,6 +271,10 @@ pub struct Summary {
     pub fidelity: Vec<Agreement>,
     /// One line per failed run or mismatch, in input then policy order.
     pub problems: Vec<String>,
+    /// The inputs left out as bad input, each with its error; absent from
+    /// `summary.json` when every input was good.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rejected: Vec<String>,
 }
 
 /// How well each policy faulted where the real kernel did, on one input
@@ -382,6 +386,13 @@ pub fn markdown(summary: &Summary) -> String {
         let _ = writeln!(out, "**Problems:**\n");
         for problem in &summary.problems {
             let _ = writeln!(out, "- {problem}");
+        }
+        out.push('\n');
+    }
+    if !summary.rejected.is_empty() {
+        let _ = writeln!(out, "**Left out as bad input:**\n");
+        for rejected in &summary.rejected {
+            let _ = writeln!(out, "- {rejected}");
         }
         out.push('\n');
     }
