@@ -195,8 +195,8 @@ fn forkwrite_fixture_is_pinned() {
     assert_eq!(report.faults.segv + report.faults.protection, 0);
 }
 
-/// DESIGN.md §7's target: the share of a capture's recorded faults that
-/// `linux` must fault on with the same class.
+/// The target: the share of a capture's recorded faults that `linux` must
+/// fault on with the same class.
 const FIDELITY_TARGET: f64 = 0.95;
 
 /// Measured agreement with the real kernel, per perf fixture: the faults
@@ -218,7 +218,7 @@ const AGREEMENT: [Agreement; 4] = [
 ];
 
 /// How often does `linux` fault where the real kernel did, with the same
-/// class (DESIGN.md §7)? Pinned per fixture. What `linux` misses is one
+/// class? Pinned per fixture. What `linux` misses is one
 /// thing only: a first write to a page of a private file mapping that Linux
 /// had mapped read-only by fault-around (so it recorded `present`) while
 /// the simulator has no entry there (`not_present`), because the page was
@@ -639,7 +639,8 @@ fn unknown_kinds_are_skipped_and_counted() {
         lines.iter().any(|l| l == "note: 1 captures that lost events (PERF_RECORD_LOST): the trace has gaps"),
         "{lines:?}"
     );
-    assert!(imported.text.ends_with(&format!("# import summary: {}\n", lines.join("; "))));
+    let footer: String = lines.iter().map(|l| format!("# import summary: {l}\n")).collect();
+    assert!(imported.text.ends_with(&footer), "{}", imported.text);
 }
 
 /// Does a malformed line of a known kind stop the import with its file,
@@ -793,4 +794,193 @@ proptest! {
             replay_leniently(&imported.ops)?;
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Hostile input: bounded memory, bounded messages, wrong files refused
+// ---------------------------------------------------------------------------
+
+/// The longest line an importer may write into a trace: summaries and
+/// comments must stay far below the trace reader's 1 MiB limit.
+const SHORT_LINE_BYTES: usize = 4096;
+
+fn import_lackey_text(text: &str) -> Result<Imported, ImportError> {
+    import_with(|w| LackeyImport.run(text.as_bytes(), "t.lackey", w, "out"))
+}
+
+fn error_of(result: Result<Imported, ImportError>) -> String {
+    match result {
+        Ok(imported) => panic!("expected an error, got a trace:\n{}", imported.text),
+        Err(error) => error.to_string(),
+    }
+}
+
+/// Every line of `text` is short.
+fn assert_lines_short(what: &str, lines: impl IntoIterator<Item = impl AsRef<str>>) {
+    for line in lines {
+        let line = line.as_ref();
+        assert!(line.len() <= SHORT_LINE_BYTES, "{what}: a line of {} bytes: {:.200}", line.len(), line);
+    }
+}
+
+/// A capture naming 200 000 kinds the importer does not know: the import
+/// succeeds, its summary (on stderr and in the trace) stays a few lines of
+/// a few hundred bytes, and the trace reads back and replays.
+#[test]
+fn many_unknown_kinds_make_a_short_summary() {
+    let mut text = exec_100();
+    for i in 0..200_000u64 {
+        text += &line(100, 10 + i, &format!("custom:event_{i}: value=1"));
+    }
+    let imported = import_perf_text(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(imported.summary.skipped.total(), 200_000);
+    assert_lines_short("trace", imported.text.lines());
+    let report = imported.summary.report_lines();
+    assert_lines_short("report", &report);
+    assert!(report[1].starts_with("skipped 200000 lines: 1 custom:event_0, 1 custom:event_1, "), "{}", report[1]);
+    assert!(report[1].ends_with("and at least 991 more kinds (199990 lines)"), "{}", report[1]);
+    replay(PolicyKind::Eager, &imported.ops);
+}
+
+/// Does an error or a summary quote at most a short excerpt of a long
+/// token, never the whole of it?
+#[test]
+fn long_input_is_quoted_as_an_excerpt() {
+    let long = "x".repeat(500_000);
+    let error = error_of(import_perf_text(&format!("prog {long} [000] 1.0: PERF_RECORD_EXIT(1:1):(0:0)\n")));
+    assert!(error.len() < 300, "{:.300}", error);
+    assert!(error.contains("\"xxxxxxxx") && error.contains("…\""), "{error}");
+
+    let text = exec_100() + &line(100, 5, &format!("{long}: value=1"));
+    let imported = import_perf_text(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_lines_short("report", imported.summary.report_lines());
+    assert_lines_short("trace", imported.text.lines());
+
+    let error = error_of(import_lackey_text(&format!("{long}\n")));
+    assert!(error.len() < 300, "{:.300}", error);
+}
+
+/// A mapping's path and a command's name become fields of ops: one longer
+/// than Linux allows is a damaged line, refused with its line and column,
+/// rather than an op line the trace reader would refuse.
+#[test]
+fn over_long_names_are_refused() {
+    let path = "\u{1}".repeat(300_000);
+    let text = exec_100() + &line(100, 5, &mmap(100, 100, 0x50_0000, 0x1000, "rw-s", &path));
+    let error = error_of(import_perf_text(&text));
+    assert!(error.starts_with("capture.perf.txt:4:"), "{:.300}", error);
+    assert!(error.len() < 300, "{:.300}", error);
+    let text = line(100, 1, &format!("PERF_RECORD_COMM exec: {}:100/100", "\u{1}".repeat(300_000)));
+    let error = error_of(import_perf_text(&text));
+    assert!(error.starts_with("capture.perf.txt:1:"), "{:.300}", error);
+}
+
+/// Input that is not lackey's log at all (binary junk, a text file, an
+/// empty input, valgrind run without `--trace-mem=yes`) is an error
+/// naming the file, as it is for perf.
+#[test]
+fn input_that_is_not_the_tools_output_is_refused() {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let junk: Vec<u8> = (0..20_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect();
+    let perf = import_with(|w| PerfImport::default().run(junk.as_slice(), "junk", w, "out"));
+    assert!(perf.is_err(), "perf refuses junk");
+    let lackey = import_with(|w| LackeyImport.run(junk.as_slice(), "junk", w, "out"));
+    assert!(error_of(lackey).starts_with("junk:1:1: not a lackey log"));
+
+    let passwd = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n";
+    assert_eq!(
+        error_of(import_lackey_text(passwd)),
+        "t.lackey:1:1: not a lackey log: expected valgrind's banner (==PID==) or lackey's first access \
+         (\"I  ADDRESS,SIZE\"), found \"root:x:0:0:root:/root:/bin/bash\""
+    );
+
+    assert_eq!(error_of(import_lackey_text("")), "t.lackey is not a lackey log: it is empty");
+    assert_eq!(error_of(import_lackey_text("\n\n")), "t.lackey is not a lackey log: it has only blank lines");
+    assert_eq!(error_of(import_perf_text("")), "capture.perf.txt is not a perf script capture: it is empty");
+    assert_eq!(
+        error_of(import_perf_text("# ========\n# captured on: x\n\n")),
+        "capture.perf.txt is not a perf script capture: no line looks like perf script's output \
+         (first line: \"# ========\")"
+    );
+    assert_eq!(
+        error_of(import_lackey_text("==7== Lackey, an example Valgrind tool\n==7== \n==7== Exit code: 0\n")),
+        "t.lackey is not a lackey log: no line looks like lackey's output (first line: \"==7== Lackey, an \
+         example Valgrind tool\"); lackey logs accesses only when run with --trace-mem=yes"
+    );
+    // perf indents only the callchain lines that follow an event.
+    let error = error_of(import_perf_text("\t    7fde2009c8ea memset+0x1 (/usr/lib/libc.so.6)\n"));
+    assert!(error.starts_with("capture.perf.txt:1:1: expected a perf script line"), "{error}");
+
+    // After the first access, other lines are the program's own output.
+    let imported = import_lackey_text("==1== Lackey\nI  00401000,3\nhello\n L 00402000,8\n").unwrap();
+    assert_eq!(imported.summary.skipped.total(), 1);
+}
+
+/// Does a lackey access line with other spacing than lackey's own get a
+/// message that says so, at the column where it differs?
+#[test]
+fn lackey_spacing_mistakes_are_explained() {
+    assert_eq!(
+        error_of(import_lackey_text(" L  0400aef0,8\n")),
+        "t.lackey:1:4: unexpected space: lackey writes \" L \" and the address right after it"
+    );
+    assert_eq!(
+        error_of(import_lackey_text("I   04000a9d,3\n")),
+        "t.lackey:1:4: unexpected space: lackey writes \"I  \" and the address right after it"
+    );
+    assert_eq!(
+        error_of(import_lackey_text("I 04000a9d,3\n")),
+        "t.lackey:1:3: expected \"I  \" (I and two spaces) before the address, as lackey writes a fetch"
+    );
+    assert_eq!(
+        error_of(import_lackey_text("I  00401000,3\nL 0400aef0,8\n")),
+        "t.lackey:2:1: expected \" L \" (a space, L and a space) before the address, as lackey writes a load"
+    );
+    assert_eq!(
+        error_of(import_lackey_text("I  00401000,3\n  S\t0400aef0,8\n")),
+        "t.lackey:2:2: expected \" S \" (a space, S and a space) before the address, as lackey writes a store"
+    );
+}
+
+/// A line longer than the limit fails as soon as the limit is passed,
+/// naming its line, even when the input never ends (`/dev/zero`) or the
+/// whole line arrived in one buffer.
+#[test]
+fn over_long_lines_fail_at_the_limit() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let zeros = || std::io::BufReader::new(std::io::repeat(0));
+        let perf = import_with(|w| PerfImport::default().run(zeros(), "/dev/zero", w, "out")).err();
+        let lackey = import_with(|w| LackeyImport.run(zeros(), "/dev/zero", w, "out")).err();
+        let _ = done.send((perf.map(|e| e.to_string()), lackey.map(|e| e.to_string())));
+    });
+    let (perf, lackey) =
+        finished.recv_timeout(std::time::Duration::from_secs(120)).expect("reading /dev/zero stops at the limit");
+    assert_eq!(perf.as_deref(), Some("/dev/zero:1:1: line is longer than 1048576 bytes"));
+    assert_eq!(lackey.as_deref(), Some("/dev/zero:1:1: line is longer than 1048576 bytes"));
+
+    let text = format!("I  00401000,3\n{}\n L 00402000,8\n", "x".repeat(2 << 20));
+    assert_eq!(error_of(import_lackey_text(&text)), "t.lackey:2:1: line is longer than 1048576 bytes");
+}
+
+/// The reordering window is bounded: 0 and anything above `MAX_WINDOW`
+/// are errors (`u64::MAX` used to wrap around to a window of nothing).
+#[test]
+fn the_reordering_window_is_bounded() {
+    let run = |window: usize| {
+        import_with(|w| PerfImport { window }.run(exec_100().as_bytes(), "capture.perf.txt", w, "out")).map(|_| ())
+    };
+    for window in [0, 1 << 21, 1_000_000_000_000, usize::MAX] {
+        let error = run(window).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(error, format!("the reordering window must hold 1 to 1048576 events, not {window}"));
+    }
+    run(1 << 20).expect("the largest window");
+    run(1).expect("the smallest window");
 }

@@ -2,9 +2,8 @@
 //! trace.
 //!
 //! `valgrind --tool=lackey --trace-mem=yes PROGRAM` logs every instruction
-//! fetch, load, store and read-modify-write of one process, one a line
-//! (landscape.md §3.1; the format is fixed by four `printf`s in lackey's
-//! `lk_main.c`):
+//! fetch, load, store and read-modify-write of one process, one a line (the
+//! format is fixed by four `printf`s in lackey's `lk_main.c`):
 //!
 //! ```text
 //! ==15536== Lackey, an example Valgrind tool      header and summary lines: ignored
@@ -36,14 +35,19 @@
 //! whole page (`len` 4K).
 //!
 //! **Speed.** The parser works on the input's bytes in place: no regular
-//! expressions, no allocation per line, one pass over each line (DESIGN.md
-//! §8 asks for over 20 million lackey lines a second; the
-//! `lackey_rate` example measures it).
+//! expressions, no allocation per line, one pass over each line (the aim is
+//! over 20 million lackey lines a second; the `lackey_rate` example
+//! measures it).
 //!
-//! Lines that start like an access (`I  `, ` L `, ` S `, ` M `) but do not
-//! parse are errors naming `file:line:column`. Other lines (the program's
-//! own output, when lackey logs to the same terminal) are skipped and
-//! counted.
+//! **Lines that are not accesses.** The input must be a lackey log (the
+//! rule is in [`crate::import`]): valgrind's `==PID==` lines and blank lines
+//! may come first, and the first other line must be an access; an input
+//! with no access at all is an error. Lines that start like an access
+//! (`I  `, ` L `, ` S `, ` M `) but do not parse are errors naming
+//! `file:line:column`, and so are accesses with other spacing than lackey's
+//! (`I 0400,3`, ` L  0400,8`), with a message saying which. Other lines
+//! after the first access (the program's own output, when lackey logs to
+//! the same terminal) are skipped and counted.
 
 use std::io::{self, BufRead, Write};
 
@@ -53,7 +57,7 @@ use sim::op::{AccessOp, Op, TraceOp};
 use sim::types::{Access, KernReturn, Prot};
 
 use crate::import::regions::PAGE_SIZE;
-use crate::import::{ImportError, ImportSummary, base_name};
+use crate::import::{ImportError, ImportSummary, Recognition, base_name, quote_line_excerpt, write_summary};
 use crate::trace::{MAX_LINE_BYTES, TraceError, TraceWriter};
 
 /// The one task of a lackey trace.
@@ -125,10 +129,9 @@ impl LackeyImport {
             carry.push(b'\n');
             importer.lines(&carry)?;
         }
+        importer.recognition.check_at_end(input_name, importer.line)?;
         let summary = importer.finish();
-        writer
-            .write_comment(&format!("import summary: {}", summary.report_lines().join("; ")))
-            .map_err(output_error)?;
+        write_summary(writer, &summary).map_err(output_error)?;
         writer.flush().map_err(output_error)?;
         Ok(summary)
     }
@@ -191,6 +194,8 @@ struct Importer<'w, 'n, W: Write> {
     /// written it yet.
     run_page: u64,
     run_wrote: bool,
+    /// Whether an access was seen yet, and the first line if not.
+    recognition: Recognition,
     summary: ImportSummary,
 }
 
@@ -205,6 +210,7 @@ impl<'w, 'n, W: Write> Importer<'w, 'n, W> {
             last_chunk: u64::MAX,
             run_page: u64::MAX,
             run_wrote: false,
+            recognition: Recognition::new("a lackey log", "lackey's output"),
             summary: ImportSummary::default(),
         }
     }
@@ -250,7 +256,7 @@ impl<'w, 'n, W: Write> Importer<'w, 'n, W> {
             (b' ', Some(b'L'), Some(b' ')) => Kind::Load,
             (b' ', Some(b'S'), Some(b' ')) => Kind::Store,
             (b' ', Some(b'M'), Some(b' ')) => Kind::Modify,
-            (first, second, _) => return Ok(self.other_line(text, start, first, second.copied())),
+            _ => return self.other_line(text, start),
         };
         let mut at = start + 3;
         let mut address: u64 = 0;
@@ -264,8 +270,12 @@ impl<'w, 'n, W: Write> Importer<'w, 'n, W> {
             at += 1;
         }
         let digits = at - digits_start;
-        if digits == 0 || digits > 16 {
-            return Err(self.problem(start, digits_start, "expected the address in hexadecimal (at most 16 digits)"));
+        if digits == 0 {
+            return Err(self.no_address(kind, text, start, at));
+        }
+        if digits > 16 {
+            let message = "the address has more than 16 hexadecimal digits (lackey's addresses are 64-bit)";
+            return Err(self.problem(start, digits_start + 16, message));
         }
         if text[at] != b',' {
             return Err(self.problem(start, at, "expected ',' and the size after the address"));
@@ -289,22 +299,64 @@ impl<'w, 'n, W: Write> Importer<'w, 'n, W> {
         if size > MAX_ACCESS_BYTES {
             return Err(self.problem(start, size_start, "the size is larger than any access lackey records (64 KiB)"));
         }
+        self.recognition.recognised = true;
         self.access(kind, address, size.max(1)).map_err(|e| self.output_error(e))?;
         Ok(at + 1)
     }
 
-    /// A line that is not an access: a valgrind header or summary line
-    /// (`==PID== ...`), a blank line, or anything else (counted as
-    /// skipped). Returns where the next line starts.
+    /// A line that does not start like an access: a blank line, valgrind's
+    /// (`==PID== ...`), an access with other spacing than lackey's (an
+    /// error), a line before the first access (an error: not a lackey log)
+    /// or after it (the program's own output: skipped and counted). The
+    /// line starts at `start` and ends with a newline; returns where the
+    /// next line starts.
     #[cold]
-    fn other_line(&mut self, text: &[u8], start: usize, first: u8, second: Option<u8>) -> usize {
-        let end = start + text[start..].iter().position(|&b| b == b'\n').unwrap_or(text.len() - start);
-        match (first, second) {
-            (b'=', Some(b'=')) => self.summary.ignored.add("valgrind header and summary lines (==PID==)"),
-            (b'\n', _) | (b'\r', Some(b'\n')) => {}
-            _ => self.summary.skipped.add("lines that are not lackey accesses"),
+    fn other_line(&mut self, text: &[u8], start: usize) -> Result<usize, ImportError> {
+        let newline = start + text[start..].iter().position(|&b| b == b'\n').unwrap_or(text.len() - start);
+        let line = &text[start..newline];
+        if line.len() >= MAX_LINE_BYTES {
+            let message = format!("line is longer than {MAX_LINE_BYTES} bytes");
+            return Err(ImportError::parse(self.name, self.line as usize, 1, message));
         }
-        end + 1
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(newline + 1);
+        }
+        if is_valgrind_line(line) {
+            self.summary.ignored.add("valgrind header and summary lines (==PID==)");
+            if !self.recognition.recognised {
+                self.recognition.remember(line);
+                self.recognition.hint = Some("lackey logs accesses only when run with --trace-mem=yes");
+            }
+            return Ok(newline + 1);
+        }
+        if let Some((column, kind)) = respaced_access(line) {
+            let (prefix, spelled, name) = kind.format();
+            let message = format!("expected {prefix:?} ({spelled}) before the address, as lackey writes {name}");
+            return Err(ImportError::parse(self.name, self.line as usize, column, message));
+        }
+        if !self.recognition.recognised {
+            let found = quote_line_excerpt(line);
+            let message = format!(
+                "not a lackey log: expected valgrind's banner (==PID==) or lackey's first access \
+                 (\"I  ADDRESS,SIZE\"), found {found}"
+            );
+            return Err(ImportError::parse(self.name, self.line as usize, 1, message));
+        }
+        self.summary.skipped.add("lines that are not lackey accesses");
+        Ok(newline + 1)
+    }
+
+    /// The error for an access line with no address where lackey writes it
+    /// (at `at`): most often one space too many.
+    #[cold]
+    fn no_address(&self, kind: Kind, text: &[u8], line_start: usize, at: usize) -> ImportError {
+        let (prefix, _, _) = kind.format();
+        let message = match text[at] {
+            b' ' => format!("unexpected space: lackey writes {prefix:?} and the address right after it"),
+            b'\t' => format!("unexpected tab: lackey writes {prefix:?} and the address right after it"),
+            _ => format!("expected the address in hexadecimal after {prefix:?}"),
+        };
+        self.problem(line_start, at, &message)
     }
 
     #[cold]
@@ -398,6 +450,61 @@ enum Kind {
     Modify,
 }
 
+impl Kind {
+    /// For messages: what lackey writes before the address, that spelled
+    /// out, and what the line records.
+    fn format(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Kind::Fetch => ("I  ", "I and two spaces", "a fetch"),
+            Kind::Load => (" L ", "a space, L and a space", "a load"),
+            Kind::Store => (" S ", "a space, S and a space", "a store"),
+            Kind::Modify => (" M ", "a space, M and a space", "a modify"),
+        }
+    }
+}
+
+/// Is `line` one of valgrind's own, `==PID== ...`?
+fn is_valgrind_line(line: &[u8]) -> bool {
+    let Some(rest) = line.strip_prefix(b"==") else { return false };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    digits > 0 && rest[digits..].starts_with(b"==")
+}
+
+/// If `line` is an access written with other spacing than lackey's
+/// (`I 0400,3`, `L 0400,8`, `  S\t0400,8`): the 1-based column where it
+/// first differs from lackey's format, and the access's kind.
+fn respaced_access(line: &[u8]) -> Option<(usize, Kind)> {
+    let is_blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let letter_at = line.iter().position(|b| !is_blank(b))?;
+    let kind = match line[letter_at] {
+        b'I' => Kind::Fetch,
+        b'L' => Kind::Load,
+        b'S' => Kind::Store,
+        b'M' => Kind::Modify,
+        _ => return None,
+    };
+    let blanks = line[letter_at + 1..].iter().take_while(|b| is_blank(b)).count();
+    let address_at = letter_at + 1 + blanks;
+    if blanks == 0 || !looks_like_address_and_size(&line[address_at..]) {
+        return None;
+    }
+    let (expected, _, _) = kind.format();
+    let written = &line[..address_at];
+    let same = expected.bytes().zip(written).take_while(|(e, w)| e == *w).count();
+    Some((same + 1, kind))
+}
+
+/// `HEX,DECIMAL`, and perhaps a carriage return.
+fn looks_like_address_and_size(text: &[u8]) -> bool {
+    let text = text.strip_suffix(b"\r").unwrap_or(text);
+    let Some(comma) = text.iter().position(|&b| b == b',') else { return false };
+    let (address, size) = (&text[..comma], &text[comma + 1..]);
+    !address.is_empty()
+        && address.iter().all(u8::is_ascii_hexdigit)
+        && !size.is_empty()
+        && size.iter().all(u8::is_ascii_digit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,7 +565,7 @@ mod tests {
     #[test]
     fn odd_lines() {
         // No final newline, CRLF, a program's own output, page zero.
-        let (ops, summary) = import("hello\r\n S 00000010,4\r\n L 7fff0000,4").unwrap();
+        let (ops, summary) = import(" S 00000010,4\r\nhello\r\n L 7fff0000,4").unwrap();
         assert_eq!(accesses(&ops), [("read", 0x7fff0000)]);
         assert_eq!(summary.skipped.total(), 1);
         assert_eq!(summary.notes.total(), 1);
@@ -467,10 +574,7 @@ mod tests {
     #[test]
     fn malformed_access_lines_name_line_and_column() {
         let message = |log: &str| import(log).err().map(|e| e.to_string()).unwrap_or_default();
-        assert_eq!(
-            message("I  0040,3\nI  zz,3\n"),
-            "t.lackey:2:4: expected the address in hexadecimal (at most 16 digits)"
-        );
+        assert_eq!(message("I  0040,3\nI  zz,3\n"), "t.lackey:2:4: expected the address in hexadecimal after \"I  \"");
         assert_eq!(message(" L 0040;3\n"), "t.lackey:1:8: expected ',' and the size after the address");
         assert_eq!(message(" L 0040,\n"), "t.lackey:1:9: expected the size in decimal bytes after ','");
         assert_eq!(message(" L 0040,8x\n"), "t.lackey:1:10: expected the end of the line after the size");
@@ -480,7 +584,15 @@ mod tests {
         );
         assert_eq!(
             message(" L 11112222333344445,8\n"),
-            "t.lackey:1:4: expected the address in hexadecimal (at most 16 digits)"
+            "t.lackey:1:20: the address has more than 16 hexadecimal digits (lackey's addresses are 64-bit)"
+        );
+        assert_eq!(
+            message(" M \t0040,8\n"),
+            "t.lackey:1:4: unexpected tab: lackey writes \" M \" and the address right after it"
+        );
+        assert_eq!(
+            message(" L 0040,8\n  M 0040,8\n"),
+            "t.lackey:2:2: expected \" M \" (a space, M and a space) before the address, as lackey writes a modify"
         );
     }
 

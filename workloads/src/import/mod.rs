@@ -1,5 +1,5 @@
 //! Importers of real captures: they turn what a tool recorded about a real
-//! program into a cowsim trace (DESIGN.md §3, §6).
+//! program into a cowsim trace.
 //!
 //! Two sources are read:
 //!
@@ -7,14 +7,13 @@
 //!   prints for a capture of page-fault, scheduler and memory-syscall
 //!   tracepoints. It gives processes (fork, exec, exit), their mappings and
 //!   every page fault with the hardware's reason, so the trace can be
-//!   replayed under every policy and compared with the real kernel
-//!   (DESIGN.md §7).
+//!   replayed under every policy and compared with the real kernel.
 //! - [`lackey`]: Valgrind lackey's `--trace-mem=yes` log: every load, store
 //!   and instruction fetch of one process, with no mappings at all.
 //!
 //! Both read their input as a stream (plain or gzip, a file or stdin, via
 //! [`crate::trace::open_input`]) and write ops through a
-//! [`TraceWriter`](crate::trace::TraceWriter) as they go, so memory stays
+//! [`TraceWriter`] as they go, so memory stays
 //! bounded whatever the capture's length: what they keep is a picture of
 //! each live process's address space ([`regions`]), never the events.
 //!
@@ -26,19 +25,62 @@
 //! code the importer's own picture predicts, so a replay stops loudly if the
 //! importer and the simulator ever disagree about the address space.
 //!
+//! # Is it the tool's output at all?
+//!
+//! Both importers apply one rule before anything else, so that a wrong file
+//! (a binary, `/etc/passwd`, a closed stdin) is refused rather than
+//! imported as an empty or shorter trace:
+//!
+//! - Blank lines, and the tool's own commentary (perf's `#` header lines,
+//!   valgrind's `==PID==` banner and summary), may come first, in any
+//!   number: they are the tool's, but they carry no event.
+//! - The first other line must be one the importer **recognises**: a line
+//!   with perf's header (`COMMAND TID [CPU] SECONDS:`), or a lackey access.
+//!   **No unrecognised line is tolerated before it.** A real capture has
+//!   none: `perf script` prints nothing else, and valgrind prints its banner
+//!   before the program starts, then lackey logs the program's first
+//!   instruction before the program can print anything. So a foreign first
+//!   line means another kind of file, and stopping there (naming
+//!   `file:line:column`) costs one line instead of reading a large wrong
+//!   file to its end.
+//! - An input that ends before any recognised line (empty, only blank
+//!   lines, only a banner) is an error naming the file
+//!   ([`ImportError::NotACapture`]), quoting its first line.
+//!
+//! After the first recognised line, each importer keeps its own rule for
+//! lines it does not know: perf stops at a line with no header (it is not
+//! `perf script` output, or not the output this importer was built for);
+//! lackey skips and counts lines that are not accesses, since the program's
+//! own output goes to the same terminal as lackey's unless valgrind was
+//! given `--log-file`.
+//!
+//! # What else is refused, and what is counted
+//!
 //! Lines an importer does not understand are never silently dropped: they
 //! are tallied by kind into an [`ImportSummary`], which the command line
 //! prints to stderr at the end (`skipped 12 lines: 10 sched:sched_switch,
-//! 2 ...`). Lines of a kind it does understand but cannot parse, and lines
-//! that are not the tool's output at all, are errors naming
-//! `file:line:column`: a capture that is damaged or of another format should
-//! stop the import, not quietly become a shorter trace.
+//! 2 ...`). Lines of a kind it does understand but cannot parse are errors
+//! naming `file:line:column`: a capture that is damaged should stop the
+//! import, not quietly become a shorter trace.
+//!
+//! A line longer than [`MAX_LINE_BYTES`](crate::trace::MAX_LINE_BYTES)
+//! fails as soon as that many bytes have been read without a newline, so
+//! an input with no newline at all (`/dev/zero`) fails at once.
+//!
+//! Nothing the input holds is ever echoed at length: an error or a summary
+//! quotes at most [`EXCERPT_CHARS`] characters of input text
+//! ([`quote_excerpt`], [`excerpt`]), a [`Tally`] keeps at most
+//! [`MAX_TALLY_KINDS`] kinds and names the [`SHOWN_KINDS`] largest, and the
+//! summary written into the trace is one short comment line per report
+//! line. Every line an importer writes stays far below the trace reader's
+//! line limit, so `cowsim run` always reads what `cowsim import` wrote.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io;
+use std::io::{self, Write};
 
-use crate::trace::TraceError;
+use crate::trace::{TraceError, TraceWriter};
 
 pub mod lackey;
 pub mod perf;
@@ -51,6 +93,22 @@ pub enum ImportError {
     /// malformed (`file:line:column: what was expected`).
     #[error(transparent)]
     Input(#[from] TraceError),
+    /// The input ended before any line the importer recognises as its
+    /// tool's output (see the module documentation): `{file} is not a
+    /// lackey log: it is empty`.
+    #[error("{file} is not {format}: {reason}")]
+    NotACapture {
+        /// The input's name.
+        file: String,
+        /// What the importer reads, with its article: `a lackey log`.
+        format: &'static str,
+        /// What the input holds instead.
+        reason: String,
+    },
+    /// A perf import was asked for a reordering window of no events, or of
+    /// more than [`perf::MAX_WINDOW`].
+    #[error("the reordering window must hold 1 to {max} events, not {window}", max = perf::MAX_WINDOW)]
+    InvalidWindow { window: usize },
     /// Writing the trace failed.
     #[error("writing {file}: {source}")]
     Output { file: String, source: io::Error },
@@ -63,9 +121,159 @@ impl ImportError {
     }
 }
 
-/// Counts of things, by a short description, in a stable (sorted) order.
+// ---------------------------------------------------------------------------
+// Quoting input text
+// ---------------------------------------------------------------------------
+
+/// The most characters of input text an error or a summary quotes. Enough
+/// to recognise a token or a line; a line can be a megabyte long, and a
+/// message that repeats it helps no one.
+pub const EXCERPT_CHARS: usize = 64;
+
+/// `text` as an error message quotes it: in double quotes, with quotes,
+/// backslashes and control characters escaped as Rust writes them, cut
+/// after [`EXCERPT_CHARS`] characters with `…` before the closing quote.
+///
+/// `quote_excerpt("ab\tc")` is `"ab\tc"`; a 500 KB token gives its first 64
+/// characters and `…"`.
+pub fn quote_excerpt(text: &str) -> String {
+    let (head, cut) = first_chars(text, EXCERPT_CHARS);
+    let mut quoted = format!("{head:?}");
+    if cut {
+        quoted.insert(quoted.len() - 1, '…');
+    }
+    quoted
+}
+
+/// `text` cut to its first `max_chars` characters, with `…` after them if
+/// anything was cut, and control characters escaped (`\t`, `\u{1b}`) so
+/// that it prints as one harmless line. Borrowed when nothing changes.
+///
+/// For names printed bare, such as the kinds in a summary
+/// (`2 sched:sched_switch`); errors quote with [`quote_excerpt`].
+pub fn excerpt(text: &str, max_chars: usize) -> Cow<'_, str> {
+    let (head, cut) = first_chars(text, max_chars);
+    if !cut && !head.contains(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut shown = String::with_capacity(head.len() + '…'.len_utf8());
+    for c in head.chars() {
+        if c.is_control() {
+            shown.extend(c.escape_default());
+        } else {
+            shown.push(c);
+        }
+    }
+    if cut {
+        shown.push('…');
+    }
+    Cow::Owned(shown)
+}
+
+/// [`quote_excerpt`] of a line read as bytes (without its newline; a
+/// final `\r` is dropped), invalid UTF-8 shown as `\u{fffd}`.
+pub(crate) fn quote_line_excerpt(line: &[u8]) -> String {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    // A character takes at most 4 bytes: these are enough for the excerpt
+    // and its ellipsis, and a megabyte line is not converted whole.
+    let head = &line[..line.len().min(4 * (EXCERPT_CHARS + 1))];
+    quote_excerpt(&String::from_utf8_lossy(head))
+}
+
+/// The first `max_chars` characters of `text`, and whether anything was
+/// left out.
+fn first_chars(text: &str, max_chars: usize) -> (&str, bool) {
+    match text.char_indices().nth(max_chars) {
+        Some((end, _)) => (&text[..end], true),
+        None => (text, false),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Recognising the tool's output
+// ---------------------------------------------------------------------------
+
+/// Applies the rule of the module documentation ("Is it the tool's output
+/// at all?") to one input. The importer sets [`recognised`] at its first
+/// recognised line, shows [`remember`] the blank and commentary lines it
+/// reads before that, and asks [`check_at_end`] once the input is over.
+///
+/// [`recognised`]: Recognition::recognised
+/// [`remember`]: Recognition::remember
+/// [`check_at_end`]: Recognition::check_at_end
+pub(crate) struct Recognition {
+    /// What the importer reads, with its article (`a lackey log`).
+    format: &'static str,
+    /// Whose output it recognises (`lackey's output`).
+    output: &'static str,
+    /// A line was recognised as the tool's output.
+    pub recognised: bool,
+    /// The first line that was not blank, quoted, while none is recognised.
+    first_line: Option<String>,
+    /// Added to the end-of-input error, when the importer knows more.
+    pub hint: Option<&'static str>,
+}
+
+impl Recognition {
+    pub fn new(format: &'static str, output: &'static str) -> Recognition {
+        Recognition { format, output, recognised: false, first_line: None, hint: None }
+    }
+
+    /// Keeps `line` (without its newline) if it is the first line that is
+    /// not blank; cheap once one is kept.
+    pub fn remember(&mut self, line: &[u8]) {
+        if self.first_line.is_some() || line.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        self.first_line = Some(quote_line_excerpt(line));
+    }
+
+    /// At the end of input `file` (of `lines` lines): an error unless a
+    /// line was recognised.
+    pub fn check_at_end(&self, file: &str, lines: u64) -> Result<(), ImportError> {
+        if self.recognised {
+            return Ok(());
+        }
+        let mut reason = match &self.first_line {
+            None if lines == 0 => "it is empty".to_owned(),
+            None => "it has only blank lines".to_owned(),
+            Some(first) => format!("no line looks like {} (first line: {first})", self.output),
+        };
+        if let Some(hint) = self.hint {
+            reason = format!("{reason}; {hint}");
+        }
+        Err(ImportError::NotACapture { file: file.to_owned(), format: self.format, reason })
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Summaries
+// ---------------------------------------------------------------------------
+
+/// How many distinct kinds a [`Tally`] keeps. Counts of later kinds go to
+/// one "other kinds" count: a damaged or hostile capture can name a new
+/// kind on every line, and neither memory nor the summary may grow with it.
+pub const MAX_TALLY_KINDS: usize = 1000;
+
+/// How many kinds a tally's summary line names, largest first; the rest are
+/// summed up as `and K more kinds (M lines)`.
+pub const SHOWN_KINDS: usize = 10;
+
+/// A kind's description is cut to this many characters: longer than any
+/// description the importers write, and a bound on a tally's memory
+/// whatever a caller passes.
+const MAX_KIND_CHARS: usize = 2 * EXCERPT_CHARS;
+
+/// Counts of things by a short description (a kind), at most
+/// [`MAX_TALLY_KINDS`] kinds; descriptions longer than 128 characters are
+/// cut, and control characters escaped (see [`excerpt`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Tally(BTreeMap<String, u64>);
+pub struct Tally {
+    counts: BTreeMap<String, u64>,
+    /// Counted after `counts` held [`MAX_TALLY_KINDS`] kinds, of kinds it
+    /// does not hold.
+    other_kinds: u64,
+}
 
 impl Tally {
     /// Counts one more of `what`.
@@ -78,54 +286,81 @@ impl Tally {
         if n == 0 {
             return;
         }
-        match self.0.get_mut(what) {
-            Some(count) => *count += n,
-            None => {
-                self.0.insert(what.to_owned(), n);
-            }
+        let what = excerpt(what, MAX_KIND_CHARS);
+        if let Some(count) = self.counts.get_mut(what.as_ref()) {
+            *count += n;
+        } else if self.counts.len() < MAX_TALLY_KINDS {
+            self.counts.insert(what.into_owned(), n);
+        } else {
+            self.other_kinds += n;
         }
     }
 
     /// Adds every count of `other`.
     pub fn merge(&mut self, other: &Tally) {
-        for (what, count) in &other.0 {
+        for (what, count) in &other.counts {
             self.add_many(what, *count);
         }
+        self.other_kinds += other.other_kinds;
     }
 
-    /// The count of `what` (0 if never counted).
+    /// The count of `what` (0 if never counted, or counted among the other
+    /// kinds).
     pub fn get(&self, what: &str) -> u64 {
-        self.0.get(what).copied().unwrap_or(0)
+        self.counts.get(excerpt(what, MAX_KIND_CHARS).as_ref()).copied().unwrap_or(0)
     }
 
-    /// The sum of all counts.
+    /// What was counted of kinds that came after the tally was full.
+    pub fn other_kinds(&self) -> u64 {
+        self.other_kinds
+    }
+
+    /// The sum of all counts, other kinds included.
     pub fn total(&self) -> u64 {
-        self.0.values().sum()
+        self.counts.values().sum::<u64>() + self.other_kinds
     }
 
     /// True when nothing was counted.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.counts.is_empty() && self.other_kinds == 0
     }
 
-    /// `(what, count)` pairs, largest count first, then by name.
+    /// `(what, count)` pairs of the kinds kept, largest count first, then
+    /// by name.
     pub fn entries(&self) -> Vec<(&str, u64)> {
-        let mut all: Vec<(&str, u64)> = self.0.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let mut all: Vec<(&str, u64)> = self.counts.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         all.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         all
     }
 }
 
 impl fmt::Display for Tally {
-    /// `10 sched:sched_switch, 2 unparsable`.
+    /// `10 sched:sched_switch, 2 unparsable`: the [`SHOWN_KINDS`] largest
+    /// counts, then `and K more kinds (M lines)` for the rest (`at least K`
+    /// when some were counted as other kinds). Worded for counts of lines,
+    /// which is what the summaries print this way.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, (what, count)) in self.entries().into_iter().enumerate() {
+        let entries = self.entries();
+        let (shown, rest) = entries.split_at(entries.len().min(SHOWN_KINDS));
+        for (i, (what, count)) in shown.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
             write!(f, "{count} {what}")?;
         }
-        Ok(())
+        let rest_count = rest.iter().map(|(_, count)| count).sum::<u64>() + self.other_kinds;
+        if rest_count == 0 {
+            return Ok(());
+        }
+        if !shown.is_empty() {
+            f.write_str(", and ")?;
+        }
+        let kinds = match (rest.len(), self.other_kinds > 0) {
+            (kept, true) => format!("at least {} more kinds", kept + 1),
+            (1, false) => "1 more kind".to_owned(),
+            (kept, false) => format!("{kept} more kinds"),
+        };
+        write!(f, "{kinds} ({})", count_lines(rest_count))
     }
 }
 
@@ -155,7 +390,10 @@ pub struct ImportSummary {
 impl ImportSummary {
     /// The lines printed to stderr at the end of an import: one with the
     /// totals, one for skipped lines, one for ignored lines and one per
-    /// note, each only when it has something to say.
+    /// note, each only when it has something to say. Every line is short:
+    /// tallies name at most [`SHOWN_KINDS`] kinds, and notes are the
+    /// importers' own descriptions (a couple of dozen kinds at most, each
+    /// worth reading, so all are listed).
     pub fn report_lines(&self) -> Vec<String> {
         let mut lines = vec![format!("read {}, wrote {} ops", count_lines(self.lines), self.ops)];
         if !self.skipped.is_empty() {
@@ -167,8 +405,18 @@ impl ImportSummary {
         for (what, count) in self.notes.entries() {
             lines.push(format!("note: {count} {what}"));
         }
+        if self.notes.other_kinds() > 0 {
+            lines.push(format!("note: {} more of other kinds", self.notes.other_kinds()));
+        }
         lines
     }
+}
+
+/// Writes `summary` at the end of a trace: one comment line per report
+/// line, `# import summary: skipped 3 lines: ...`, each of them short.
+pub(crate) fn write_summary<W: Write>(writer: &mut TraceWriter<W>, summary: &ImportSummary) -> io::Result<()> {
+    let lines: Vec<String> = summary.report_lines().iter().map(|line| format!("import summary: {line}")).collect();
+    writer.write_comment(&lines.join("\n"))
 }
 
 /// `1 line`, `2 lines`.
@@ -177,9 +425,10 @@ fn count_lines(n: u64) -> String {
 }
 
 /// The file name without its folders, for trace comments that must not
-/// depend on where the capture was kept.
-pub(crate) fn base_name(name: &str) -> &str {
-    name.rsplit('/').next().unwrap_or(name)
+/// depend on where the capture was kept; cut to 255 characters (Linux's
+/// longest file name) so that the comment stays one short line.
+pub(crate) fn base_name(name: &str) -> Cow<'_, str> {
+    excerpt(name.rsplit('/').next().unwrap_or(name), 255)
 }
 
 #[cfg(test)]
@@ -212,5 +461,76 @@ mod tests {
                 "note: 3 faults on memory never seen mapped"
             ]
         );
+    }
+
+    #[test]
+    fn tallies_keep_a_bounded_number_of_kinds_and_show_the_largest() {
+        let mut t = Tally::default();
+        for i in 0..MAX_TALLY_KINDS + 5 {
+            t.add_many(&format!("kind {i:04}"), 1 + (i == 7) as u64);
+        }
+        assert_eq!(t.entries().len(), MAX_TALLY_KINDS);
+        assert_eq!((t.other_kinds(), t.total()), (5, MAX_TALLY_KINDS as u64 + 6));
+        // A kind already kept is still counted in place.
+        t.add("kind 0001");
+        assert_eq!((t.get("kind 0001"), t.other_kinds()), (2, 5));
+        let shown = t.to_string();
+        assert!(shown.starts_with("2 kind 0001, 2 kind 0007, 1 kind 0000, 1 kind 0002, "), "{shown}");
+        assert!(shown.ends_with(", 1 kind 0009, and at least 991 more kinds (995 lines)"), "{shown}");
+
+        let mut few = Tally::default();
+        for what in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"] {
+            few.add(what);
+        }
+        few.add("k");
+        assert_eq!(few.to_string(), "2 k, 1 a, 1 b, 1 c, 1 d, 1 e, 1 f, 1 g, 1 h, 1 i, and 1 more kind (1 line)");
+        let mut merged = Tally::default();
+        merged.merge(&t);
+        assert_eq!(merged, t);
+    }
+
+    #[test]
+    fn long_or_odd_kinds_are_cut_and_escaped() {
+        let mut t = Tally::default();
+        t.add(&"k".repeat(100_000));
+        t.add("bell\u{7}");
+        let kinds: Vec<&str> = t.entries().into_iter().map(|(what, _)| what).collect();
+        assert_eq!(kinds[0], "bell\\u{7}");
+        assert_eq!(kinds[1], format!("{}…", "k".repeat(MAX_KIND_CHARS)));
+        assert_eq!(t.get(&"k".repeat(100_000)), 1);
+        assert_eq!(t.get("bell\u{7}"), 1);
+    }
+
+    #[test]
+    fn excerpts() {
+        assert_eq!(quote_excerpt("ab\tc\"d"), r#""ab\tc\"d""#);
+        let long = "é".repeat(1000);
+        let quoted = quote_excerpt(&long);
+        assert_eq!(quoted, format!("\"{}…\"", "é".repeat(EXCERPT_CHARS)));
+        assert_eq!(quote_excerpt(&"x".repeat(EXCERPT_CHARS)), format!("\"{}\"", "x".repeat(EXCERPT_CHARS)));
+        assert!(matches!(excerpt("sched:sched_switch", EXCERPT_CHARS), Cow::Borrowed(_)));
+        assert_eq!(excerpt("a\x1b[31mred", EXCERPT_CHARS), "a\\u{1b}[31mred");
+        assert_eq!(excerpt("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn an_input_with_no_recognised_line_is_refused() {
+        let check = |lines: &[&[u8]]| {
+            let mut r = Recognition::new("a test log", "the test tool's output");
+            lines.iter().for_each(|line| r.remember(line));
+            r.check_at_end("t", lines.len() as u64).err().map(|e| e.to_string())
+        };
+        assert_eq!(check(&[]).as_deref(), Some("t is not a test log: it is empty"));
+        assert_eq!(check(&[b"", b"  \r"]).as_deref(), Some("t is not a test log: it has only blank lines"));
+        assert_eq!(
+            check(&[b"", b"# first\r", b"# second"]).as_deref(),
+            Some("t is not a test log: no line looks like the test tool's output (first line: \"# first\")")
+        );
+        let long = vec![b'\xff'; 100_000];
+        let error = check(&[&long]).unwrap_or_default();
+        assert!(error.ends_with(&format!("(first line: \"{}…\")", "\u{fffd}".repeat(EXCERPT_CHARS))), "{error}");
+        let mut recognised = Recognition::new("a test log", "output");
+        recognised.recognised = true;
+        assert!(recognised.check_at_end("t", 0).is_ok());
     }
 }

@@ -1,7 +1,7 @@
 //! `cowsim import perf`: a perf capture, as `perf script` prints it, into a
 //! cowsim trace.
 //!
-//! The capture is recorded as DESIGN.md §6 shows: the x86
+//! The capture is recorded with `perf record` of the x86
 //! `exceptions:page_fault_user` and `page_fault_kernel` tracepoints (every
 //! page fault with the hardware's error code), `sched:` process events and
 //! the syscalls that change mappings, then printed with
@@ -11,10 +11,10 @@
 //!
 //! The import runs in three stages, each in its own module:
 //!
-//! 1. [`parse`](parse) reads a line into an event (or tallies it as
+//! 1. `parse` reads a line into an event (or tallies it as
 //!    ignored or skipped, or fails naming `file:line:column`);
 //! 2. a **reordering window** (this file) puts events back in time order;
-//! 3. [`translate`](translate) follows processes, threads, mappings and
+//! 3. `translate` follows processes, threads, mappings and
 //!    syscalls, and writes the ops (its module documentation has the table
 //!    of which event becomes which op, and every assumption).
 //!
@@ -23,18 +23,21 @@
 //! perf records each CPU into its own buffer, and `perf script` merges the
 //! buffers by time stamp, so its output is in time order except where an
 //! event reached perf too late for the merge (perf then warns about "out of
-//! order events"). The importer holds the last [`DEFAULT_WINDOW`] events in
-//! a heap and releases the oldest: events up to that many lines out of
-//! place are put back in order; ties keep input order, so well-ordered
-//! input passes through unchanged. An event older than one already released
+//! order events"). The importer holds the last [`DEFAULT_WINDOW`] events
+//! (or the [`PerfImport::window`] asked for, at most [`MAX_WINDOW`]) in a
+//! heap and releases the oldest: events up to that many lines out of place
+//! are put back in order; ties keep input order, so well-ordered input
+//! passes through unchanged. An event older than one already released
 //! cannot be put back; it is applied where it stands and counted in the
-//! summary. Memory is the window, the processes' maps and nothing else.
+//! summary. Memory is the events actually held (the heap grows as they
+//! come, never to the window's size up front), the processes' maps and
+//! nothing else.
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::io::{BufRead, Read, Write};
 
-use crate::import::{ImportError, ImportSummary, base_name};
+use crate::import::{ImportError, ImportSummary, Recognition, Tally, base_name, write_summary};
 use crate::trace::{MAX_LINE_BYTES, TraceError, TraceWriter};
 
 mod parse;
@@ -43,13 +46,26 @@ mod translate;
 use parse::{Parsed, Sample};
 use translate::Translator;
 
-/// How many events the reordering window holds.
+/// How many events the reordering window holds unless told otherwise.
 pub const DEFAULT_WINDOW: usize = 4096;
+
+/// The largest reordering window: 2^20 events.
+///
+/// Why that many: `perf script` merges the per-CPU buffers one flush round
+/// at a time, so an event arrives at most about one round late, and a
+/// round is at most every CPU's ring buffer (perf's default is 516 KiB a
+/// CPU, some 16 000 of the smallest records). 2^20 events cover a full round
+/// of 64 CPUs. Why no more: each held event takes 120 bytes (a mapping's
+/// path more), so a full window is already 120 MiB; a window of 10^12
+/// events would ask for 120 TB, and the import must refuse rather than try.
+pub const MAX_WINDOW: usize = 1 << 20;
 
 /// Settings of a perf import.
 #[derive(Clone, Debug)]
 pub struct PerfImport {
-    /// Events held back to repair the order (at least 1).
+    /// Events held back to repair the order: 1 to [`MAX_WINDOW`]. Anything
+    /// else makes [`PerfImport::run`] fail with
+    /// [`ImportError::InvalidWindow`] before reading a line.
     pub window: usize,
 }
 
@@ -60,6 +76,16 @@ impl Default for PerfImport {
 }
 
 impl PerfImport {
+    /// An import with a reordering window of `window` events; an
+    /// [`ImportError::InvalidWindow`] unless it is 1 to [`MAX_WINDOW`].
+    pub fn with_window(window: usize) -> Result<PerfImport, ImportError> {
+        if (1..=MAX_WINDOW).contains(&window) {
+            Ok(PerfImport { window })
+        } else {
+            Err(ImportError::InvalidWindow { window })
+        }
+    }
+
     /// Reads `perf script` text from `input` (named `input_name` in errors
     /// and in the trace's opening comments) and writes the trace to
     /// `writer` (named `output_name` in errors).
@@ -70,39 +96,46 @@ impl PerfImport {
         writer: &mut TraceWriter<W>,
         output_name: &str,
     ) -> Result<ImportSummary, ImportError> {
+        let window = PerfImport::with_window(self.window)?.window;
         let output_error = |source| ImportError::Output { file: output_name.to_owned(), source };
         write_header(writer, input_name).map_err(output_error)?;
         let mut lines = 0u64;
-        let mut skipped = crate::import::Tally::default();
-        let mut ignored = crate::import::Tally::default();
-        let mut window = Window::new(self.window.max(1));
+        let mut skipped = Tally::default();
+        let mut ignored = Tally::default();
+        let mut recognition = Recognition::new("a perf script capture", "perf script's output");
+        let mut window = Window::new(window);
         let mut translator = Translator::new(writer);
         let mut buffer = Vec::with_capacity(256);
-        loop {
-            buffer.clear();
-            let read = (&mut input).take(MAX_LINE_BYTES as u64).read_until(b'\n', &mut buffer);
-            let read = read.map_err(|source| TraceError::Io { file: input_name.to_owned(), source })?;
-            if read == 0 {
-                break;
-            }
+        while read_line(&mut input, &mut buffer, input_name, lines + 1)? {
             lines += 1;
-            if read == MAX_LINE_BYTES && buffer.last() != Some(&b'\n') {
-                let message = format!("line is longer than {MAX_LINE_BYTES} bytes");
-                return Err(ImportError::parse(input_name, lines as usize, 1, message));
-            }
-            let text = String::from_utf8_lossy(strip_newline(&buffer));
+            let line = strip_newline(&buffer);
+            let text = String::from_utf8_lossy(line);
             let parsed = parse::parse_line(&text).map_err(|p| p.at(input_name, lines as usize))?;
             match parsed {
-                Parsed::Nothing => {}
-                Parsed::Ignored(what) => ignored.add(what),
-                Parsed::Skipped(what) => skipped.add(&what),
+                Parsed::Nothing => recognition.remember(line),
+                Parsed::Continuation if !recognition.recognised => {
+                    let message = "expected a perf script line, found an indented line before any event \
+                                   (perf indents only the callchain lines that follow an event)";
+                    return Err(ImportError::parse(input_name, lines as usize, 1, message));
+                }
+                Parsed::Continuation => skipped.add("indented continuation lines (callchains)"),
+                Parsed::Ignored(what) => {
+                    recognition.recognised = true;
+                    ignored.add(what);
+                }
+                Parsed::Skipped(what) => {
+                    recognition.recognised = true;
+                    skipped.add(&what);
+                }
                 Parsed::Sample(sample) => {
+                    recognition.recognised = true;
                     if let Some(ready) = window.push(sample) {
                         translator.handle(ready.tid, ready.event).map_err(output_error)?;
                     }
                 }
             }
         }
+        recognition.check_at_end(input_name, lines)?;
         while let Some(ready) = window.pop() {
             translator.handle(ready.tid, ready.event).map_err(output_error)?;
         }
@@ -115,27 +148,43 @@ impl PerfImport {
         if summary.skipped.get("PERF_RECORD_LOST") > 0 {
             summary.notes.add("captures that lost events (PERF_RECORD_LOST): the trace has gaps");
         }
-        write_footer(writer, &summary).map_err(output_error)?;
+        write_summary(writer, &summary).map_err(output_error)?;
         writer.flush().map_err(output_error)?;
         Ok(summary)
     }
+}
+
+/// Reads the next line of `input` into `buffer` (emptied first), newline
+/// included; false at the end of input. A line longer than
+/// [`MAX_LINE_BYTES`] is an error as soon as that many bytes have come
+/// without a newline (`line` is its 1-based number, for the message): the
+/// rest is never read, so an input with no newline at all fails at once.
+fn read_line<R: BufRead>(
+    input: &mut R,
+    buffer: &mut Vec<u8>,
+    input_name: &str,
+    line: u64,
+) -> Result<bool, ImportError> {
+    buffer.clear();
+    let read = input.by_ref().take(MAX_LINE_BYTES as u64).read_until(b'\n', buffer);
+    let read = read.map_err(|source| TraceError::Io { file: input_name.to_owned(), source })?;
+    if read == MAX_LINE_BYTES && buffer.last() != Some(&b'\n') {
+        let message = format!("line is longer than {MAX_LINE_BYTES} bytes");
+        return Err(ImportError::parse(input_name, line as usize, 1, message));
+    }
+    Ok(read > 0)
 }
 
 /// The trace's opening comments: where it came from.
 fn write_header<W: Write>(writer: &mut TraceWriter<W>, input_name: &str) -> std::io::Result<()> {
     writer.write_comment(&format!(
         "imported by `cowsim import perf` (cowsim {}) from {}\n\
-         source: `perf script --show-mmap-events --show-task-events` text of a capture recorded as in DESIGN.md §6\n\
-         tasks are Linux process ids; each access is one 4 KiB page that faulted on the real kernel,\n\
-         with the fault's class in \"recorded\" (DESIGN.md §7)",
+         source: `perf script --show-mmap-events --show-task-events` text of a capture of page faults,\n\
+         process events and memory syscalls; tasks are Linux process ids; each access is one 4 KiB page\n\
+         that faulted on the real kernel, with the fault's class in \"recorded\"",
         env!("CARGO_PKG_VERSION"),
         base_name(input_name)
     ))
-}
-
-/// The closing comment: what was left out.
-fn write_footer<W: Write>(writer: &mut TraceWriter<W>, summary: &ImportSummary) -> std::io::Result<()> {
-    writer.write_comment(&format!("import summary: {}", summary.report_lines().join("; ")))
 }
 
 fn strip_newline(line: &[u8]) -> &[u8] {
@@ -167,7 +216,9 @@ impl Ord for Held {
     }
 }
 
-/// The reordering window: a min-heap of at most `capacity` events.
+/// The reordering window: a min-heap of at most `capacity` events. It
+/// grows as events come (a window of 2^20 over a capture of a hundred
+/// events holds a hundred), never to `capacity` up front.
 struct Window {
     heap: BinaryHeap<Reverse<Held>>,
     capacity: usize,
@@ -179,8 +230,10 @@ struct Window {
 }
 
 impl Window {
+    /// A window of `capacity` events (at least 1).
     fn new(capacity: usize) -> Self {
-        Window { heap: BinaryHeap::with_capacity(capacity + 1), capacity, sequence: 0, released: 0, late: 0 }
+        debug_assert!(capacity >= 1, "a reordering window holds at least one event");
+        Window { heap: BinaryHeap::new(), capacity, sequence: 0, released: 0, late: 0 }
     }
 
     /// Adds an event; returns the oldest one when the window is full.
@@ -191,8 +244,19 @@ impl Window {
             return Some(sample);
         }
         self.sequence += 1;
-        self.heap.push(Reverse(Held { time: sample.time, sequence: self.sequence, sample }));
-        if self.heap.len() > self.capacity { self.pop() } else { None }
+        let held = Held { time: sample.time, sequence: self.sequence, sample };
+        if self.heap.len() < self.capacity {
+            self.heap.push(Reverse(held));
+            return None;
+        }
+        // Full: release the older of the new event and the oldest held,
+        // so that the heap never holds more than `capacity`.
+        let released = match self.heap.peek_mut() {
+            Some(mut oldest) if oldest.0 < held => std::mem::replace(&mut oldest.0, held),
+            _ => held,
+        };
+        self.released = released.time;
+        Some(released.sample)
     }
 
     /// Releases the oldest event.
@@ -238,5 +302,28 @@ mod tests {
         }
         assert_eq!(out, [1, 3, 2, 4]);
         assert_eq!(window.late, 1);
+    }
+
+    #[test]
+    fn the_window_grows_with_the_events_not_with_its_size() {
+        let mut window = Window::new(MAX_WINDOW);
+        assert_eq!(window.heap.capacity(), 0);
+        for time in 0..100 {
+            assert!(window.push(at(time, 1)).is_none());
+        }
+        assert!(window.heap.capacity() < 1000, "{}", window.heap.capacity());
+        // A full window stays at its size.
+        let mut window = Window::new(3);
+        for time in 0..50 {
+            window.push(at(time, 1));
+            assert!(window.heap.len() <= 3 && window.heap.capacity() <= 4);
+        }
+    }
+
+    #[test]
+    fn windows_are_checked() {
+        assert!(PerfImport::with_window(MAX_WINDOW).is_ok());
+        assert!(matches!(PerfImport::with_window(0), Err(ImportError::InvalidWindow { window: 0 })));
+        assert!(PerfImport::with_window(MAX_WINDOW + 1).is_err());
     }
 }

@@ -26,12 +26,24 @@
 //!   fields do not parse, a [`ParseProblem`] pointing at the column;
 //! - a known kind that adds nothing (the `sched:` tracepoints duplicate the
 //!   `PERF_RECORD_` side-band records) is *ignored*, by name;
-//! - any other kind (an extra tracepoint, `PERF_RECORD_LOST`, a callchain
-//!   line) is *skipped*, by name; the importer tallies both;
+//! - any other kind (an extra tracepoint, `PERF_RECORD_LOST`) is *skipped*,
+//!   by name (at most [`EXCERPT_CHARS`] characters of it); the importer
+//!   tallies both;
+//! - a line indented by a tab is a *continuation* of the event before it
+//!   (a callchain entry);
 //! - a line with no header at all is an error: it is not `perf script`
 //!   output, or not the output this importer was built for.
 
+use crate::import::{EXCERPT_CHARS, excerpt, quote_excerpt};
 use crate::trace::ParseProblem;
+
+/// The longest file path or command name a line may give. Linux's paths
+/// are at most `PATH_MAX` (4096) bytes, perf may add ` (deleted)`, and
+/// command names are at most 16 bytes; a longer one is a damaged line. The
+/// bound also keeps the op the name goes into (a `vm_map`'s file, a
+/// `mark`'s label) far below the trace reader's line limit, even with
+/// every byte escaped.
+pub(crate) const MAX_NAME_BYTES: usize = 4096 + " (deleted)".len();
 
 /// A parsed line.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,8 +54,11 @@ pub(crate) enum Parsed {
     Sample(Sample),
     /// A known kind that carries nothing the trace needs.
     Ignored(&'static str),
-    /// A kind the importer does not know, by name.
+    /// A kind the importer does not know, by name (an excerpt of it).
     Skipped(String),
+    /// A line indented by a tab: perf prints callchain entries and some
+    /// extra fields on lines of their own after the event's line.
+    Continuation,
 }
 
 /// An event and the header it came with.
@@ -123,9 +138,7 @@ pub(crate) fn parse_line(text: &str) -> Result<Parsed, ParseProblem> {
         return Ok(Parsed::Nothing);
     }
     if text.starts_with('\t') {
-        // perf prints callchain entries and some extra fields on lines of
-        // their own, indented by a tab.
-        return Ok(Parsed::Skipped("indented continuation lines (callchains)".to_owned()));
+        return Ok(Parsed::Continuation);
     }
     let (header, body_start) = header(text)?;
     let mut cursor = Cursor { text, pos: body_start };
@@ -178,7 +191,8 @@ fn header(text: &str) -> Result<(Header, usize), ParseProblem> {
     // `pid/tid` when perf was asked for both; the thread is what we need.
     let tid_text = tid_text.rsplit('/').next().unwrap_or(tid_text);
     let tid = tid_text.parse::<u32>().map_err(|_| {
-        problem(text, tid_start, format!("expected a thread id (a number) before the time stamp, found {tid_text:?}"))
+        let found = quote_excerpt(tid_text);
+        problem(text, tid_start, format!("expected a thread id (a number) before the time stamp, found {found}"))
     })?;
     Ok((Header { time, tid }, time_end))
 }
@@ -275,8 +289,23 @@ fn side_band(c: &mut Cursor<'_>) -> Result<Kind, ParseProblem> {
             let (pid, tid, _, _) = pid_pairs(c, "PERF_RECORD_EXIT")?;
             Kind::Event(Event::Exit { pid, tid })
         }
-        _ => Kind::Skipped(name.to_owned()),
+        _ => skipped(name),
     })
+}
+
+/// A kind the importer does not know, named by an excerpt of `name`.
+fn skipped(name: &str) -> Kind {
+    Kind::Skipped(excerpt(name, EXCERPT_CHARS).into_owned())
+}
+
+/// Fails if `name` (starting at byte `at` of the line) is longer than
+/// [`MAX_NAME_BYTES`].
+fn check_name_length(c: &Cursor<'_>, at: usize, name: &str, what: &str) -> Result<(), ParseProblem> {
+    if name.len() <= MAX_NAME_BYTES {
+        return Ok(());
+    }
+    let message = format!("{what} is {} bytes long, more than Linux allows ({MAX_NAME_BYTES})", name.len());
+    Err(c.problem_at(at, message))
 }
 
 /// ` PID/TID: [0xSTART(0xLEN) @ PGOFF MAJ:MIN INO GEN]: rw-p PATH`
@@ -318,7 +347,10 @@ fn mmap2(c: &mut Cursor<'_>) -> Result<Kind, ParseProblem> {
         return Err(c.problem_at(flags_start + 3, format!("expected 'p' (private) or 's' (shared) in {WHAT}")));
     }
     c.pos += 4;
-    let path = c.rest().strip_prefix(' ').unwrap_or(c.rest()).trim_end_matches('\r').to_owned();
+    let path_start = c.pos + usize::from(c.rest().starts_with(' '));
+    let path = c.rest().strip_prefix(' ').unwrap_or(c.rest()).trim_end_matches('\r');
+    check_name_length(c, path_start, path, "the path in PERF_RECORD_MMAP2")?;
+    let path = path.to_owned();
     Ok(Kind::Event(Event::Mmap(Mmap {
         pid,
         tid,
@@ -359,7 +391,9 @@ fn comm(c: &mut Cursor<'_>) -> Result<Kind, ParseProblem> {
     let Some(colon) = c.rest().trim_end().rfind(':') else {
         return Err(c.problem_at(c.pos, format!("expected NAME:PID/TID in {WHAT}")));
     };
-    let name = c.rest()[..colon].to_owned();
+    let name = &c.rest()[..colon];
+    check_name_length(c, c.pos, name, "the command name in PERF_RECORD_COMM")?;
+    let name = name.to_owned();
     c.pos += colon + 1;
     let pid = c.id("a process id", WHAT)?;
     c.expect("/", WHAT)?;
@@ -393,7 +427,7 @@ fn tracepoint(c: &mut Cursor<'_>) -> Result<Kind, ParseProblem> {
         // Not a tracepoint: some other event (a period before it, a
         // software event). Name it by the first token that ends in ':'.
         let kind = rest.split_whitespace().find(|w| w.ends_with(':')).unwrap_or(token);
-        return Ok(Kind::Skipped(kind.trim_end_matches(':').to_owned()));
+        return Ok(skipped(kind.trim_end_matches(':')));
     };
     c.pos += token_len;
     c.skip_spaces();
@@ -433,7 +467,7 @@ fn tracepoint(c: &mut Cursor<'_>) -> Result<Kind, ParseProblem> {
         "sched:sched_process_fork" => Kind::Ignored("sched:sched_process_fork (PERF_RECORD_FORK says the same)"),
         "sched:sched_process_exec" => Kind::Ignored("sched:sched_process_exec (PERF_RECORD_COMM exec says the same)"),
         "sched:sched_process_exit" => Kind::Ignored("sched:sched_process_exit (PERF_RECORD_EXIT says the same)"),
-        other => Kind::Skipped(other.to_owned()),
+        other => skipped(other),
     })
 }
 
@@ -681,7 +715,9 @@ mod tests {
         assert!(matches!(parse_line("a 1 [0] 1.0: sched:sched_process_fork: comm=a"), Ok(Parsed::Ignored(_))));
         assert_eq!(parse_line(""), Ok(Parsed::Nothing));
         assert_eq!(parse_line("# ========"), Ok(Parsed::Nothing));
-        assert!(matches!(parse_line("\t    7fde2009c8ea memset+0x1 (/usr/lib/libc.so.6)"), Ok(Parsed::Skipped(_))));
+        assert_eq!(parse_line("\t    7fde2009c8ea memset+0x1 (/usr/lib/libc.so.6)"), Ok(Parsed::Continuation));
+        let long = format!("a 1 [0] 1.0: {}: x=1", "k".repeat(10_000));
+        assert_eq!(parse_line(&long), Ok(Parsed::Skipped(format!("{}…", "k".repeat(EXCERPT_CHARS)))));
     }
 
     #[test]
@@ -702,5 +738,16 @@ mod tests {
         assert_eq!(err(line).column, 4);
         let line = "é 1 [0] 1.0: exceptions:page_fault_user: address=0x99999999999999999 error_code=1";
         assert_eq!(err(line).column, line.chars().count() - "0x99999999999999999 error_code=1".len() + 1);
+        let line = format!("sh {} 1.0: PERF_RECORD_EXIT(1:1):(2:2)", "x".repeat(100_000));
+        let e = err(&line);
+        assert_eq!(e.column, 4);
+        assert!(e.message.ends_with(&format!("found \"{}…\"", "x".repeat(EXCERPT_CHARS))), "{}", e.message);
+        let path = "p".repeat(MAX_NAME_BYTES + 1);
+        let line = format!("sh 1 [0] 1.0: PERF_RECORD_MMAP2 1/1: [0x10(0x1000) @ 0 00:00 0 0]: rw-p {path}");
+        let e = err(&line);
+        assert_eq!(e.column, line.find(&path).unwrap() + 1);
+        assert_eq!(e.message, "the path in PERF_RECORD_MMAP2 is 4107 bytes long, more than Linux allows (4106)");
+        let line = format!("sh 1 [0] 1.0: PERF_RECORD_COMM exec: {}:7/7", "n".repeat(MAX_NAME_BYTES + 1));
+        assert_eq!(err(&line).column, line.find(": n").unwrap() + 3);
     }
 }

@@ -24,7 +24,7 @@
 //! grew; one that arrives while the same thread is inside `mprotect` or
 //! `mremap` is ignored (the exit applies the change), and one inside `brk`
 //! only fills the part of the heap not mapped yet. `madvise`'s exit is not
-//! recorded (DESIGN.md §6), so it is applied at entry, for the advice whose
+//! in the capture (`sys_exit_madvise` is not recorded), so it is applied at entry, for the advice whose
 //! effect does not depend on memory pressure (`MADV_FREE` is not followed).
 //!
 //! **Merged mappings.** Linux merges a new mapping with a neighbour that has
