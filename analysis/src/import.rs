@@ -23,6 +23,17 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format with the name ending that marks its captures (before an
+    /// optional `.gz`).
+    const ENDINGS: [(Format, &'static str); 2] = [(Format::Perf, ".perf.txt"), (Format::Lackey, ".lackey.txt")];
+
+    /// The format a file's name says (`NAME.perf.txt[.gz]`,
+    /// `NAME.lackey.txt[.gz]`), if any.
+    pub fn of_file_name(file_name: &str) -> Option<Format> {
+        let name = file_name.strip_suffix(".gz").unwrap_or(file_name);
+        Self::ENDINGS.iter().find(|(_, ending)| name.len() > ending.len() && name.ends_with(ending)).map(|(f, _)| *f)
+    }
+
     /// The name on the command line.
     pub fn name(self) -> &'static str {
         match self {

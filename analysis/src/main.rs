@@ -12,15 +12,26 @@ use analysis::record::RecordError;
 use analysis::replay::{ReplayError, replay_file};
 use analysis::{generate, summary};
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use sim::policy::PageCache;
 use sim::{Config, PolicyKind};
+use workloads::trace::quoted;
 
 mod teaching_commands;
 use teaching_commands as teaching;
 
 #[derive(Parser)]
-#[command(name = "cowsim", version, about = "A copy-on-write VM simulator in the Mach tradition")]
+#[command(
+    name = "cowsim",
+    version,
+    about = "A copy-on-write VM simulator in the Mach tradition",
+    long_about = "A copy-on-write VM simulator in the Mach tradition.\n\n\
+        With no command, cowsim runs its main job: the built-in suite (the example traces, every \
+        workload generator and the real captures, all built into the binary) under every policy, \
+        and writes reports, a summary and charts to the folder `results` in the current folder \
+        (the same as `cowsim compare --out results`). The reference is in the repository's docs/ \
+        folder: trace-format.md, report.md, fidelity.md, policies.md."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -32,11 +43,13 @@ enum Command {
     Run {
         /// The trace (JSON Lines, plain or gzip); `-` for stdin.
         trace: PathBuf,
-        /// The policy to run, or `all` for every policy side by side.
+        /// The policy to run, several separated by commas (gnumach,linux),
+        /// or `all` for every policy side by side.
         #[arg(long, short, default_value = "gnumach")]
         policy: String,
-        /// Print the report as JSON (DESIGN.md §4) instead of a summary;
-        /// with `--policy all`, a JSON array of reports.
+        /// Print the report as JSON (schema cowsim.report/1, docs/report.md)
+        /// instead of a summary; with several policies, a JSON array of
+        /// reports.
         #[arg(long)]
         json: bool,
         /// Sample the time series every this many operations (at least 1;
@@ -161,7 +174,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
@@ -170,10 +186,45 @@ fn main() -> ExitCode {
                 .map(ReplayError::exit_code)
                 .or_else(|| error.downcast_ref::<CompareError>().map(CompareError::exit_code))
                 .unwrap_or(2);
-            eprintln!("cowsim: {error:#}");
+            eprintln!("cowsim: {}", said_once(&error));
             ExitCode::from(code)
         }
     }
+}
+
+/// The error and its causes as one line, each said once: a cause whose
+/// text the line already holds (an error that quotes the error it wraps)
+/// is not repeated.
+fn said_once(error: &anyhow::Error) -> String {
+    let mut line = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
+}
+
+/// A command line clap refused: its own message, plus our "did you mean"
+/// for a mistyped subcommand (clap's own suggestion misses swapped
+/// letters, as in `rnu`). `--help` and `--version` end here too, with 0.
+fn usage_error(mut error: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let typo = match (error.kind(), error.get(ContextKind::InvalidSubcommand)) {
+        (ErrorKind::InvalidSubcommand, Some(ContextValue::String(word))) => Some(word.clone()),
+        _ => None,
+    };
+    if let Some(word) = typo.filter(|_| error.get(ContextKind::SuggestedSubcommand).is_none()) {
+        let commands = Cli::command();
+        let names: Vec<&str> = commands.get_subcommands().map(|c| c.get_name()).collect();
+        if let Some(close) = workloads::suggest::closest(&word, names) {
+            error.insert(ContextKind::SuggestedSubcommand, ContextValue::String(close.to_owned()));
+        }
+    }
+    let _ = error.print();
+    ExitCode::from(if error.use_stderr() { 2 } else { 0 })
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -193,7 +244,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 sample_every,
                 check_invariants: check || cfg!(debug_assertions),
                 progress: std::io::stderr().is_terminal(),
-                suite_root: PathBuf::from("."),
             })
         }
         Some(Command::Policies) => {
@@ -272,14 +322,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn compare_command(options: compare::Options) -> anyhow::Result<ExitCode> {
     let outcome = compare::compare(&options)?;
     let summary = &outcome.summary;
+    let folder = std::fs::canonicalize(&options.out).unwrap_or_else(|_| options.out.clone());
     let mut text = format!(
         "compared {} inputs under {} policies ({} runs); wrote {} files to {}\n",
         summary.inputs.len(),
         summary.policies.len(),
         summary.runs.len(),
         outcome.files.len(),
-        options.out.display()
+        folder.display()
     );
+    if !outcome.rejected.is_empty() {
+        text.push_str(&format!("left out {} bad inputs (named below)\n", outcome.rejected.len()));
+    }
     if summary.all_agree {
         text.push_str(&format!("every run finished and read the same data as {}\n", summary.digest_reference));
     }
@@ -321,16 +375,30 @@ fn teaching_config() -> Config {
     Config::default().check_invariants(cfg!(debug_assertions))
 }
 
-/// A policy name, or `all`.
-fn parse_policies(name: &str) -> anyhow::Result<Vec<PolicyKind>> {
-    if name == "all" {
-        return Ok(PolicyKind::ALL.to_vec());
-    }
-    match PolicyKind::parse(name) {
-        Some(p) => Ok(vec![p]),
-        None => {
+/// Policy names separated by commas, or `all`: the policies in the order
+/// given, each once.
+fn parse_policies(list: &str) -> anyhow::Result<Vec<PolicyKind>> {
+    let mut policies = Vec::new();
+    for name in list.split(',').map(str::trim) {
+        if name == "all" {
+            policies.extend(PolicyKind::ALL);
+            continue;
+        }
+        let Some(policy) = PolicyKind::parse(name) else {
             let known: Vec<&str> = PolicyKind::ALL.iter().map(|p| p.name()).collect();
-            anyhow::bail!("unknown policy {name:?}; known policies: {}, or all", known.join(", "))
+            let list = format!("known policies: {}, or all", known.join(", "));
+            match workloads::suggest::did_you_mean(name, known) {
+                Some(hint) => anyhow::bail!("unknown policy {}; {hint} ({list})", quoted(name)),
+                None => anyhow::bail!("unknown policy {}; {list}", quoted(name)),
+            }
+        };
+        policies.push(policy);
+    }
+    let mut unique = Vec::with_capacity(policies.len());
+    for policy in policies {
+        if !unique.contains(&policy) {
+            unique.push(policy);
         }
     }
+    Ok(unique)
 }

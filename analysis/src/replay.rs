@@ -11,6 +11,8 @@ use sim::report::Report;
 use sim::{Config, PolicyKind, Sim, SimError, TraceOp};
 use workloads::trace::{TraceError, TraceReader, open_trace};
 
+use crate::import::Format;
+
 /// Why a replay stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -20,6 +22,14 @@ pub enum ReplayError {
     /// An op names something that does not exist (bad input: exit code 2).
     #[error("{file}:{line}:1: {error}")]
     BadOp { file: String, line: usize, error: SimError },
+    /// The file is a real capture, by its name: it must be imported first
+    /// (bad usage: exit code 2).
+    #[error(
+        "{path}: this is a {format} capture, not a trace (by its name): turn it into one with \
+         `cowsim import {format} {path} -o TRACE.jsonl`, or compare it as it is with `cowsim compare {path}`",
+        format = .format.name()
+    )]
+    Capture { path: String, format: Format },
     /// The trace's own expectation was not met under a policy (a failed
     /// run: exit code 1).
     #[error("{file}:{line}:1: under {policy}: {error}")]
@@ -31,7 +41,7 @@ impl ReplayError {
     pub fn exit_code(&self) -> u8 {
         match self {
             ReplayError::Failed { .. } => 1,
-            ReplayError::Trace(_) | ReplayError::BadOp { .. } => 2,
+            ReplayError::Trace(_) | ReplayError::BadOp { .. } | ReplayError::Capture { .. } => 2,
         }
     }
 }
@@ -39,8 +49,20 @@ impl ReplayError {
 /// Replays the trace at `path` (`-` for stdin, plain or gzip) under each
 /// policy. Returns one report per policy, in the order given.
 pub fn replay_file(path: &Path, policies: &[PolicyKind], config: &Config) -> Result<Vec<Report>, ReplayError> {
-    let reader = open_trace(path)?;
+    let reader = open_for_replay(path)?;
     replay(reader, policies, config)
+}
+
+/// Opens a trace to replay (`-` for stdin, plain or gzip). A file named
+/// like a real capture (`NAME.perf.txt[.gz]`, `NAME.lackey.txt[.gz]`) is
+/// refused with the command that imports it, instead of failing on its
+/// first line as "not JSON".
+pub fn open_for_replay(path: &Path) -> Result<TraceReader<Box<dyn std::io::BufRead>>, ReplayError> {
+    let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    if let Some(format) = Format::of_file_name(&file_name) {
+        return Err(ReplayError::Capture { path: path.display().to_string(), format });
+    }
+    Ok(open_trace(path)?)
 }
 
 /// Replays an open trace under each policy.

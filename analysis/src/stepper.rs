@@ -14,7 +14,7 @@ use std::io::BufRead;
 use std::path::Path;
 
 use sim::{Config, KernReturn, PolicyKind, Sim, TraceOp};
-use workloads::trace::{Located, TraceReader, open_trace};
+use workloads::trace::{Located, TraceReader};
 
 use crate::replay::ReplayError;
 
@@ -30,7 +30,7 @@ impl Stepper {
     /// Opens the trace at `path` (`-` for stdin, plain or gzip) for replay
     /// under `policy`. Nothing is applied yet.
     pub fn open(path: &Path, policy: PolicyKind, config: &Config) -> Result<Stepper, ReplayError> {
-        let reader = open_trace(path)?;
+        let reader = crate::replay::open_for_replay(path)?;
         Ok(Stepper { reader, sim: Sim::new(policy, config.clone()), applied: 0 })
     }
 

@@ -94,11 +94,17 @@ fn bad_parameters_are_exit_2() {
         (vec!["gen", "bgsave", "--param", "skew=1.5"], "parameter skew: \"1.5\" is not a fraction from 0 to 1"),
         (
             vec!["gen", "fork-exit", "--param", "round=5"],
-            "workload fork-exit has no parameter \"round\" (its parameters: rounds, pages, writes)",
+            "workload fork-exit has no parameter \"round\"; did you mean \"rounds\"? \
+             (known parameters of this workload: rounds, pages, writes)",
         ),
         (vec!["gen", "fork-exit", "--param", "rounds"], "\"rounds\" is not a parameter setting; write NAME=VALUE"),
         (vec!["gen", "fork-exit", "-p", "rounds=2", "-p", "rounds=3"], "parameter rounds is given twice"),
-        (vec!["gen", "fork-exec"], "unknown workload \"fork-exec\"; known workloads: fork-exit,"),
+        (
+            vec!["gen", "fork-exec"],
+            "unknown workload \"fork-exec\"; did you mean \"fork-exit\"? (known workloads: fork-exit,",
+        ),
+        (vec!["gen", "strandin"], "did you mean \"stranding\"?"),
+        (vec!["gen", "bgsave", "--param", "pages=16K"], "pages is a count, not a size in bytes"),
     ] {
         let mut args = args.clone();
         args.extend(["-o", &path]);

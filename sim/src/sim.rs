@@ -230,11 +230,15 @@ impl Sim {
 
     /// Takes the measures that need a walk of the world (for the peaks)
     /// and, at a multiple of the series interval, appends a point to the
-    /// time series. `last` marks the end of the run, always kept.
+    /// time series. `last` marks the end of the run, always kept: a full
+    /// series is thinned before the point is added, never after.
     fn sample(&mut self, last: bool) {
         let m = measure(&self.world);
         self.peaks = self.peaks.max(&m);
         self.last = m;
+        if self.series.len() >= MAX_SERIES_POINTS {
+            self.thin_series();
+        }
         if last || self.op_index.is_multiple_of(self.series_every) {
             self.push_point();
         }
@@ -250,9 +254,6 @@ impl Sim {
             objects: stats.objects_alive,
             max_chain: self.last.max_chain,
         });
-        if self.series.len() > MAX_SERIES_POINTS {
-            self.thin_series();
-        }
     }
 
     /// Doubles the series interval and drops the points off it, so a long
@@ -323,16 +324,21 @@ mod tests {
     /// spaced, while the peaks still see every sample.
     #[test]
     fn the_series_is_thinned_to_its_cap() {
+        the_series_is_thinned_to_its_cap_after(3 * MAX_SERIES_POINTS as u64 + 7);
+        // The end of the run is the point that would overflow the series.
+        the_series_is_thinned_to_its_cap_after(2 * MAX_SERIES_POINTS as u64 + 1);
+    }
+
+    fn the_series_is_thinned_to_its_cap_after(ops: u64) {
         let mut sim = Sim::new(PolicyKind::GnuMach, Config::default().sample_every(1).check_invariants(false));
         sim.apply(&Op::TaskCreate { task: TaskId(1) }).unwrap();
         let allocate = Op::VmAllocate { task: TaskId(1), addr: Some(0x100000), size: 0x4000, anywhere: false };
         sim.apply(&allocate).unwrap();
-        let ops = 3 * MAX_SERIES_POINTS as u64 + 7;
         for _ in 2..ops {
             sim.apply(&access(1, Access::Write, None, None)).unwrap();
         }
         let report = sim.finish("thinned");
-        assert!(report.series.len() <= MAX_SERIES_POINTS + 1, "{} points", report.series.len());
+        assert!(report.series.len() <= MAX_SERIES_POINTS, "{} points", report.series.len());
         assert!(report.series.len() > MAX_SERIES_POINTS / 4, "{} points", report.series.len());
         assert_eq!(report.series.last().map(|p| p.op), Some(ops));
         let gaps: std::collections::BTreeSet<u64> =

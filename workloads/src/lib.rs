@@ -1,4 +1,5 @@
 pub mod import;
+pub mod suggest;
 pub mod trace;
 
 // `gen` is a reserved word in Rust 2024, so the generators' folder keeps

@@ -31,67 +31,77 @@
 //! and [`suite_workloads`] lists the canonical workloads the built-in suite
 //! runs.
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use sim::op::TraceOp;
 use workloads::generators;
 use workloads::import::lackey::LackeyImport;
 use workloads::import::perf::PerfImport;
-use workloads::trace::{Located, TraceReader, TraceWriter, open_input, open_trace};
+use workloads::trace::{Located, TraceError, TraceReader, TraceWriter, decompress_if_gzip, open_input};
 
 use super::CompareError;
+use crate::import::Format;
 
 /// The ops of a generated workload, produced lazily.
 pub type GeneratedOps = Box<dyn Iterator<Item = TraceOp> + Send>;
 
 /// An input as named on the command line, before its ops are read.
 pub enum Input {
-    /// A trace file (JSON Lines, plain or gzip).
-    Trace(PathBuf),
+    /// A trace (JSON Lines, plain or gzip).
+    Trace(Source),
     /// A real capture, imported when loaded.
-    Capture { path: PathBuf, format: CaptureFormat },
+    Capture { source: Source, format: Format },
     /// A generated workload: its name and its ops.
     Generated { name: String, ops: GeneratedOps },
+}
+
+/// Where a trace's or capture's bytes come from: a file (or `-`), or the
+/// copy of a built-in suite file embedded in the binary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    /// A suite file: its path in the repository, and its bytes.
+    Embedded {
+        path: &'static str,
+        bytes: &'static [u8],
+    },
+}
+
+impl Source {
+    /// The file's name without folders, as reports show it (`stdin` for
+    /// `-`).
+    pub fn file_name(&self) -> String {
+        let path = match self {
+            Source::File(path) if path.as_os_str() == STDIN => return STDIN_LABEL.to_owned(),
+            Source::File(path) => path.as_path(),
+            Source::Embedded { path, .. } => Path::new(path),
+        };
+        path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into_owned())
+    }
+
+    /// Opens the bytes (decompressing gzip) with the name errors give them.
+    fn open(&self) -> Result<(Box<dyn BufRead>, String), TraceError> {
+        match self {
+            Source::File(path) => open_input(path),
+            Source::Embedded { path, bytes } => {
+                let raw: Box<dyn BufRead> = Box::new(*bytes);
+                let input =
+                    decompress_if_gzip(raw).map_err(|source| TraceError::Io { file: (*path).to_owned(), source })?;
+                Ok((input, (*path).to_owned()))
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Input {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Input::Trace(path) => f.debug_tuple("Trace").field(path).finish(),
-            Input::Capture { path, format } => {
-                f.debug_struct("Capture").field("path", path).field("format", format).finish()
+            Input::Trace(source) => f.debug_tuple("Trace").field(&source.file_name()).finish(),
+            Input::Capture { source, format } => {
+                f.debug_struct("Capture").field("source", &source.file_name()).field("format", format).finish()
             }
             Input::Generated { name, .. } => f.debug_struct("Generated").field("name", name).finish_non_exhaustive(),
-        }
-    }
-}
-
-/// The real captures `compare` imports, told apart by the file's name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CaptureFormat {
-    /// `perf script` text, `NAME.perf.txt` or `NAME.perf.txt.gz`.
-    Perf,
-    /// A Valgrind lackey log, `NAME.lackey.txt` or `NAME.lackey.txt.gz`.
-    Lackey,
-}
-
-impl CaptureFormat {
-    /// Every format with the name ending that marks it (before an optional
-    /// `.gz`).
-    const ENDINGS: [(CaptureFormat, &'static str); 2] =
-        [(CaptureFormat::Perf, ".perf.txt"), (CaptureFormat::Lackey, ".lackey.txt")];
-
-    /// The format a file's name says, if any.
-    pub fn of_file_name(file_name: &str) -> Option<CaptureFormat> {
-        let name = file_name.strip_suffix(".gz").unwrap_or(file_name);
-        Self::ENDINGS.iter().find(|(_, ending)| name.len() > ending.len() && name.ends_with(ending)).map(|(f, _)| *f)
-    }
-
-    /// The name `summary.json` gives inputs of this format.
-    pub fn name(self) -> &'static str {
-        match self {
-            CaptureFormat::Perf => "perf",
-            CaptureFormat::Lackey => "lackey",
         }
     }
 }
@@ -103,7 +113,7 @@ pub enum Origin {
     Workload,
     /// A real capture, imported: positions are lines of the imported trace
     /// (what `cowsim import` would write), not of the capture.
-    Capture(CaptureFormat),
+    Capture(Format),
 }
 
 /// An input with its ops read into memory.
@@ -145,7 +155,7 @@ impl LoadedInput {
 pub fn resolve_input(argument: &str) -> Result<Input, CompareError> {
     let path = Path::new(argument);
     if argument == STDIN {
-        return Ok(Input::Trace(path.to_path_buf()));
+        return Ok(Input::Trace(Source::File(path.to_path_buf())));
     }
     match std::fs::metadata(path) {
         Ok(meta) if meta.is_dir() => return Err(CompareError::InputIsFolder { path: path.to_path_buf() }),
@@ -166,17 +176,20 @@ const STDIN_LABEL: &str = "stdin";
 
 /// A file argument: a capture when its name ends like one, else a trace.
 fn file_input(path: PathBuf) -> Input {
-    let name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    match CaptureFormat::of_file_name(&name) {
-        Some(format) => Input::Capture { path, format },
-        None => Input::Trace(path),
+    source_input(Source::File(path))
+}
+
+/// A capture when the source's name ends like one, else a trace.
+fn source_input(source: Source) -> Input {
+    match Format::of_file_name(&source.file_name()) {
+        Some(format) => Input::Capture { source, format },
+        None => Input::Trace(source),
     }
 }
 
-/// Where the built-in suite's hand-written traces live, under the root.
-pub const EXAMPLES_FOLDER: &str = "examples";
-/// Where the built-in suite's real captures live, under the root.
-pub const CAPTURES_FOLDER: &str = "workloads/tests/fixtures";
+// The suite's files, embedded at build time by `build.rs`: `EXAMPLES` and
+// `CAPTURES`, each a sorted table of (path in the repository, bytes).
+include!(concat!(env!("OUT_DIR"), "/suite.rs"));
 
 /// The built-in suite, in this order: every `examples/*.jsonl` (sorted by
 /// name), every canonical workload with its default seed (in
@@ -184,65 +197,33 @@ pub const CAPTURES_FOLDER: &str = "workloads/tests/fixtures";
 /// `workloads/tests/fixtures/` (`*.perf.txt[.gz]` and `*.lackey.txt[.gz]`,
 /// sorted by name).
 ///
-/// The folders are looked up under `root` (the current folder when run
-/// from the repository root). When `root` lacks one, the repository this
-/// binary was built from is tried, so `cowsim` works from any folder of a
-/// checkout.
-pub fn builtin_suite(root: &Path) -> Result<Vec<Input>, CompareError> {
-    let is_example = |name: &str| name.ends_with(".jsonl");
-    let mut inputs: Vec<Input> = files_in(root, EXAMPLES_FOLDER, is_example)?.into_iter().map(Input::Trace).collect();
+/// The files are the copies embedded in the binary when it was built, so
+/// the suite is the same from any folder, in a checkout or not, and after
+/// `cargo install`.
+pub fn builtin_suite() -> Vec<Input> {
+    let embedded = |table: &'static [(&'static str, &'static [u8])]| {
+        table.iter().map(|&(path, bytes)| source_input(Source::Embedded { path, bytes }))
+    };
+    let mut inputs: Vec<Input> = embedded(EXAMPLES).collect();
     for name in suite_workloads() {
         let ops = generated_workload(name).expect("every suite workload has a generator");
         inputs.push(Input::Generated { name: name.to_string(), ops });
     }
-    let is_capture = |name: &str| CaptureFormat::of_file_name(name).is_some();
-    inputs.extend(files_in(root, CAPTURES_FOLDER, is_capture)?.into_iter().map(file_input));
-    if inputs.is_empty() {
-        return Err(CompareError::EmptySuite { looked_in: root.join(EXAMPLES_FOLDER) });
-    }
-    Ok(inputs)
-}
-
-/// The files of `root/folder` (or, failing that, of the same folder in the
-/// repository this binary was built from) whose names `wanted` accepts,
-/// sorted by name so the suite's order (and every output listing it) does
-/// not depend on the file system.
-fn files_in(root: &Path, folder: &str, wanted: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>, CompareError> {
-    let local = root.join(folder);
-    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(folder);
-    let Some(folder) = [local, built_from].into_iter().find(|p| p.is_dir()) else {
-        return Ok(Vec::new());
-    };
-    let listing = std::fs::read_dir(&folder).map_err(|source| CompareError::Io { path: folder.clone(), source })?;
-    let mut files = Vec::new();
-    for entry in listing {
-        let entry = entry.map_err(|source| CompareError::Io { path: folder.clone(), source })?;
-        let name = entry.file_name();
-        if wanted(&name.to_string_lossy()) && entry.path().is_file() {
-            // Keep the path relative when the folder was found relative.
-            files.push(folder.join(name));
-        }
-    }
-    files.sort();
-    Ok(files)
+    inputs.extend(embedded(CAPTURES));
+    inputs
 }
 
 /// Reads an input's ops into memory. Bad input (a malformed line, an
 /// unreadable file) is an error naming the file, line and column.
 pub fn load(input: Input) -> Result<LoadedInput, CompareError> {
     match input {
-        Input::Trace(path) => {
-            let reader = open_trace(&path)?;
-            let source = reader.name().to_string();
-            let ops = reader.collect::<Result<Vec<_>, _>>()?;
-            let trace = if path.as_os_str() == STDIN {
-                STDIN_LABEL.to_owned()
-            } else {
-                path.file_name().map_or_else(|| source.clone(), |f| f.to_string_lossy().into_owned())
-            };
-            Ok(LoadedInput { label: trace_label(&trace), trace, source, origin: Origin::Trace, ops })
+        Input::Trace(source) => {
+            let (input, name) = source.open()?;
+            let ops = TraceReader::new(input, name.clone()).collect::<Result<Vec<_>, _>>()?;
+            let trace = source.file_name();
+            Ok(LoadedInput { label: trace_label(&trace), trace, source: name, origin: Origin::Trace, ops })
         }
-        Input::Capture { path, format } => load_capture(&path, format),
+        Input::Capture { source, format } => load_capture(&source, format),
         Input::Generated { name, ops } => {
             let ops = ops.enumerate().map(|(i, value)| Located { line: i + 1, value }).collect();
             Ok(LoadedInput {
@@ -262,17 +243,17 @@ pub fn load(input: Input) -> Result<LoadedInput, CompareError> {
 /// expectations). The import's summary of skipped lines is not shown: the
 /// capture is a committed or user-chosen file, and `cowsim import` is the
 /// place to inspect it.
-fn load_capture(path: &Path, format: CaptureFormat) -> Result<LoadedInput, CompareError> {
-    let (capture, source) = open_input(path)?;
+fn load_capture(from: &Source, format: Format) -> Result<LoadedInput, CompareError> {
+    let (capture, source) = from.open()?;
     let mut writer = TraceWriter::new(Vec::new());
     let imported_name = format!("{source} (imported)");
     match format {
-        CaptureFormat::Perf => PerfImport::default().run(capture, &source, &mut writer, &imported_name)?,
-        CaptureFormat::Lackey => LackeyImport.run(capture, &source, &mut writer, &imported_name)?,
+        Format::Perf => PerfImport::default().run(capture, &source, &mut writer, &imported_name)?,
+        Format::Lackey => LackeyImport.run(capture, &source, &mut writer, &imported_name)?,
     };
     let text = writer.into_inner();
     let ops = TraceReader::new(text.as_slice(), imported_name).collect::<Result<Vec<_>, _>>()?;
-    let trace = path.file_name().map_or_else(|| source.clone(), |f| f.to_string_lossy().into_owned());
+    let trace = from.file_name();
     Ok(LoadedInput { label: trace_label(&trace), trace, source, origin: Origin::Capture(format), ops })
 }
 
@@ -326,13 +307,13 @@ mod tests {
 
     #[test]
     fn captures_are_told_by_their_names() {
-        assert_eq!(CaptureFormat::of_file_name("python.perf.txt.gz"), Some(CaptureFormat::Perf));
-        assert_eq!(CaptureFormat::of_file_name("python.perf.txt"), Some(CaptureFormat::Perf));
-        assert_eq!(CaptureFormat::of_file_name("touch.lackey.txt.gz"), Some(CaptureFormat::Lackey));
-        assert_eq!(CaptureFormat::of_file_name("touch.lackey.txt"), Some(CaptureFormat::Lackey));
-        assert_eq!(CaptureFormat::of_file_name(".perf.txt"), None, "a name needs a stem");
-        assert_eq!(CaptureFormat::of_file_name("python.perf.jsonl"), None);
-        assert_eq!(CaptureFormat::of_file_name("notes.txt"), None);
+        assert_eq!(Format::of_file_name("python.perf.txt.gz"), Some(Format::Perf));
+        assert_eq!(Format::of_file_name("python.perf.txt"), Some(Format::Perf));
+        assert_eq!(Format::of_file_name("touch.lackey.txt.gz"), Some(Format::Lackey));
+        assert_eq!(Format::of_file_name("touch.lackey.txt"), Some(Format::Lackey));
+        assert_eq!(Format::of_file_name(".perf.txt"), None, "a name needs a stem");
+        assert_eq!(Format::of_file_name("python.perf.jsonl"), None);
+        assert_eq!(Format::of_file_name("notes.txt"), None);
     }
 
     #[test]

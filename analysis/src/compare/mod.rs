@@ -33,8 +33,11 @@
 //!
 //! A failed run (an `expect` not met) or a digest mismatch does not stop
 //! the comparison: everything is written, the summary names the problem,
-//! and [`Outcome::exit_code`] is 1. Bad input stops it before anything is
-//! written, with exit code 2.
+//! and [`Outcome::exit_code`] is 1. Bad input does not stop it either: an
+//! input that cannot be resolved, read or replayed (an unknown task) is
+//! left out, the others are compared and written, `summary.json` lists the
+//! rejected ones with their errors, and the exit code is 2. Only when no
+//! input is good is nothing written.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -85,8 +88,6 @@ pub struct Options {
     pub check_invariants: bool,
     /// Show a progress bar (the caller decides: only on a terminal).
     pub progress: bool,
-    /// Where the built-in suite's `examples/` folder is looked for.
-    pub suite_root: PathBuf,
 }
 
 impl Options {
@@ -99,7 +100,6 @@ impl Options {
             sample_every: None,
             check_invariants: false,
             progress: false,
-            suite_root: PathBuf::from("."),
         }
     }
 }
@@ -112,8 +112,6 @@ pub enum CompareError {
     InputIsFolder { path: PathBuf },
     #[error("{argument:?} is neither a trace file nor a workload{}", known_workloads(.workloads))]
     UnknownInput { argument: String, workloads: Vec<&'static str> },
-    #[error("the built-in suite is empty: no examples/*.jsonl in {} and no workloads", .looked_in.display())]
-    EmptySuite { looked_in: PathBuf },
     #[error("no policies to compare")]
     NoPolicies,
     #[error("two inputs are both called {label:?} (output folders are named by input); rename one")]
@@ -151,11 +149,7 @@ impl CompareError {
 }
 
 fn known_workloads(names: &[&str]) -> String {
-    if names.is_empty() {
-        " (no workload generators exist yet, so an input must be an existing file)".to_string()
-    } else {
-        format!("; known workloads: {}", names.join(", "))
-    }
+    format!("; known workloads: {}", names.join(", "))
 }
 
 /// What a comparison produced.
@@ -203,7 +197,7 @@ pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
     let reference = reference_policy(&policies).ok_or(CompareError::NoPolicies)?;
     let mut rejected = Vec::new();
     let inputs = if options.inputs.is_empty() {
-        builtin_suite(&options.suite_root)?
+        builtin_suite()
     } else {
         options.inputs.iter().filter_map(|a| keep_good(resolve_input(a), &mut rejected)).collect()
     };

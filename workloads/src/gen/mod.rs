@@ -50,7 +50,8 @@
 
 use std::io::{self, Write};
 
-use crate::trace::TraceWriter;
+use crate::suggest::did_you_mean;
+use crate::trace::{TraceWriter, quoted};
 
 mod bgsave;
 mod build;
@@ -119,25 +120,41 @@ pub static WORKLOADS: [Workload; 9] = [
 ];
 
 /// Why a generator could not be set up. All are bad usage (exit code 2).
+/// Names and values from the user are kept as [`quoted`] text, so a
+/// megabyte of junk makes a one-line message.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum GenError {
-    #[error("unknown workload {name:?}; known workloads: {known}")]
-    UnknownWorkload { name: String, known: String },
-    #[error("workload {workload} has no parameter {param:?} (its parameters: {known})")]
-    UnknownParam { workload: &'static str, param: String, known: String },
-    #[error("{setting:?} is not a parameter setting; write NAME=VALUE")]
+    #[error("unknown workload {name}; {hint}")]
+    UnknownWorkload { name: String, hint: String },
+    #[error("workload {workload} has no parameter {param}; {hint}")]
+    UnknownParam { workload: &'static str, param: String, hint: String },
+    #[error("{setting} is not a parameter setting; write NAME=VALUE")]
     NotASetting { setting: String },
     #[error("parameter {param} is given twice")]
     RepeatedParam { param: &'static str },
-    #[error("parameter {param}: {value:?} is not {expected}")]
+    #[error("parameter {param}: {value} is not {expected}")]
     BadValue { param: &'static str, value: String, expected: String },
+    #[error(
+        "parameter {param}: {value} has a size suffix, but {param} is a count, not a size in bytes; \
+         write the number itself (K, M and G mean KiB, MiB and GiB, and are for sizes in bytes)"
+    )]
+    SuffixOnCount { param: &'static str, value: String },
+}
+
+/// "did you mean X? (known NOUN: a, b, c)" or just the list.
+pub(crate) fn hint(text: &str, known: &[&str], noun: &str) -> String {
+    let list = format!("known {noun}: {}", known.join(", "));
+    match did_you_mean(text, known.iter().copied()) {
+        Some(suggestion) => format!("{suggestion} ({list})"),
+        None => list,
+    }
 }
 
 /// The generator with this name.
 pub fn find(name: &str) -> Result<&'static Workload, GenError> {
-    WORKLOADS.iter().find(|w| w.name == name).ok_or_else(|| GenError::UnknownWorkload {
-        name: name.to_string(),
-        known: WORKLOADS.iter().map(|w| w.name).collect::<Vec<_>>().join(", "),
+    WORKLOADS.iter().find(|w| w.name == name).ok_or_else(|| {
+        let known: Vec<&str> = WORKLOADS.iter().map(|w| w.name).collect();
+        GenError::UnknownWorkload { name: quoted(name), hint: hint(name, &known, "workloads") }
     })
 }
 
@@ -211,7 +228,8 @@ mod tests {
         }
         assert_eq!(
             find("forkexit").unwrap_err().to_string(),
-            "unknown workload \"forkexit\"; known workloads: fork-exit, live-children, stranding, bgsave, zygote, shell, build, mach-ipc, random"
+            "unknown workload \"forkexit\"; did you mean \"fork-exit\"? (known workloads: fork-exit, live-children, \
+             stranding, bgsave, zygote, shell, build, mach-ipc, random)"
         );
     }
 

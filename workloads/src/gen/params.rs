@@ -13,8 +13,8 @@
 
 use std::fmt;
 
-use super::GenError;
-use crate::trace::parse_number_text;
+use super::{GenError, hint};
+use crate::trace::{parse_number_text, quoted};
 
 /// A fraction between 0 and 1, held as parts per million.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -94,8 +94,8 @@ impl fmt::Display for Fraction {
 /// What values a parameter takes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParamKind {
-    /// A whole number in `min..=max`. Written like a trace number: decimal,
-    /// `0x` hex, or with a `K`/`M`/`G` suffix (powers of 1024).
+    /// A whole number in `min..=max`, written in decimal or `0x` hex. No
+    /// size suffix: those mean bytes, and a count is not a size.
     Count { min: u64, max: u64 },
     /// A fraction between 0 and 1 (`0.25` or `25%`).
     Fraction,
@@ -144,15 +144,26 @@ impl ParamSpec {
 
     /// Parses and checks a value given on the command line.
     fn parse(&self, text: &str) -> Result<u64, GenError> {
-        let bad = || GenError::BadValue { param: self.name, value: text.to_string(), expected: self.range() };
+        let bad = || GenError::BadValue { param: self.name, value: quoted(text), expected: self.range() };
         match self.kind {
             ParamKind::Count { min, max } => {
+                if has_size_suffix(text) {
+                    return Err(GenError::SuffixOnCount { param: self.name, value: quoted(text) });
+                }
                 let value = parse_number_text(text).map_err(|_| bad())?;
                 if (min..=max).contains(&value) { Ok(value) } else { Err(bad()) }
             }
             ParamKind::Fraction => Fraction::parse(text).map(|f| u64::from(f.0)).ok_or_else(bad),
         }
     }
+}
+
+/// Does `text` end in a size suffix (`16K`)? Counts refuse one: in a trace
+/// `"16K"` is 16 KiB of memory, and `pages=16K` must not quietly mean
+/// 16,384 pages. Hex never ends in K, M or G, so `0x1f` is not mistaken.
+fn has_size_suffix(text: &str) -> bool {
+    let hex = text.starts_with("0x") || text.starts_with("0X");
+    !hex && text.ends_with(['K', 'M', 'G', 'k', 'm', 'g'])
 }
 
 /// The values of every parameter of one generator, defaults filled in, in
@@ -182,14 +193,15 @@ impl Params {
         for setting in settings {
             let setting = setting.as_ref();
             let Some((name, value)) = setting.split_once('=') else {
-                return Err(GenError::NotASetting { setting: setting.to_string() });
+                return Err(GenError::NotASetting { setting: quoted(setting) });
             };
             let name = name.trim();
             let Some(index) = specs.iter().position(|s| s.name == name) else {
+                let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
                 return Err(GenError::UnknownParam {
                     workload,
-                    param: name.to_string(),
-                    known: specs.iter().map(|s| s.name).collect::<Vec<_>>().join(", "),
+                    param: quoted(name),
+                    hint: hint(name, &known, "parameters of this workload"),
                 });
             };
             if seen.contains(&name) {
@@ -277,7 +289,21 @@ mod tests {
         assert_eq!(p.settings(), ["rounds=32", "skew=0.5"]);
         assert_eq!(Params::parse("test", SPECS, &[] as &[&str]).unwrap().settings(), ["rounds=10", "skew=0.8"]);
         let error = |settings: &[&str]| Params::parse("test", SPECS, settings).unwrap_err().to_string();
-        assert_eq!(error(&["round=3"]), "workload test has no parameter \"round\" (its parameters: rounds, skew)");
+        assert_eq!(
+            error(&["round=3"]),
+            "workload test has no parameter \"round\"; did you mean \"rounds\"? \
+             (known parameters of this workload: rounds, skew)"
+        );
+        assert_eq!(
+            error(&["zzz=3"]),
+            "workload test has no parameter \"zzz\"; known parameters of this workload: rounds, skew"
+        );
+        assert!(
+            error(&["rounds=16K"]).contains("rounds is a count, not a size in bytes"),
+            "{}",
+            error(&["rounds=16K"])
+        );
+        assert!(error(&["rounds=1m"]).contains("is a count"));
         assert_eq!(error(&["rounds=0"]), "parameter rounds: \"0\" is not a whole number from 1 to 1000");
         assert_eq!(error(&["skew=much"]), "parameter skew: \"much\" is not a fraction from 0 to 1 (like 0.25 or 25%)");
         assert_eq!(error(&["rounds"]), "\"rounds\" is not a parameter setting; write NAME=VALUE");
