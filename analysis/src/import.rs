@@ -16,7 +16,7 @@ use crate::output::{AtomicFile, OutputError, is_stdout};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// `perf script --show-mmap-events --show-task-events` text of a capture
-    /// recorded as in DESIGN.md §6.
+    /// recorded as in docs/fidelity.md (or by `cowsim record`).
     Perf,
     /// A `valgrind --tool=lackey --trace-mem=yes` log.
     Lackey,

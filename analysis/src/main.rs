@@ -1,7 +1,7 @@
 //! `cowsim`: the command line of the copy-on-write VM simulator.
 //!
-//! Exit codes (DESIGN.md §5): 0 success; 1 a run failed (an `expect` not
-//! met); 2 bad usage or bad input.
+//! Exit codes (docs/trace-format.md, docs/report.md): 0 success; 1 a run
+//! failed (an `expect` not met); 2 bad usage or bad input.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -127,8 +127,8 @@ enum Command {
         to: Option<u64>,
     },
     /// Turn a real capture into a trace: perf script text or a valgrind
-    /// lackey log, plain or gzip (DESIGN.md §6). A summary of what was
-    /// skipped goes to stderr.
+    /// lackey log, plain or gzip (see docs/fidelity.md). A summary of what
+    /// was skipped goes to stderr.
     Import {
         /// The capture's format.
         format: analysis::import::Format,
@@ -143,7 +143,8 @@ enum Command {
               value_parser = clap::value_parser!(u64).range(1..=workloads::import::perf::MAX_WINDOW as u64))]
         window: u64,
     },
-    /// Run a command under perf (DESIGN.md §6 events) and import the capture.
+    /// Run a command under perf, recording its page faults, process events
+    /// and mapping changes (see docs/fidelity.md), and import the capture.
     Record {
         /// Where to write the trace; `-` for stdout.
         #[arg(long, short)]
@@ -318,7 +319,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Runs a comparison, prints what it wrote, its verdict and, after inputs
-/// with recorded faults, the agreement table (DESIGN.md §7).
+/// with recorded faults, the agreement table (see docs/fidelity.md).
 fn compare_command(options: compare::Options) -> anyhow::Result<ExitCode> {
     let outcome = compare::compare(&options)?;
     let summary = &outcome.summary;

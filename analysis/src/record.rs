@@ -1,9 +1,9 @@
 //! `cowsim record -o FILE -- COMMAND ...`: capture a real program with perf
-//! and import the capture (DESIGN.md §6).
+//! and import the capture (docs/fidelity.md, "Recording a capture").
 //!
 //! Three steps, in a scratch folder that is removed afterwards:
 //!
-//! 1. `perf record` with the tracepoints of DESIGN.md §6 runs the command
+//! 1. `perf record` with the tracepoints of [`PERF_EVENTS`] runs the command
 //!    (its output goes to the terminal as usual);
 //! 2. `perf script --show-mmap-events --show-task-events` prints the
 //!    capture as text;
@@ -21,7 +21,8 @@ use workloads::import::ImportSummary;
 use crate::import::{Format, ImportCommandError, import_file};
 use crate::output::{self, OutputError, is_stdout};
 
-/// The events DESIGN.md §6 records, as `perf record` arguments.
+/// The events a capture records (page faults, process events, the system
+/// calls that change mappings), as `perf record` arguments.
 pub const PERF_EVENTS: [&str; 14] = [
     "exceptions:page_fault_user",
     "exceptions:page_fault_kernel",

@@ -37,7 +37,8 @@ pub enum ReplayError {
 }
 
 impl ReplayError {
-    /// The process exit code DESIGN.md §5 gives this failure.
+    /// The process exit code for this failure (docs/trace-format.md): 1 for
+    /// a run that failed, 2 for bad input.
     pub fn exit_code(&self) -> u8 {
         match self {
             ReplayError::Failed { .. } => 1,

@@ -96,7 +96,7 @@ pub fn single(r: &Report) -> String {
 }
 
 /// The fidelity of a run against the real kernel's recorded faults
-/// (DESIGN.md §7), when the trace carried any.
+/// (see docs/fidelity.md), when the trace carried any.
 pub fn fidelity_line(r: &Report) -> Option<String> {
     let f = r.fidelity.as_ref()?;
     // A capture's machine had its libraries cached already; say how to

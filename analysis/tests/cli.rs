@@ -34,7 +34,8 @@ fn examples_run_under_every_policy() {
     }
 }
 
-/// Does --json print one report in the DESIGN.md §4 schema?
+/// Does --json print one report in the `cowsim.report/1` schema
+/// (docs/report.md)?
 #[test]
 fn json_report_has_the_schema() {
     let out = cowsim(&["run", "examples/fork-then-write.jsonl", "--policy", "gnumach", "--json"]);
@@ -274,8 +275,9 @@ fn a_closed_stdout_ends_every_command_quietly() {
     }
 }
 
-/// Does `--page-cache warm` reach DESIGN.md §7's target on a real capture
-/// under linux, where the cold default misses fault-around's neighbours?
+/// Does `--page-cache warm` reach an agreement of 0.95 on a real capture
+/// under linux, where the cold default misses fault-around's neighbours
+/// (docs/fidelity.md, "The page cache: cold or warm")?
 #[test]
 fn warm_page_cache_on_an_imported_capture() {
     let trace = repo().join("target/cli-tests/python.jsonl");

@@ -235,7 +235,7 @@ pub enum Event {
     /// An access imported from a real capture reached `vpn`, where the real
     /// kernel faulted and found `recorded`; `found` is what this simulator's
     /// page table held just before the access: `None` for a hit (no fault),
-    /// otherwise the same classes (DESIGN.md §7).
+    /// otherwise the same classes (see docs/fidelity.md).
     Fidelity {
         task: TaskId,
         vpn: Vpn,

@@ -3,10 +3,10 @@
 //! In the Mach family an object holds the pages one copy-on-write side has
 //! changed, and its `shadow` points at the object behind it, where every page
 //! it lacks is looked up: a *shadow chain*. The other designs reuse the same
-//! container with a different meaning (DESIGN.md §2): a UVM amap is an object
-//! whose slots hold shared anons, and a Linux or Plan 9 page table is an
-//! object whose slots hold reference-counted pages. The invariants that hold
-//! for every design:
+//! container with a different meaning (docs/policies.md): a UVM amap is an
+//! object whose slots hold shared anons, and a Linux or Plan 9 page table is
+//! an object whose slots hold reference-counted pages. The invariants that
+//! hold for every design:
 //!
 //! - `ref_count` equals the number of map entries whose backing is this
 //!   object, plus the objects whose `shadow` is this object, plus one for the

@@ -8,8 +8,8 @@
 use crate::ids::TaskId;
 use crate::types::{Access, Inheritance, KernReturn, Prot};
 
-/// One operation. See DESIGN.md §2 for what each one means and which
-/// `kern_return_t` codes it can give.
+/// One operation. docs/trace-format.md says what each one means and which
+/// `kern_return_t` codes it can give; `api.rs` is how the model does it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
     /// A new task with an empty map.
@@ -68,7 +68,7 @@ pub struct AccessOp {
     /// For reads: every page read must hold this token, or the run fails.
     pub expect_value: Option<u64>,
     /// For accesses imported from a real capture: what the real kernel's
-    /// page fault said (DESIGN.md §7).
+    /// page fault said (see docs/fidelity.md).
     pub recorded: Option<Recorded>,
 }
 

@@ -11,10 +11,10 @@ use crate::ids::{PageId, Token};
 /// A moment on the pages' clock. Pmap entries remember when they were made;
 /// a page remembers when its mappings were last taken away.
 ///
-/// 32 bits keep a page and a pmap entry small (DESIGN.md §8's bytes per
-/// page). The clock would wrap after four billion ticks, so the simulator
-/// restamps before that, at an operation boundary: every pmap is emptied
-/// (they are caches) and the clock starts again ([`Pages::needs_restamp`]).
+/// 32 bits keep a page and a pmap entry small. The clock would wrap after
+/// four billion ticks, so the simulator restamps before that, at an
+/// operation boundary: every pmap is emptied (they are caches) and the clock
+/// starts again ([`Pages::needs_restamp`]).
 pub type Stamp = u32;
 
 /// The clock value past which the next operation boundary restamps. The

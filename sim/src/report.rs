@@ -1,4 +1,4 @@
-//! The report of a run, schema `cowsim.report/1` (DESIGN.md §4): plain
+//! The report of a run, schema `cowsim.report/1` (docs/report.md): plain
 //! serialisable structs, the only thing `analysis` needs from a run.
 //!
 //! `resident`, `hidden`, `alive` and `mean_chain` are values at the end of
@@ -40,7 +40,8 @@ pub struct Report {
     pub work: Work,
     pub pages: PageCounts,
     pub objects: ObjectCounts,
-    /// How often this run faulted where a real capture did (DESIGN.md §7).
+    /// How often this run faulted where a real capture did (see
+    /// docs/fidelity.md).
     /// Present only when the trace carried recorded faults (imported from
     /// perf), so reports of other traces keep their shape.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -266,7 +266,7 @@ impl Sim {
         self.series.retain(|point| point.op.is_multiple_of(every));
     }
 
-    /// The report of the run so far (DESIGN.md §4). Samples the end of the
+    /// The report of the run so far (docs/report.md). Samples the end of the
     /// run first if the last op was not a sample point.
     pub fn finish(&mut self, trace: &str) -> Report {
         if self.series.last().is_none_or(|p| p.op != self.op_index) {

@@ -55,7 +55,7 @@ pub struct Stats {
     pub objects_alive: u64,
     /// Largest `objects_alive` at an operation boundary.
     pub objects_alive_peak: u64,
-    /// Accesses that carried a recorded real fault (DESIGN.md §7).
+    /// Accesses that carried a recorded real fault (see docs/fidelity.md).
     pub recorded_faults: u64,
     /// ...of which the simulator faulted with the same class.
     pub fidelity_agreed: u64,

@@ -1,8 +1,9 @@
-//! The Mach error semantics: every `kern_return_t` code of DESIGN.md §2's
-//! table produced by some op, and the order in which `vm_copy` checks its
-//! arguments (GNU Mach: source address, source protection, alignment,
-//! destination address, destination protection). The codes come from the
-//! generic layer, so every policy must give the same ones.
+//! The Mach error semantics: every `kern_return_t` code (the table in
+//! docs/trace-format.md) produced by some op, and the order in which
+//! `vm_copy` checks its arguments (GNU Mach: source address, source
+//! protection, alignment, destination address, destination protection). The
+//! codes come from the generic layer, so every policy must give the same
+//! ones.
 
 use sim::KernReturn::{InvalidAddress, InvalidArgument, NoSpace, ProtectionFailure, Success};
 use sim::{Inheritance, Op, PolicyKind, Prot, TaskId};

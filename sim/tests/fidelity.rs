@@ -1,8 +1,8 @@
-//! Fidelity (DESIGN.md §7): an access carrying a `recorded` real fault is
-//! compared with what the simulator's pmap held just before it. These tests
-//! pin the plumbing — event, counters, report — on situations whose answer
-//! every policy shares because the generic layer decides it (a fresh page,
-//! a page already written, an entry lowered by `vm_protect`).
+//! Fidelity (see docs/fidelity.md): an access carrying a `recorded` real
+//! fault is compared with what the simulator's pmap held just before it.
+//! These tests pin the plumbing — event, counters, report — on situations
+//! whose answer every policy shares because the generic layer decides it (a
+//! fresh page, a page already written, an entry lowered by `vm_protect`).
 
 use sim::op::{AccessOp, Recorded};
 use sim::report::Fidelity;

@@ -1,5 +1,6 @@
 //! The Mach family side by side: `gnumach`, `mach-nocollapse`, `xnu` and
-//! `freebsd` on the canonical workloads of kernels.md §8.2, then the
+//! `freebsd` on the three canonical fork situations (the `fork-exit`,
+//! `live-children` and `stranding` workloads in miniature), then the
 //! mechanisms that set `xnu` (copy objects and their push, collapse on
 //! deallocate, whole-chain collapse) and `freebsd` (no shadow for a sole
 //! reference, `cow_move`, collapse at exit, fork and unmap, ONEMAPPING)
@@ -70,7 +71,7 @@ fn round(before: &Stats, after: &Stats) -> Round {
     }
 }
 
-/// W1 (kernels.md §8.2): a task forks, the child exits at once, the parent
+/// The fork-exit workload: a task forks, the child exits at once, the parent
 /// writes one page; five rounds. What does a round cost, and how long is the
 /// parent's chain afterwards?
 ///
@@ -80,7 +81,7 @@ fn round(before: &Stats, after: &Stats) -> Round {
 /// writes, so it takes its object over: nothing made, nothing copied, a
 /// `reuse`. Without collapse the chain grows by one a round.
 #[test]
-fn w1_fork_exit_write_costs_per_round() {
+fn fork_exit_write_costs_per_round() {
     let copy_up =
         |collapses| Round { objects: 1, copies: 1, shadows: 1, collapses, kinds: vec![(FaultKind::CowCopy, 1)] };
     let take_over = Round { objects: 0, copies: 0, shadows: 0, collapses: 0, kinds: vec![(FaultKind::Reuse, 1)] };
@@ -105,15 +106,15 @@ fn w1_fork_exit_write_costs_per_round() {
     }
 }
 
-/// W2 (kernels.md §8.2): four children stay alive while the parent writes a
-/// different page after each fork. How deep is the parent's chain, and how
-/// far does a fault on an untouched page search?
+/// The live-children workload: four children stay alive while the parent
+/// writes a different page after each fork. How deep is the parent's chain,
+/// and how far does a fault on an untouched page search?
 ///
 /// Every child still needs its level, so every Mach-family policy ends with
 /// N + 1 = 5 objects, and the parent's fault on a page nobody wrote walks
 /// past all four backing objects before zero-filling.
 #[test]
-fn w2_live_children_need_a_deep_chain() {
+fn live_children_need_a_deep_chain() {
     for policy in [GNUMACH, NOCOLLAPSE, XNU, FREEBSD] {
         let mut run = parent(policy, 8, 4);
         for k in 0..4 {
@@ -131,9 +132,9 @@ fn w2_live_children_need_a_deep_chain() {
     }
 }
 
-/// W3 (kernels.md §8.2), GNU Mach stranding: each round the parent forks,
-/// writes a new page, and the child exits, so the parent makes no copy-up
-/// between a child's exit and the next fork. Does the chain keep growing?
+/// The stranding workload: each round the parent forks, writes a new page,
+/// and the child exits, so the parent makes no copy-up between a child's exit
+/// and the next fork. Does the chain keep growing?
 ///
 /// Under GNU Mach the object the child leaves with one reference sits below
 /// a level the next child holds; collapse stops at that level and
@@ -143,7 +144,7 @@ fn w2_live_children_need_a_deep_chain() {
 /// live child's level and the parent's. FreeBSD collapses the parent's
 /// shadow onto the object the moment the child exits: chain 1.
 #[test]
-fn w3_stranding_grows_only_under_gnumach() {
+fn stranding_grows_only_under_gnumach() {
     let expected = [
         (GNUMACH, [2, 3, 4, 5, 6], 0, 5),
         (NOCOLLAPSE, [2, 3, 4, 5, 6], 0, 5),

@@ -1,5 +1,7 @@
-//! The per-page-refcount policies, `linux` and `plan9`: what kernels.md
-//! §8.2 predicts for them, pinned to what the model does. Every test runs
+//! The per-page-refcount policies, `linux` and `plan9`: what the canonical
+//! fork situations (the `fork-exit` and `live-children` workloads in
+//! miniature, a page written on both sides) cost under them, pinned to what
+//! the model does. Every test runs
 //! with the invariant checker on after each op.
 
 use sim::fault::pmap_finding;
@@ -44,15 +46,15 @@ fn delta(before: &Report, after: &Report) -> (u64, u64, [u64; 6]) {
     )
 }
 
-/// W1 (kernels.md §8.2): a fork whose child exits at once, then a write of
+/// The fork-exit workload: a fork whose child exits at once, then a write of
 /// one page by the parent, five times. What does a round cost? No page copy:
 /// once the child is gone the parent's page is exclusive again, so its write
-/// reuses it (one fault, `reuse`). kernels.md's "0 objects" counts VM
-/// objects; the model makes one object per round all the same, the child's
-/// page table (Linux and Plan 9 both build page tables for a child), and
-/// frees it when the child exits.
+/// reuses it (one fault, `reuse`). Linux and Plan 9 have no VM objects in the
+/// Mach sense, so a round makes none; the model makes one object per round
+/// all the same, the child's page table (Linux and Plan 9 both build page
+/// tables for a child), and frees it when the child exits.
 #[test]
-fn w1_fork_child_exits_parent_writes() {
+fn fork_child_exits_parent_writes() {
     for policy in BOTH {
         let mut run = written(policy, 4);
         for child in 2..7 {
@@ -71,13 +73,13 @@ fn w1_fork_child_exits_parent_writes() {
     }
 }
 
-/// W1 with the parent touching every page: which of its touches fault
-/// again after the fork? Under Linux none but the write: fork only made its
-/// PTEs read-only. Under Plan 9 every page it touches faults once more,
-/// because `flushmmu` emptied its MMU; the page it reads and then writes
-/// faults twice (map read-only, then reuse).
+/// The fork-exit workload with the parent touching every page: which of its
+/// touches fault again after the fork? Under Linux none but the write: fork
+/// only made its PTEs read-only. Under Plan 9 every page it touches faults
+/// once more, because `flushmmu` emptied its MMU; the page it reads and then
+/// writes faults twice (map read-only, then reuse).
 #[test]
-fn w1_every_touch_after_fork_faults_under_plan9() {
+fn every_touch_after_fork_faults_under_plan9() {
     for (policy, want) in [(PolicyKind::Linux, [0, 0, 0, 0, 0, 1]), (PolicyKind::Plan9, [0, 0, 0, 4, 0, 1])] {
         let mut run = written(policy, 4);
         for child in 2..7 {
@@ -92,13 +94,13 @@ fn w1_every_touch_after_fork_faults_under_plan9() {
     }
 }
 
-/// W2 (kernels.md §8.2): four children stay alive while the parent writes
-/// page 0 after each fork. Does anything grow deeper? No: every entry is one
-/// page table long; the reference counts of the pages nobody writes rise
-/// instead (parent and four children hold them). Each write copies, because
-/// the newest child holds the page too.
+/// The live-children workload: four children stay alive while the parent
+/// writes page 0 after each fork. Does anything grow deeper? No: every entry
+/// is one page table long; the reference counts of the pages nobody writes
+/// rise instead (parent and four children hold them). Each write copies,
+/// because the newest child holds the page too.
 #[test]
-fn w2_live_children_raise_refcounts_not_chains() {
+fn live_children_raise_refcounts_not_chains() {
     for policy in BOTH {
         let mut run = written(policy, 4);
         for child in 2..6 {
@@ -121,7 +123,7 @@ fn w2_live_children_raise_refcounts_not_chains() {
 }
 
 /// A page written by both parent and child after a fork: how many physical
-/// pages are left? Two (kernels.md §8.2): the first writer copies, and the
+/// pages are left? Two: the first writer copies, and the
 /// last writer finds the original exclusive and reuses it — whichever side
 /// writes last.
 #[test]
@@ -402,7 +404,7 @@ fn fault_kinds_and_work() {
 // ---------------------------------------------------------------------------
 
 /// An access of task `t` to one page that a real capture recorded as a
-/// fault of class `recorded` (DESIGN.md §7).
+/// fault of class `recorded` (see docs/fidelity.md).
 fn recorded_access(run: &mut Run, t: u32, access: Access, page: u64, recorded: Recorded) {
     let op = Op::Access(AccessOp {
         task: TaskId(t),

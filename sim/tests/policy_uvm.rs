@@ -1,5 +1,7 @@
-//! The `uvm` policy (kernels.md §4): pinned numbers for the behaviour
-//! kernels.md §8.2 predicts, and one test for each path UVM takes.
+//! The `uvm` policy (NetBSD `sys/uvm/uvm_amap.c`, `uvm_fault.c`): pinned
+//! numbers for the canonical fork situations (the `fork-exit` and
+//! `live-children` workloads in miniature, a page written on both sides),
+//! and one test for each path UVM takes.
 
 use sim::object::FileId;
 use sim::report::Report;
@@ -49,12 +51,12 @@ fn delta(before: &Report, after: &Report) -> Delta {
     }
 }
 
-/// W1 (kernels.md §8.2): a child forked and exiting at once, then the
-/// parent writing one page, five rounds. What does a round cost?
-/// Nothing: the amap is taken over (am_ref is 1 again) and the anon is
-/// written in place (an_ref is 1): no object, no copy, one `reuse` fault.
+/// The fork-exit workload: a child forked and exiting at once, then the
+/// parent writing one page, five rounds. What does a round cost? Nothing: the
+/// amap is taken over (am_ref is 1 again) and the anon is written in place
+/// (an_ref is 1): no object, no copy, one `reuse` fault.
 #[test]
-fn w1_fork_exit_write_makes_no_object_and_no_copy() {
+fn fork_exit_write_makes_no_object_and_no_copy() {
     let mut run = uvm();
     run.task(1);
     run.alloc(1, 0x100, 4);
@@ -78,14 +80,13 @@ fn w1_fork_exit_write_makes_no_object_and_no_copy() {
     run.read_expect(1, 0x101, 3, 100);
 }
 
-/// W2 (kernels.md §8.2): four children stay alive while the parent writes
-/// one page between forks. Does anything grow deeper than one level?
+/// The live-children workload: four children stay alive while the parent
+/// writes one page between forks. Does anything grow deeper than one level?
 /// No: every entry's chain stays 1. Each round costs one `amap_copy` (the
-/// parent's first write finds am_ref 2), one new amap and one page copy;
-/// the anon refcounts rise instead: an untouched page is held by all 5
-/// amaps.
+/// parent's first write finds am_ref 2), one new amap and one page copy; the
+/// anon refcounts rise instead: an untouched page is held by all 5 amaps.
 #[test]
-fn w2_live_children_keep_one_level() {
+fn live_children_keep_one_level() {
     let mut run = uvm();
     run.task(1);
     run.alloc(1, 0x100, 4);
@@ -116,7 +117,7 @@ fn w2_live_children_keep_one_level() {
 }
 
 /// A page written by both parent and child after a fork: how many physical
-/// pages? Two (kernels.md §8.2): the first writer copies (an_ref 2), the
+/// pages? Two: the first writer copies (an_ref 2), the
 /// last writer finds an_ref 1 and reuses the original.
 #[test]
 fn page_written_by_both_sides_costs_two_pages() {

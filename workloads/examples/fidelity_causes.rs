@@ -1,5 +1,5 @@
-//! Why a policy disagrees with the real kernel on a perf capture
-//! (DESIGN.md §7): replays an imported capture under one policy and sorts
+//! Why a policy disagrees with the real kernel on a perf capture (see
+//! docs/fidelity.md): replays an imported capture under one policy and sorts
 //! every recorded fault the simulator did not match by the situation it
 //! happened in. Run with
 //!

@@ -1,5 +1,5 @@
-//! Measures how fast `cowsim import lackey` reads lackey text (DESIGN.md §8
-//! asks for over 20 million lines a second). Run with
+//! Measures how fast `cowsim import lackey` reads lackey text (the aim is
+//! over 20 million lines a second). Run with
 //!
 //! ```text
 //! cargo run --release -p workloads --example lackey_rate [LINES] [--write FILE]

@@ -1,5 +1,5 @@
-//! Measures how fast `TraceReader` parses JSON Lines ops (DESIGN.md §8 asks
-//! for over a million a second). Run with
+//! Measures how fast `TraceReader` parses JSON Lines ops (the aim is over a
+//! million a second). Run with
 //! `cargo run --release -p workloads --example trace_read_rate [LINES]`.
 
 use std::time::Instant;

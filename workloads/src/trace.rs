@@ -1,4 +1,5 @@
-//! The cowsim trace format: JSON Lines, one operation a line (DESIGN.md §3).
+//! The cowsim trace format: JSON Lines, one operation a line (the full
+//! reference is docs/trace-format.md).
 //!
 //! ```text
 //! # a comment; blank lines are ignored too
@@ -32,16 +33,16 @@
 //! never panics, whatever bytes it is given.
 //!
 //! **What the writer writes.** `"op"` first, then the fields in the order the
-//! table in [`field_names`] lists them (the order of DESIGN.md §3's
-//! examples), then `expect`. Task ids are JSON integers. Addresses, offsets
-//! and page tokens are hex strings (`"0x100000"`). Sizes and lengths use the
-//! largest size suffix that divides them exactly (`"64K"`, `"2M"`) and hex
-//! otherwise (`"0x1800"`), the way a person writes them. Optional fields
-//! holding their default (`None`, a `false` flag) are left out, except that
-//! `vm_map` always spells out `offset`, `private` and `prot`, whose defaults
-//! are not obvious. [`parse_line`] of [`format_op`] gives back the same op for
-//! every op the reader can produce (see [`format_op`] for the few in-memory
-//! values no trace line can express).
+//! table in [`field_names`] lists them (the order of the operations table in
+//! docs/trace-format.md), then `expect`. Task ids are JSON integers.
+//! Addresses, offsets and page tokens are hex strings (`"0x100000"`). Sizes
+//! and lengths use the largest size suffix that divides them exactly
+//! (`"64K"`, `"2M"`) and hex otherwise (`"0x1800"`), the way a person writes
+//! them. Optional fields holding their default (`None`, a `false` flag) are
+//! left out, except that `vm_map` always spells out `offset`, `private` and
+//! `prot`, whose defaults are not obvious. [`parse_line`] of [`format_op`]
+//! gives back the same op for every op the reader can produce (see
+//! [`format_op`] for the few in-memory values no trace line can express).
 //!
 //! **How parsing works.** serde_json reads a line into a short list of
 //! `(key, value)` pairs without building a `serde_json::Value` tree and
@@ -322,7 +323,8 @@ pub fn decompress_if_gzip(mut input: Box<dyn BufRead>) -> io::Result<Box<dyn Buf
 // The ops and their fields
 // ---------------------------------------------------------------------------
 
-/// Every op name the format knows, in the order of DESIGN.md §2.
+/// Every op name the format knows, in the order docs/trace-format.md lists
+/// them.
 pub const OP_NAMES: [&str; 16] = [
     "task_create",
     "fork",

@@ -1,5 +1,5 @@
 //! `cowsim compare`: every input under every policy, with a summary and
-//! charts (DESIGN.md §5).
+//! charts (docs/report.md describes every file it writes).
 //!
 //! A comparison goes in five steps:
 //!
@@ -14,7 +14,7 @@
 //! 4. **Check** every run's read digest against the reference (`eager`)
 //!    run of the same input ([`table`]): the differential oracle. Inputs
 //!    that carry the real kernel's faults also get each policy's agreement
-//!    with them (DESIGN.md §7).
+//!    with them (docs/fidelity.md).
 //! 5. **Write** the output folder:
 //!
 //! ```text
@@ -142,7 +142,8 @@ fn nothing_to_compare(errors: &[CompareError]) -> String {
 }
 
 impl CompareError {
-    /// The process exit code DESIGN.md §5 gives this failure.
+    /// The process exit code for this failure: always 2, bad input (see
+    /// docs/report.md).
     pub fn exit_code(&self) -> u8 {
         2
     }
@@ -526,8 +527,8 @@ fn chart_files(
     Ok(rendered.into_iter().flatten().collect())
 }
 
-/// The agreement table as a heat table (DESIGN.md §7), or `None` when no
-/// input recorded faults.
+/// The agreement table as a heat table (see docs/fidelity.md), or `None` when
+/// no input recorded faults.
 fn fidelity_chart(policies: &[PolicyKind], fidelity: &[Agreement]) -> Option<HeatTable> {
     if fidelity.is_empty() {
         return None;

@@ -3,12 +3,13 @@
 //! (`summary.json`, `summary.csv`, `summary.md`).
 //!
 //! Inputs imported from a perf capture also get a line in the *agreement
-//! table* (DESIGN.md §7): for each policy, the share of the faults the real
-//! kernel recorded that the simulator took too, with the same class. It is
-//! in `summary.json` (`fidelity`), in `summary.md`, and printed by the
+//! table* (see docs/fidelity.md): for each policy, the share of the faults
+//! the real kernel recorded that the simulator took too, with the same class.
+//! It is in `summary.json` (`fidelity`), in `summary.md`, and printed by the
 //! command after a comparison ([`agreement_text`]).
 //!
-//! The digest check is the differential oracle of DESIGN.md §2 applied to a
+//! The digest check is the differential oracle (`eager`, which copies
+//! everything at once, reads what every design must read) applied to a
 //! whole comparison: under every policy an input must read exactly the data
 //! it reads under `eager`. A policy that reads something else has a bug, so
 //! its row says `MISMATCH` and the command exits 1. When `eager` is not among
@@ -278,7 +279,7 @@ pub struct Summary {
 }
 
 /// How well each policy faulted where the real kernel did, on one input
-/// (DESIGN.md §7).
+/// (see docs/fidelity.md).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Agreement {
     /// The input's label.
@@ -316,7 +317,7 @@ pub fn agreement_text(summary: &Summary) -> Option<String> {
     }
     let widths: Vec<usize> =
         (0..lines[0].len()).map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::from("agreement with the real kernel's recorded page faults (DESIGN.md §7):\n");
+    let mut out = String::from("agreement with the real kernel's recorded page faults (see docs/fidelity.md):\n");
     for line in &lines {
         let cells: Vec<String> = line
             .iter()
@@ -333,7 +334,7 @@ pub fn agreement_text(summary: &Summary) -> Option<String> {
 /// What the agreement table shows, in one sentence.
 pub const AGREEMENT_CAPTION: &str = "The share of the page faults a perf capture recorded that each policy also \
      took, finding the same thing in its page table (no entry, or an entry without the permission); \
-     DESIGN.md §7";
+     see docs/fidelity.md";
 
 /// The schema name of `summary.json`.
 pub const SUMMARY_SCHEMA: &str = "cowsim.compare/1";

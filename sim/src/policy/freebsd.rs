@@ -44,22 +44,21 @@
 //! `vm_object_deallocate`, `vm_object_deallocate_anon`,
 //! `vm_object_backing_insert_ref`), `sys/vm/vm_fault.c` (`vm_fault_cow`),
 //! `sys/vm/vm_map.c` (`vmspace_fork`, `vm_map_copy_entry`,
-//! `vm_map_entry_clone`, `vm_map_entry_delete`), as in kernels.md §3.
+//! `vm_map_entry_clone`, `vm_map_entry_delete`).
 //!
 //! Departures, and why:
 //! - Shared memory copied by a fork or `vm_copy`. FreeBSD marks the sharer's
 //!   entry needs-copy, so its next write lands in a private shadow and the
 //!   other sharers stop seeing it. This simulator's semantics require
-//!   sharers to keep seeing each other's writes (DESIGN.md §2, checked by
-//!   the oracle), so `freebsd` copies shared memory with the Mach delayed
+//!   sharers to keep seeing each other's writes (docs/policies.md, checked
+//!   by the oracle), so `freebsd` copies shared memory with the Mach delayed
 //!   copy (a copy object and a push on write), like `gnumach` and `xnu`.
 //!   Copy objects are not anonymous in FreeBSD's sense: never taken over,
 //!   moved from, split or trimmed.
-//! - kernels.md §10 lists FreeBSD's collapse as walking on past a blocked
-//!   level and as running at fault time. The modern source does neither:
-//!   `vm_object_collapse` breaks out of its loop when the backing object is
-//!   not entirely shadowed, and `vm_fault`/`vm_fault_cow` never collapse.
-//!   This policy follows the source.
+//! - Collapse stops at a blocked level and never runs at fault time, as in
+//!   the modern source: `vm_object_collapse` breaks out of its loop when the
+//!   backing object is not entirely shadowed, and `vm_fault`/`vm_fault_cow`
+//!   never collapse.
 //! - `vm_copy` and `vm_read` are Mach calls FreeBSD lacks; they take the
 //!   symmetric copy without the fork-time collapse and split.
 //! - No swap: collapse and bypass never need `swap_pager_copy`, and the

@@ -15,8 +15,8 @@
 //! bypasses it when the faulting object already has every page of it, and
 //! returns at the first level where it can do neither. `vm_deallocate` never
 //! collapses, so an object whose other user exited stays in the middle of a
-//! chain until a later copy-up reaches it (the "stranding" of kernels.md
-//! §8.2 W3).
+//! chain until a later copy-up reaches it (the `stranding` workload shows
+//! it).
 //!
 //! Memory shared by `VM_INHERIT_SHARE` is copied with the delayed strategy
 //! (a copy object that receives pages before the sharers change them), as

@@ -3,7 +3,7 @@
 //! bypass, and the chain maintenance some kernels add at deallocate, fork
 //! and unmap. `gnumach.rs`, `nocollapse.rs`, `xnu.rs` and `freebsd.rs` are
 //! this machinery plus a [`MachRules`] that says which of the kernels'
-//! choices to make (kernels.md §10 lists the knobs).
+//! choices to make ([`MachRules`] lists the knobs, numbered 1 to 7).
 //!
 //! Terms, as in Mach: the *first object* is the object the faulting entry
 //! points at; the objects below it, reached by `shadow`, are its *backing*
@@ -37,7 +37,7 @@ pub enum CollapseScope {
     WholeChain,
 }
 
-/// What releasing a reference does to the chain (kernels.md §10, knob 3).
+/// What releasing a reference does to the chain (knob 3 of [`MachRules`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeallocateCollapse {
     /// Nothing: deallocate only drops the reference (GNU Mach).
@@ -55,7 +55,7 @@ pub enum DeallocateCollapse {
 }
 
 /// The choices that separate one Mach-family kernel from another, knob by
-/// knob as kernels.md §10 lists them. Two knobs need no field: no object
+/// knob, numbered 1 to 7. Two knobs need no field: no object
 /// has a pager in this model (knob 6: files are never collapsed, and
 /// nothing is swapped), and every policy here copies shared memory with the
 /// delayed strategy (knob 7: GNU Mach `use_shared_copy`, XNU `COPY_DELAY`,

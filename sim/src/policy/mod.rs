@@ -6,7 +6,8 @@
 //! what fork and `vm_copy` do to the backing, how a fault finds or makes a
 //! page, and what happens when an entry lets go of its backing.
 //!
-//! Every design keeps its state in the same containers (DESIGN.md §2): map
+//! Every design keeps its state in the same containers (`map.rs`,
+//! `object.rs`, `page.rs`; docs/policies.md compares the designs): map
 //! entries point at an object and an offset; objects hold page slots and may
 //! shadow another object; pages carry a count of the slots that hold them.
 //! The Mach family (`gnumach`, `mach-nocollapse`, `xnu` and `freebsd`,

@@ -5,7 +5,7 @@
 //! ablation: run a fork-heavy trace under both and the difference in chain
 //! length and hidden pages is exactly what `vm_object_collapse` buys. It
 //! also models the old BSD/Mach "swap leak" in spirit: objects that could
-//! not be collapsed pile up (kernels.md §8.1).
+//! not be collapsed pile up.
 //!
 //! Follows: GNU Mach `vm/vm_object.c` and `vm/vm_fault.c`, with
 //! `vm_object_collapse` never called.

@@ -24,7 +24,7 @@
 //!   it, so the write goes in place; otherwise the data is copied into a new
 //!   anon in this slot and the old anon loses one reference. So after a
 //!   fork the first writer of a page copies it and the last one reuses the
-//!   original: 2 pages, never 3 (kernels.md §8.2).
+//!   original: 2 pages, never 3.
 //!
 //! # How the shared containers hold it
 //!

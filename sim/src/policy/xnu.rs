@@ -32,15 +32,15 @@
 //!   objects have no pointer up the chain.
 //!
 //! So the object a forked child leaves behind is merged at the parent's next
-//! copy-up even when a live child sits in between (kernels.md §8.2 W3),
-//! where GNU Mach strands it.
+//! copy-up even when a live child sits in between (the `stranding`
+//! workload), where GNU Mach strands it.
 //!
 //! Follows: `osfmk/vm/vm_object.c` (`vm_object_copy_quickly`,
 //! `vm_object_copy_delayed`, `vm_object_shadow`, `vm_object_collapse`,
 //! `vm_object_deallocate`), `osfmk/vm/vm_fault.c` (`vm_fault_page`: copy-up
 //! and the push loop), `osfmk/vm/vm_map.c` (`vm_map_fork`,
 //! `vm_map_fork_share`, `vm_map_lookup_locked`, `vm_map_copyin_internal`),
-//! at tag xnu-7195.121.3 (kernels.md §2.3).
+//! at tag xnu-7195.121.3.
 //!
 //! Simplified: there are no pagers and no compressor, so the pager tests
 //! of collapse never fire; bypass uses an exact "every visible backing page
@@ -51,7 +51,7 @@
 //! a `needs_copy` entry (not for an object larger than the entry);
 //! `pmap_copy` at share is not modelled, so the child faults its pages in;
 //! `vm_copy` follows the Mach manual on misaligned arguments, where XNU
-//! rounds (kernels.md §7.2).
+//! rounds.
 
 use crate::policy::mach::{CollapseScope, DeallocateCollapse, Mach, MachRules};
 

@@ -1,6 +1,5 @@
 //! `fork-exit`: a parent forks a child that exits at once, then writes a
-//! few pages, over and over — the loop of every Unix shell and of
-//! kernels.md §8.2 W1.
+//! few pages, over and over — the loop of every Unix shell.
 //!
 //! Demonstrates **chain maintenance**. Each fork makes the parent's memory
 //! copy-on-write; the parent's next write gives it a fresh shadow object in
@@ -29,7 +28,7 @@ use sim::TaskId;
 use super::params::{ParamSpec, Params};
 use super::script::{GenRng, Out, Script, pages};
 
-pub(super) const SUMMARY: &str = "fork, the child exits at once, the parent writes (shell loop, W1): chain maintenance";
+pub(super) const SUMMARY: &str = "fork, the child exits at once, the parent writes (a shell's loop): chain maintenance";
 
 pub(super) const PARAMS: &[ParamSpec] = &[
     ParamSpec::count("rounds", 2000, 1, 1_000_000_000, "fork-exit rounds"),

@@ -1,5 +1,5 @@
 //! `live-children`: a parent forks children that stay alive while it keeps
-//! writing, then the children exit in random order — kernels.md §8.2 W2.
+//! writing, then the children exit in random order.
 //!
 //! Demonstrates **chain depth that is needed**. After each fork the
 //! parent's next write puts a new shadow in front of the object the new
@@ -32,7 +32,7 @@ use sim::TaskId;
 use super::params::{ParamSpec, Params};
 use super::script::{GenRng, Out, Script, TaskIds, pages};
 
-pub(super) const SUMMARY: &str = "children stay alive while the parent keeps writing (W2): chain depth that is needed";
+pub(super) const SUMMARY: &str = "children stay alive while the parent keeps writing: chain depth that is needed";
 
 pub(super) const PARAMS: &[ParamSpec] = &[
     ParamSpec::count("generations", 8, 1, 10_000_000, "times the parent forks a full set of children"),

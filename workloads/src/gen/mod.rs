@@ -1,4 +1,5 @@
-//! Seeded workload generators (DESIGN.md §6): programs that write traces.
+//! Seeded workload generators: programs that write traces (in the format of
+//! docs/trace-format.md).
 //!
 //! Each generator models one situation that copy-on-write designs handle
 //! differently — a shell's fork-exit loop, a database snapshot, Android's
@@ -22,7 +23,7 @@
 //! |---|---|
 //! | `fork-exit` | chain maintenance: each fork leaves a level that only collapse removes |
 //! | `live-children` | chain depth that is needed: every live child pins a level |
-//! | `stranding` | GNU Mach's stranded middle objects (kernels.md §8.2 W3) |
+//! | `stranding` | GNU Mach's stranded middle objects: collapse stops at a level a live child holds |
 //! | `bgsave` | a Redis BGSAVE snapshot: copies driven by a skewed write set |
 //! | `zygote` | one preloaded parent, many children sharing most of it |
 //! | `shell` | fork + exec: copies made just before the map is thrown away |

@@ -16,11 +16,11 @@
 //!
 //! # Randomness
 //!
-//! Only this crate owns randomness (DESIGN.md §9). The source is
-//! `rand_pcg::Pcg64Mcg` seeded with `seed_from_u64`: a named generator
-//! whose output stream is fixed by its crate's policy. Everything above
-//! the raw 64-bit stream (a number below `n`, a coin with a given bias, a
-//! skewed choice) is computed here with integer arithmetic rather than with
+//! Only this crate owns randomness (`sim` owns none; see ARCHITECTURE.md).
+//! The source is `rand_pcg::Pcg64Mcg` seeded with `seed_from_u64`: a named
+//! generator whose output stream is fixed by its crate's policy. Everything
+//! above the raw 64-bit stream (a number below `n`, a coin with a given bias,
+//! a skewed choice) is computed here with integer arithmetic rather than with
 //! `rand`'s distributions, which may change between 0.x releases: the same
 //! seed must give the same trace after a dependency bump, and the golden
 //! tests in `workloads/tests/generators.rs` check that it does.

@@ -1,4 +1,4 @@
-//! `stranding`: the GNU Mach stranding case, kernels.md §8.2 W3. Each
+//! `stranding`: the GNU Mach stranding case. Each
 //! round the parent forks, writes while the child is alive, and only then
 //! does the child exit; the parent makes no copy-up fault before its next
 //! fork.
@@ -42,7 +42,7 @@ use super::params::{ParamSpec, Params};
 use super::script::{GenRng, Out, Script, TaskIds, pages};
 
 pub(super) const SUMMARY: &str =
-    "fork, the parent writes, then the child exits (W3): GNU Mach strands ref-1 objects mid-chain";
+    "fork, the parent writes, then the child exits: GNU Mach strands ref-1 objects mid-chain";
 
 pub(super) const PARAMS: &[ParamSpec] = &[
     ParamSpec::count("rounds", 1000, 1, 1_000_000_000, "forks"),

@@ -6,7 +6,7 @@ const GOLDEN: [Golden; 9] = [
     Golden {
         name: "fork-exit",
         head: r#"# cowsim gen fork-exit --seed 1 --param rounds=2000 --param pages=64 --param writes=1
-# fork-exit: fork, the child exits at once, the parent writes (shell loop, W1): chain maintenance
+# fork-exit: fork, the child exits at once, the parent writes (a shell's loop): chain maintenance
 # Assumes 4 KiB pages and the default address range.
 {"op":"task_create","task":1}
 {"op":"vm_allocate","task":1,"addr":"0x10000000","size":"256K"}
@@ -27,12 +27,12 @@ const GOLDEN: [Golden; 9] = [
 {"op":"exit","task":6}
 "#,
         lines: 6007,
-        fnv: 0x7859c5046ae69225,
+        fnv: 0x342f8f8bc50e1384,
     },
     Golden {
         name: "live-children",
         head: r#"# cowsim gen live-children --seed 1 --param generations=8 --param children=64 --param pages=64 --param writes=4 --param child_writes=1
-# live-children: children stay alive while the parent keeps writing (W2): chain depth that is needed
+# live-children: children stay alive while the parent keeps writing: chain depth that is needed
 # Assumes 4 KiB pages and the default address range.
 {"op":"task_create","task":1}
 {"op":"vm_allocate","task":1,"addr":"0x10000000","size":"256K"}
@@ -53,12 +53,12 @@ const GOLDEN: [Golden; 9] = [
 {"op":"fork","parent":1,"child":4}
 "#,
         lines: 4143,
-        fnv: 0xf132e9287811cb2a,
+        fnv: 0x9da361eb96bb68ea,
     },
     Golden {
         name: "stranding",
         head: r#"# cowsim gen stranding --seed 1 --param rounds=1000 --param pages=64 --param writes=1 --param child_reads=1 --param lifetime=0
-# stranding: fork, the parent writes, then the child exits (W3): GNU Mach strands ref-1 objects mid-chain
+# stranding: fork, the parent writes, then the child exits: GNU Mach strands ref-1 objects mid-chain
 # Assumes 4 KiB pages and the default address range.
 {"op":"task_create","task":1}
 {"op":"vm_allocate","task":1,"addr":"0x10000000","size":"256K"}
@@ -79,7 +79,7 @@ const GOLDEN: [Golden; 9] = [
 {"op":"write","task":1,"addr":"0x10019000","len":"4K"}
 "#,
         lines: 4007,
-        fnv: 0x34e08409ebd7d134,
+        fnv: 0xa7449272d560ed07,
     },
     Golden {
         name: "bgsave",
