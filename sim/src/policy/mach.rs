@@ -292,18 +292,9 @@ fn move_up(w: &mut World, holder: ObjectId, from: Pindex, first: ObjectId, pinde
     page
 }
 
-/// The Mach fault path proper, shared by the whole family and by `eager`
-/// (whose entries are never `needs_copy`), with GNU Mach's choices. See
+/// The Mach fault path proper, shared by the whole family, with the
+/// fault-time knobs of `rules` (GNU Mach's choices by default). See
 /// `fault.rs` for the essay.
-pub(crate) fn chain_fault(
-    w: &mut World,
-    ctx: &FaultCtx,
-    after_copy_up: impl FnOnce(&mut World, ObjectId),
-) -> Resolution {
-    chain_fault_with(w, ctx, FaultRules::default(), after_copy_up)
-}
-
-/// The Mach fault path with the fault-time knobs of `rules`.
 pub(crate) fn chain_fault_with(
     w: &mut World,
     ctx: &FaultCtx,
