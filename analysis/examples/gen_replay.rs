@@ -13,7 +13,7 @@
 
 use std::time::Instant;
 
-use analysis::replay::replay_ops;
+use analysis::replay::{Origin, replay_ops};
 use sim::{Config, PolicyKind};
 use workloads::generators::{self, DEFAULT_SEED};
 
@@ -33,7 +33,8 @@ fn main() {
     // The time series grows with the trace; sample it rarely.
     let config = Config::default().check_invariants(false).sample_every(100_000);
     let started = Instant::now();
-    let reports = replay_ops(name, &mut ops, &policies, &config).unwrap_or_else(|e| panic!("{e}"));
+    let reports =
+        replay_ops(&Origin::Workload(name.clone()), &mut ops, &policies, &config).unwrap_or_else(|e| panic!("{e}"));
     let seconds = started.elapsed().as_secs_f64();
     println!("{name}: {} ops in {seconds:.2} s, generator buffered at most {} ops", reports[0].ops, ops.high_water());
     for r in &reports {

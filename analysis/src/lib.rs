@@ -5,6 +5,7 @@
 
 pub mod charts;
 pub mod compare;
+pub mod exit;
 pub mod generate;
 pub mod import;
 pub mod narrate;

@@ -7,9 +7,10 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use analysis::compare::{self, CompareError};
+use analysis::compare;
+use analysis::exit;
 use analysis::record::RecordError;
-use analysis::replay::{ReplayError, replay_file};
+use analysis::replay::replay_file;
 use analysis::{generate, summary};
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
@@ -182,13 +183,8 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(error) => {
-            let code = error
-                .downcast_ref::<ReplayError>()
-                .map(ReplayError::exit_code)
-                .or_else(|| error.downcast_ref::<CompareError>().map(CompareError::exit_code))
-                .unwrap_or(2);
             eprintln!("cowsim: {}", said_once(&error));
-            ExitCode::from(code)
+            ExitCode::from(exit::of_error(&error))
         }
     }
 }
@@ -225,7 +221,7 @@ fn usage_error(mut error: clap::Error) -> ExitCode {
         }
     }
     let _ = error.print();
-    ExitCode::from(if error.use_stderr() { 2 } else { 0 })
+    ExitCode::from(if error.use_stderr() { exit::BAD_INPUT } else { exit::SUCCESS })
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {

@@ -1,50 +1,100 @@
-//! Replaying a trace under one or several policies.
+//! The one replay driver: every command that runs ops through the simulator
+//! (`run`, `compare`, `explain`, `graph`) applies them with [`apply`], so
+//! there is one place that turns a simulator's refusal into an error, one
+//! way to name where in the input an op came from ([`Origin`]), and one
+//! error type whose [`ReplayError::Failed`] is the only failure that is not
+//! bad input (see [`crate::exit`]).
 //!
-//! The trace is read once, streaming, and every op is applied to every
-//! policy's simulator in lockstep, so `--policy all` costs one pass over the
-//! input and works on stdin too. Ops made in memory, such as a workload
-//! generator's stream, replay through the same loop with [`replay_ops`].
+//! A trace is read once, streaming, and every op is applied to every
+//! policy's simulator in lockstep ([`replay_stream`]), so `--policy all`
+//! costs one pass over the input and works on stdin too. Ops made in
+//! memory, such as a workload generator's stream, go through the same loop
+//! ([`replay_ops`]); [`crate::stepper::Stepper`] applies them one at a time
+//! for the views that look between ops.
 
+use std::io::BufRead;
 use std::path::Path;
 
 use sim::report::Report;
-use sim::{Config, PolicyKind, Sim, SimError, TraceOp};
-use workloads::trace::{TraceError, TraceReader, open_trace};
+use sim::{Config, KernReturn, PolicyKind, Sim, SimError, TraceOp};
+use workloads::trace::{Located, TraceError, TraceReader, open_trace};
 
 use crate::import::Format;
+
+/// Where a stream of ops comes from, for naming a position in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// A trace file (or `<stdin>`): positions are `FILE:LINE:1`.
+    Trace(String),
+    /// A generated workload: positions are `workload NAME op N`.
+    Workload(String),
+    /// A real capture imported on the fly: positions are lines of the trace
+    /// `cowsim import` would write from it, `FILE (imported) line N`.
+    Capture(String),
+}
+
+impl Origin {
+    /// The position of the op at `line` (1-based), as messages say it.
+    pub fn at(&self, line: usize) -> String {
+        match self {
+            Origin::Trace(file) => format!("{file}:{line}:1"),
+            Origin::Workload(name) => format!("workload {name} op {line}"),
+            Origin::Capture(file) => format!("{file} (imported) line {line}"),
+        }
+    }
+
+    /// The name reports carry in their `trace` field: a file's name
+    /// without its folders (so no absolute path reaches an output), or the
+    /// workload's name.
+    pub fn report_name(&self) -> String {
+        match self {
+            Origin::Trace(file) | Origin::Capture(file) => report_name(file),
+            Origin::Workload(name) => name.clone(),
+        }
+    }
+}
+
+/// A file's name as reports and views show it: without its folders
+/// (`<stdin>` stays as it is).
+pub fn report_name(file: &str) -> String {
+    Path::new(file).file_name().map_or_else(|| file.to_string(), |f| f.to_string_lossy().into_owned())
+}
 
 /// Why a replay stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    /// The trace could not be read or parsed (bad input: exit code 2).
-    #[error("{0}")]
+    /// The trace could not be read or parsed (bad input).
+    #[error(transparent)]
     Trace(#[from] TraceError),
-    /// An op names something that does not exist (bad input: exit code 2).
-    #[error("{file}:{line}:1: {error}")]
-    BadOp { file: String, line: usize, error: SimError },
     /// The file is a real capture, by its name: it must be imported first
-    /// (bad usage: exit code 2).
+    /// (bad usage).
     #[error(
         "{path}: this is a {format} capture, not a trace (by its name): turn it into one with \
          `cowsim import {format} {path} -o TRACE.jsonl`, or compare it as it is with `cowsim compare {path}`",
         format = .format.name()
     )]
     Capture { path: String, format: Format },
-    /// The trace's own expectation was not met under a policy (a failed
-    /// run: exit code 1).
-    #[error("{file}:{line}:1: under {policy}: {error}")]
-    Failed { file: String, line: usize, policy: &'static str, error: SimError },
+    /// An op names something that does not exist (bad input).
+    #[error("{}: {error}", .origin.at(*.line))]
+    BadOp { origin: Origin, line: usize, error: SimError },
+    /// The trace's own expectation was not met under a policy: the run
+    /// failed, the input is fine.
+    #[error("{}: under {policy}: {error}", .origin.at(*.line))]
+    Failed { origin: Origin, line: usize, policy: &'static str, error: SimError },
 }
 
-impl ReplayError {
-    /// The process exit code for this failure (docs/trace-format.md): 1 for
-    /// a run that failed, 2 for bad input.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            ReplayError::Failed { .. } => 1,
-            ReplayError::Trace(_) | ReplayError::BadOp { .. } | ReplayError::Capture { .. } => 2,
+/// Applies one op to `sim` and checks its `expect`: the only place a
+/// simulator's refusal becomes a [`ReplayError`] (bad input, or a failed
+/// run naming the policy).
+pub fn apply(sim: &mut Sim, op: &Located<TraceOp>, origin: &Origin) -> Result<KernReturn, ReplayError> {
+    sim.apply_traced(&op.value).map_err(|error| {
+        let (origin, line) = (origin.clone(), op.line);
+        if error.is_bad_input() {
+            ReplayError::BadOp { origin, line, error }
+        } else {
+            ReplayError::Failed { origin, line, policy: sim.policy_name(), error }
         }
-    }
+    })
 }
 
 /// Replays the trace at `path` (`-` for stdin, plain or gzip) under each
@@ -58,7 +108,7 @@ pub fn replay_file(path: &Path, policies: &[PolicyKind], config: &Config) -> Res
 /// like a real capture (`NAME.perf.txt[.gz]`, `NAME.lackey.txt[.gz]`) is
 /// refused with the command that imports it, instead of failing on its
 /// first line as "not JSON".
-pub fn open_for_replay(path: &Path) -> Result<TraceReader<Box<dyn std::io::BufRead>>, ReplayError> {
+pub fn open_for_replay(path: &Path) -> Result<TraceReader<Box<dyn BufRead>>, ReplayError> {
     let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     if let Some(format) = Format::of_file_name(&file_name) {
         return Err(ReplayError::Capture { path: path.display().to_string(), format });
@@ -67,57 +117,43 @@ pub fn open_for_replay(path: &Path) -> Result<TraceReader<Box<dyn std::io::BufRe
 }
 
 /// Replays an open trace under each policy.
-pub fn replay<R: std::io::BufRead>(
+pub fn replay<R: BufRead>(
     reader: TraceReader<R>,
     policies: &[PolicyKind],
     config: &Config,
 ) -> Result<Vec<Report>, ReplayError> {
-    let name = reader.name().to_string();
-    let ops = reader.map(|item| item.map(|located| (located.line, located.value)).map_err(ReplayError::from));
-    replay_located(&name, ops, policies, config)
+    let origin = Origin::Trace(reader.name().to_string());
+    replay_stream(&origin, reader.map(|item| item.map_err(ReplayError::from)), policies, config)
 }
 
 /// Replays ops made in memory — a generator's stream, say — under each
-/// policy, one op at a time, so the ops are never all held at once.
-/// `name` labels the reports and errors; the "line" an error names is the
-/// op's 1-based position in `ops`.
+/// policy, one op at a time, so the ops are never all held at once. The
+/// "line" of an op is its 1-based position in `ops`.
 pub fn replay_ops(
-    name: &str,
+    origin: &Origin,
     ops: impl IntoIterator<Item = TraceOp>,
     policies: &[PolicyKind],
     config: &Config,
 ) -> Result<Vec<Report>, ReplayError> {
-    let located = ops.into_iter().enumerate().map(|(index, op)| Ok((index + 1, op)));
-    replay_located(name, located, policies, config)
+    let located = ops.into_iter().enumerate().map(|(index, value)| Ok(Located { line: index + 1, value }));
+    replay_stream(origin, located, policies, config)
 }
 
-/// The lockstep loop: applies every `(line, op)` to every policy's
-/// simulator and maps the first failure to a [`ReplayError`].
-fn replay_located(
-    name: &str,
-    ops: impl Iterator<Item = Result<(usize, TraceOp), ReplayError>>,
+/// The lockstep loop: applies every op to every policy's simulator and
+/// stops at the first failure.
+pub fn replay_stream(
+    origin: &Origin,
+    ops: impl Iterator<Item = Result<Located<TraceOp>, ReplayError>>,
     policies: &[PolicyKind],
     config: &Config,
 ) -> Result<Vec<Report>, ReplayError> {
     let mut sims: Vec<Sim> = policies.iter().map(|p| Sim::new(*p, config.clone())).collect();
-    for item in ops {
-        let (line, op) = item?;
+    for op in ops {
+        let op = op?;
         for sim in &mut sims {
-            if let Err(error) = sim.apply_traced(&op) {
-                let file = name.to_string();
-                return Err(if error.is_bad_input() {
-                    ReplayError::BadOp { file, line, error }
-                } else {
-                    ReplayError::Failed { file, line, policy: sim.policy_name(), error }
-                });
-            }
+            apply(sim, &op, origin)?;
         }
     }
-    let trace = trace_label(name);
-    Ok(sims.iter_mut().map(|sim| sim.finish(&trace)).collect())
-}
-
-/// The trace's name as reports show it: the file name without folders.
-fn trace_label(name: &str) -> String {
-    Path::new(name).file_name().map_or_else(|| name.to_string(), |f| f.to_string_lossy().into_owned())
+    let name = origin.report_name();
+    Ok(sims.iter_mut().map(|sim| sim.finish(&name)).collect())
 }

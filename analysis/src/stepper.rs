@@ -16,11 +16,13 @@ use std::path::Path;
 use sim::{Config, KernReturn, PolicyKind, Sim, TraceOp};
 use workloads::trace::{Located, TraceReader};
 
-use crate::replay::ReplayError;
+use crate::replay::{self, Origin, ReplayError};
 
 /// A trace being replayed under one policy, one op at a time.
 pub struct Stepper {
     reader: TraceReader<Box<dyn BufRead>>,
+    /// How positions in the trace are named in errors.
+    origin: Origin,
     sim: Sim,
     /// Operations applied so far (the number of the last one).
     applied: u64,
@@ -30,8 +32,9 @@ impl Stepper {
     /// Opens the trace at `path` (`-` for stdin, plain or gzip) for replay
     /// under `policy`. Nothing is applied yet.
     pub fn open(path: &Path, policy: PolicyKind, config: &Config) -> Result<Stepper, ReplayError> {
-        let reader = crate::replay::open_for_replay(path)?;
-        Ok(Stepper { reader, sim: Sim::new(policy, config.clone()), applied: 0 })
+        let reader = replay::open_for_replay(path)?;
+        let origin = Origin::Trace(reader.name().to_string());
+        Ok(Stepper { reader, origin, sim: Sim::new(policy, config.clone()), applied: 0 })
     }
 
     /// The trace's name as given (`<stdin>` for `-`).
@@ -68,19 +71,10 @@ impl Stepper {
     /// `kern_return_t`, or the failure with the trace line: bad input (an
     /// unknown task) or an `expect` the run did not meet.
     pub fn apply(&mut self, op: &Located<TraceOp>) -> Result<KernReturn, ReplayError> {
-        let result = self.sim.apply_traced(&op.value);
         // A failed op has still been applied (an unmet expect_value leaves
         // the pages before it accessed), so it counts.
         self.applied += 1;
-        result.map_err(|error| {
-            let file = self.reader.name().to_string();
-            let line = op.line;
-            if error.is_bad_input() {
-                ReplayError::BadOp { file, line, error }
-            } else {
-                ReplayError::Failed { file, line, policy: self.sim.policy_name(), error }
-            }
-        })
+        replay::apply(&mut self.sim, op, &self.origin)
     }
 
     /// Applies operations until `count` have been applied. Returns false if
@@ -96,6 +90,4 @@ impl Stepper {
 
 /// A trace's name as views show it: the file name without its folders
 /// (`<stdin>` stays as it is).
-pub fn trace_label(name: &str) -> String {
-    Path::new(name).file_name().map_or_else(|| name.to_string(), |f| f.to_string_lossy().into_owned())
-}
+pub use crate::replay::report_name as trace_label;

@@ -11,8 +11,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use analysis::compare::summarise;
 use analysis::compare::table::{DigestCheck, InputInfo, Run};
-use analysis::compare::{exit_code_for, summarise};
+use analysis::exit;
 use sim::{Config, Op, PolicyKind, Sim, TaskId};
 
 mod support;
@@ -248,7 +249,7 @@ fn a_digest_mismatch_is_a_failed_comparison() {
     let agreeing = vec![run(PolicyKind::Eager, "00000000000000aa"), run(PolicyKind::GnuMach, "00000000000000aa")];
     let summary = summarise(inputs.clone(), &policies[..2], PolicyKind::Eager, &agreeing);
     assert!(summary.all_agree);
-    assert_eq!(exit_code_for(&summary), 0);
+    assert_eq!(exit::of_comparison(&summary, 0), exit::SUCCESS);
 
     let runs = vec![
         run(PolicyKind::Eager, "00000000000000aa"),
@@ -257,7 +258,8 @@ fn a_digest_mismatch_is_a_failed_comparison() {
     ];
     let summary = summarise(inputs, &policies, PolicyKind::Eager, &runs);
     assert!(!summary.all_agree);
-    assert_eq!(exit_code_for(&summary), 1);
+    assert_eq!(exit::of_comparison(&summary, 0), exit::RUN_FAILED);
+    assert_eq!(exit::of_comparison(&summary, 1), exit::BAD_INPUT);
     let checks: Vec<DigestCheck> = summary.runs.iter().map(|r| r.digest_check).collect();
     assert_eq!(checks, [DigestCheck::Reference, DigestCheck::Match, DigestCheck::Mismatch]);
     assert_eq!(summary.problems.len(), 1);

