@@ -1,3 +1,4 @@
+pub mod fuzzing;
 pub mod import;
 pub mod suggest;
 pub mod trace;
