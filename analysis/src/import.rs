@@ -5,42 +5,14 @@
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-use workloads::import::lackey::LackeyImport;
-use workloads::import::perf::PerfImport;
-use workloads::import::{ImportError, ImportSummary};
+use workloads::import::{IMPORTERS, ImportError, ImportSettings, ImportSummary, Importer};
 use workloads::trace::{TraceWriter, open_input};
 
 use crate::output::{AtomicFile, OutputError, is_stdout};
 
-/// The capture formats `cowsim import` reads.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// `perf script --show-mmap-events --show-task-events` text of a capture
-    /// recorded as in docs/fidelity.md (or by `cowsim record`).
-    Perf,
-    /// A `valgrind --tool=lackey --trace-mem=yes` log.
-    Lackey,
-}
-
-impl Format {
-    /// Every format with the name ending that marks its captures (before an
-    /// optional `.gz`).
-    const ENDINGS: [(Format, &'static str); 2] = [(Format::Perf, ".perf.txt"), (Format::Lackey, ".lackey.txt")];
-
-    /// The format a file's name says (`NAME.perf.txt[.gz]`,
-    /// `NAME.lackey.txt[.gz]`), if any.
-    pub fn of_file_name(file_name: &str) -> Option<Format> {
-        let name = file_name.strip_suffix(".gz").unwrap_or(file_name);
-        Self::ENDINGS.iter().find(|(_, ending)| name.len() > ending.len() && name.ends_with(ending)).map(|(f, _)| *f)
-    }
-
-    /// The name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Format::Perf => "perf",
-            Format::Lackey => "lackey",
-        }
-    }
+/// The names of the importers, for the command line's list of choices.
+pub fn importer_names() -> Vec<&'static str> {
+    IMPORTERS.iter().map(|i| i.name()).collect()
 }
 
 /// Why `cowsim import` (or the import step of `cowsim record`) failed.
@@ -74,19 +46,19 @@ impl ImportCommandError {
 /// finished import replaces it, so a failure leaves any existing file as it
 /// was.
 pub fn import_file(
-    format: Format,
+    importer: &dyn Importer,
     input: &Path,
     output: &Path,
-    window: usize,
+    settings: &ImportSettings,
     preamble: Option<&str>,
 ) -> Result<ImportSummary, ImportCommandError> {
     if is_stdout(output) {
         let stdout = BufWriter::with_capacity(256 * 1024, io::stdout().lock());
-        let (summary, _) = import_into(format, input, stdout, "<stdout>", window, preamble)?;
+        let (summary, _) = import_into(importer, input, stdout, "<stdout>", settings, preamble)?;
         return Ok(summary);
     }
     let file = AtomicFile::create(output, &[input])?;
-    let (summary, file) = import_into(format, input, file, &output.display().to_string(), window, preamble)?;
+    let (summary, file) = import_into(importer, input, file, &output.display().to_string(), settings, preamble)?;
     file.commit()?;
     Ok(summary)
 }
@@ -94,23 +66,20 @@ pub fn import_file(
 /// Imports `input` into `sink`, named `output_name` in errors, and hands
 /// the sink back flushed.
 fn import_into<W: Write>(
-    format: Format,
+    importer: &dyn Importer,
     input: &Path,
     sink: W,
     output_name: &str,
-    window: usize,
+    settings: &ImportSettings,
     preamble: Option<&str>,
 ) -> Result<(ImportSummary, W), ImportError> {
-    let (reader, input_name) = open_input(input)?;
+    let (mut reader, input_name) = open_input(input)?;
     let output_error = |source| ImportError::Output { file: output_name.to_owned(), source };
     let mut writer = TraceWriter::new(sink);
     if let Some(text) = preamble {
         writer.write_comment(text).map_err(output_error)?;
     }
-    let summary = match format {
-        Format::Perf => PerfImport { window }.run(reader, &input_name, &mut writer, output_name)?,
-        Format::Lackey => LackeyImport.run(reader, &input_name, &mut writer, output_name)?,
-    };
+    let summary = importer.import(&mut reader, &input_name, &mut writer, output_name, settings)?;
     writer.flush().map_err(output_error)?;
     Ok((summary, writer.into_inner()))
 }

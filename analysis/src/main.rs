@@ -16,6 +16,7 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 use sim::policy::PageCache;
 use sim::{Config, PolicyKind};
+use workloads::import::ImportSettings;
 use workloads::trace::quoted;
 
 mod teaching_commands;
@@ -131,8 +132,10 @@ enum Command {
     /// lackey log, plain or gzip (see docs/fidelity.md). A summary of what
     /// was skipped goes to stderr.
     Import {
-        /// The capture's format.
-        format: analysis::import::Format,
+        /// The capture's format: perf (`perf script` text) or lackey (a
+        /// `valgrind --tool=lackey --trace-mem=yes` log).
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(analysis::import::importer_names()))]
+        format: String,
         /// The capture; `-` for stdin.
         file: PathBuf,
         /// Where to write the trace; `-` for stdout.
@@ -264,12 +267,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Import { format, file, output, window }) => {
-            let summary = match analysis::import::import_file(format, &file, &output, window as usize, None) {
+            let importer = workloads::import::find(&format)?;
+            let settings = ImportSettings { window: window as usize };
+            let summary = match analysis::import::import_file(importer, &file, &output, &settings, None) {
                 Err(error) if error.is_broken_pipe() => return Ok(ExitCode::SUCCESS),
                 result => result?,
             };
             for line in summary.report_lines() {
-                eprintln!("cowsim import {}: {line}", format.name());
+                eprintln!("cowsim import {format}: {line}");
             }
             Ok(ExitCode::SUCCESS)
         }

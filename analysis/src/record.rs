@@ -16,9 +16,9 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use workloads::import::ImportSummary;
+use workloads::import::{ImportSettings, ImportSummary};
 
-use crate::import::{Format, ImportCommandError, import_file};
+use crate::import::{ImportCommandError, import_file};
 use crate::output::{self, OutputError, is_stdout};
 
 /// The events a capture records (page faults, process events, the system
@@ -139,8 +139,8 @@ pub fn record(command: &[String], output: &Path, perf_text: Option<&Path>) -> Re
         copy.commit()?;
     }
     let preamble = provenance(&perf, command);
-    let window = workloads::import::perf::DEFAULT_WINDOW;
-    let summary = import_file(Format::Perf, &text, output, window, Some(&preamble))?;
+    let perf = workloads::import::perf::PerfImport::default();
+    let summary = import_file(&perf, &text, output, &ImportSettings::default(), Some(&preamble))?;
     if summary.events == 0 {
         return Err(RecordError::NotPermitted { status: status_text, advice: permission_advice() });
     }

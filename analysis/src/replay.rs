@@ -19,8 +19,6 @@ use sim::report::Report;
 use sim::{Config, KernReturn, PolicyKind, Sim, SimError, TraceOp};
 use workloads::trace::{Located, TraceError, TraceReader, open_trace};
 
-use crate::import::Format;
-
 /// Where a stream of ops comes from, for naming a position in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Origin {
@@ -70,10 +68,9 @@ pub enum ReplayError {
     /// (bad usage).
     #[error(
         "{path}: this is a {format} capture, not a trace (by its name): turn it into one with \
-         `cowsim import {format} {path} -o TRACE.jsonl`, or compare it as it is with `cowsim compare {path}`",
-        format = .format.name()
+         `cowsim import {format} {path} -o TRACE.jsonl`, or compare it as it is with `cowsim compare {path}`"
     )]
-    Capture { path: String, format: Format },
+    Capture { path: String, format: &'static str },
     /// An op names something that does not exist (bad input).
     #[error("{}: {error}", .origin.at(*.line))]
     BadOp { origin: Origin, line: usize, error: SimError },
@@ -110,8 +107,8 @@ pub fn replay_file(path: &Path, policies: &[PolicyKind], config: &Config) -> Res
 /// first line as "not JSON".
 pub fn open_for_replay(path: &Path) -> Result<TraceReader<Box<dyn BufRead>>, ReplayError> {
     let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    if let Some(format) = Format::of_file_name(&file_name) {
-        return Err(ReplayError::Capture { path: path.display().to_string(), format });
+    if let Some(importer) = workloads::import::for_file(&file_name) {
+        return Err(ReplayError::Capture { path: path.display().to_string(), format: importer.name() });
     }
     Ok(open_trace(path)?)
 }

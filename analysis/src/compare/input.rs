@@ -36,12 +36,10 @@ use std::path::{Path, PathBuf};
 
 use sim::op::TraceOp;
 use workloads::generators;
-use workloads::import::lackey::LackeyImport;
-use workloads::import::perf::PerfImport;
-use workloads::trace::{Located, TraceError, TraceReader, TraceWriter, decompress_if_gzip, open_input};
+use workloads::import::{self, ImportSettings, Importer, OpList};
+use workloads::trace::{Located, TraceError, TraceReader, decompress_if_gzip, open_input};
 
 use super::CompareError;
-use crate::import::Format;
 use crate::replay::Origin;
 
 /// The ops of a generated workload, produced lazily.
@@ -52,7 +50,7 @@ pub enum Input {
     /// A trace (JSON Lines, plain or gzip).
     Trace(Source),
     /// A real capture, imported when loaded.
-    Capture { source: Source, format: Format },
+    Capture { source: Source, importer: &'static dyn Importer },
     /// A generated workload: its name and its ops.
     Generated { name: String, ops: GeneratedOps },
 }
@@ -99,8 +97,8 @@ impl std::fmt::Debug for Input {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Input::Trace(source) => f.debug_tuple("Trace").field(&source.file_name()).finish(),
-            Input::Capture { source, format } => {
-                f.debug_struct("Capture").field("source", &source.file_name()).field("format", format).finish()
+            Input::Capture { source, importer } => {
+                f.debug_struct("Capture").field("source", &source.file_name()).field("importer", importer).finish()
             }
             Input::Generated { name, .. } => f.debug_struct("Generated").field("name", name).finish_non_exhaustive(),
         }
@@ -120,7 +118,7 @@ pub struct LoadedInput {
     /// Where the ops came from, for naming a position in errors.
     pub origin: Origin,
     /// The capture's format, when the input is a real capture.
-    pub capture: Option<Format>,
+    pub capture: Option<&'static dyn Importer>,
     /// The ops, each with its 1-based trace line (for a workload, its
     /// 1-based position; for a capture, its line in the trace `cowsim
     /// import` would write).
@@ -132,7 +130,7 @@ impl LoadedInput {
     /// or the capture's format (`perf`, `lackey`).
     pub fn kind(&self) -> &'static str {
         match (&self.origin, self.capture) {
-            (_, Some(format)) => format.name(),
+            (_, Some(importer)) => importer.name(),
             (Origin::Workload(_), None) => "workload",
             _ => "trace",
         }
@@ -172,8 +170,8 @@ fn file_input(path: PathBuf) -> Input {
 
 /// A capture when the source's name ends like one, else a trace.
 fn source_input(source: Source) -> Input {
-    match Format::of_file_name(&source.file_name()) {
-        Some(format) => Input::Capture { source, format },
+    match import::for_file(&source.file_name()) {
+        Some(importer) => Input::Capture { source, importer },
         None => Input::Trace(source),
     }
 }
@@ -214,7 +212,7 @@ pub fn load(input: Input) -> Result<LoadedInput, CompareError> {
             let trace = source.file_name();
             Ok(LoadedInput { label: input_label(&trace), trace, origin: Origin::Trace(name), capture: None, ops })
         }
-        Input::Capture { source, format } => load_capture(&source, format),
+        Input::Capture { source, importer } => load_capture(&source, importer),
         Input::Generated { name, ops } => {
             let ops = ops.enumerate().map(|(i, value)| Located { line: i + 1, value }).collect();
             Ok(LoadedInput {
@@ -228,24 +226,25 @@ pub fn load(input: Input) -> Result<LoadedInput, CompareError> {
     }
 }
 
-/// Imports a real capture into memory: the importer writes the trace text
-/// it would write to a file, and the trace reader reads it back, so the
-/// ops are exactly those of `cowsim import FORMAT FILE` (same window, same
-/// expectations). The import's summary of skipped lines is not shown: the
+/// Imports a real capture into memory, through the importer's
+/// [`OpList`] sink: the ops are exactly those `cowsim import NAME FILE`
+/// writes (same window, same expectations), each numbered by its line in
+/// that file. The import's summary of skipped lines is not shown: the
 /// capture is a committed or user-chosen file, and `cowsim import` is the
 /// place to inspect it.
-fn load_capture(from: &Source, format: Format) -> Result<LoadedInput, CompareError> {
-    let (capture, source) = from.open()?;
-    let mut writer = TraceWriter::new(Vec::new());
-    let imported_name = format!("{source} (imported)");
-    match format {
-        Format::Perf => PerfImport::default().run(capture, &source, &mut writer, &imported_name)?,
-        Format::Lackey => LackeyImport.run(capture, &source, &mut writer, &imported_name)?,
-    };
-    let text = writer.into_inner();
-    let ops = TraceReader::new(text.as_slice(), imported_name).collect::<Result<Vec<_>, _>>()?;
+fn load_capture(from: &Source, importer: &'static dyn Importer) -> Result<LoadedInput, CompareError> {
+    let (mut capture, source) = from.open()?;
+    let mut list = OpList::default();
+    let sink_name = format!("{source} (imported)");
+    importer.import(&mut capture, &source, &mut list, &sink_name, &ImportSettings::default())?;
     let trace = from.file_name();
-    Ok(LoadedInput { label: input_label(&trace), trace, origin: Origin::Capture(source), capture: Some(format), ops })
+    Ok(LoadedInput {
+        label: input_label(&trace),
+        trace,
+        origin: Origin::Capture(source),
+        capture: Some(importer),
+        ops: list.ops,
+    })
 }
 
 /// An input's label: its file name without the trace and capture
@@ -298,13 +297,14 @@ mod tests {
 
     #[test]
     fn captures_are_told_by_their_names() {
-        assert_eq!(Format::of_file_name("python.perf.txt.gz"), Some(Format::Perf));
-        assert_eq!(Format::of_file_name("python.perf.txt"), Some(Format::Perf));
-        assert_eq!(Format::of_file_name("touch.lackey.txt.gz"), Some(Format::Lackey));
-        assert_eq!(Format::of_file_name("touch.lackey.txt"), Some(Format::Lackey));
-        assert_eq!(Format::of_file_name(".perf.txt"), None, "a name needs a stem");
-        assert_eq!(Format::of_file_name("python.perf.jsonl"), None);
-        assert_eq!(Format::of_file_name("notes.txt"), None);
+        let name = |file: &str| import::for_file(file).map(|i| i.name());
+        assert_eq!(name("python.perf.txt.gz"), Some("perf"));
+        assert_eq!(name("python.perf.txt"), Some("perf"));
+        assert_eq!(name("touch.lackey.txt.gz"), Some("lackey"));
+        assert_eq!(name("touch.lackey.txt"), Some("lackey"));
+        assert_eq!(name(".perf.txt"), None, "a name needs a stem");
+        assert_eq!(name("python.perf.jsonl"), None);
+        assert_eq!(name("notes.txt"), None);
     }
 
     #[test]

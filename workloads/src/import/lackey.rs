@@ -49,7 +49,7 @@
 //! after the first access (the program's own output, when lackey logs to
 //! the same terminal) are skipped and counted.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead};
 
 use rustc_hash::FxHashSet;
 use sim::ids::TaskId;
@@ -57,8 +57,11 @@ use sim::op::{AccessOp, Op, TraceOp};
 use sim::types::{Access, KernReturn, Prot};
 
 use crate::import::regions::PAGE_SIZE;
-use crate::import::{ImportError, ImportSummary, Recognition, base_name, quote_line_excerpt, write_summary};
-use crate::trace::{MAX_LINE_BYTES, TraceError, TraceWriter};
+use crate::import::{
+    ImportError, ImportSettings, ImportSummary, Importer, OpSink, Recognition, base_name, quote_line_excerpt,
+    write_summary,
+};
+use crate::trace::{MAX_LINE_BYTES, TraceError};
 
 /// The one task of a lackey trace.
 pub const TASK: TaskId = TaskId(1);
@@ -79,21 +82,46 @@ const END_PAGE: u64 = (1 << 47) / PAGE_SIZE;
 #[derive(Clone, Debug, Default)]
 pub struct LackeyImport;
 
+impl Importer for LackeyImport {
+    fn name(&self) -> &'static str {
+        "lackey"
+    }
+
+    fn file_ending(&self) -> &'static str {
+        ".lackey.txt"
+    }
+
+    fn summary(&self) -> &'static str {
+        "a `valgrind --tool=lackey --trace-mem=yes` log of one process's loads, stores and instruction fetches"
+    }
+
+    fn import(
+        &self,
+        input: &mut dyn BufRead,
+        input_name: &str,
+        sink: &mut dyn OpSink,
+        sink_name: &str,
+        _settings: &ImportSettings,
+    ) -> Result<ImportSummary, ImportError> {
+        self.run(input, input_name, sink, sink_name)
+    }
+}
+
 impl LackeyImport {
     /// Reads a lackey log from `input` (named `input_name` in errors and in
     /// the trace's opening comments) and writes the trace to `writer`
     /// (named `output_name` in errors).
-    pub fn run<R: BufRead, W: Write>(
+    pub fn run<R: BufRead, S: OpSink + ?Sized>(
         &self,
         mut input: R,
         input_name: &str,
-        writer: &mut TraceWriter<W>,
+        writer: &mut S,
         output_name: &str,
     ) -> Result<ImportSummary, ImportError> {
         let output_error = |source| ImportError::Output { file: output_name.to_owned(), source };
         let input_error = |source| ImportError::Input(TraceError::Io { file: input_name.to_owned(), source });
         write_header(writer, input_name).map_err(output_error)?;
-        let mut importer = Importer::new(writer, input_name, output_name);
+        let mut importer = LogReader::new(writer, input_name, output_name);
         importer.out.op(Op::TaskCreate { task: TASK }, Some(KernReturn::Success)).map_err(output_error)?;
         // A line cut by the end of a buffer waits here for its rest.
         let mut carry: Vec<u8> = Vec::new();
@@ -138,8 +166,8 @@ impl LackeyImport {
 }
 
 /// The trace's opening comments: where it came from.
-fn write_header<W: Write>(writer: &mut TraceWriter<W>, input_name: &str) -> io::Result<()> {
-    writer.write_comment(&format!(
+fn write_header<S: OpSink + ?Sized>(writer: &mut S, input_name: &str) -> io::Result<()> {
+    writer.comment(&format!(
         "imported by `cowsim import lackey` (cowsim {}) from {}\n\
          source: a valgrind --tool=lackey --trace-mem=yes log of one process (task 1)\n\
          memory is allocated in 64 KiB chunks (rwx) at first touch; each op is one 4 KiB page;\n\
@@ -167,21 +195,21 @@ const HEX: [u8; 256] = {
 };
 
 /// Writes ops, counting them.
-struct Out<'w, W: Write> {
-    writer: &'w mut TraceWriter<W>,
+struct Out<'w, S: OpSink + ?Sized> {
+    writer: &'w mut S,
     ops: u64,
 }
 
-impl<W: Write> Out<'_, W> {
+impl<S: OpSink + ?Sized> Out<'_, S> {
     fn op(&mut self, op: Op, expect: Option<KernReturn>) -> io::Result<()> {
         self.ops += 1;
-        self.writer.write_op(&TraceOp { op, expect })
+        self.writer.op(&TraceOp { op, expect })
     }
 }
 
 /// The parser and the translation state.
-struct Importer<'w, 'n, W: Write> {
-    out: Out<'w, W>,
+struct LogReader<'w, 'n, S: OpSink + ?Sized> {
+    out: Out<'w, S>,
     /// The input's and the output's names, for errors.
     name: &'n str,
     output_name: &'n str,
@@ -199,9 +227,9 @@ struct Importer<'w, 'n, W: Write> {
     summary: ImportSummary,
 }
 
-impl<'w, 'n, W: Write> Importer<'w, 'n, W> {
-    fn new(writer: &'w mut TraceWriter<W>, name: &'n str, output_name: &'n str) -> Self {
-        Importer {
+impl<'w, 'n, S: OpSink + ?Sized> LogReader<'w, 'n, S> {
+    fn new(writer: &'w mut S, name: &'n str, output_name: &'n str) -> Self {
+        LogReader {
             out: Out { writer, ops: 0 },
             name,
             output_name,
@@ -508,7 +536,7 @@ fn looks_like_address_and_size(text: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::TraceReader;
+    use crate::trace::{TraceReader, TraceWriter};
 
     fn import(text: &str) -> Result<(Vec<TraceOp>, ImportSummary), ImportError> {
         let mut writer = TraceWriter::new(Vec::new());

@@ -1,7 +1,18 @@
 //! Importers of real captures: they turn what a tool recorded about a real
 //! program into a cowsim trace.
 //!
-//! Two sources are read:
+//! # The seam
+//!
+//! Every importer is an [`Importer`]: a name (`cowsim import NAME`), the
+//! file ending that marks its captures (`.perf.txt`), and `import`, which
+//! reads a capture and hands ops and comments to an [`OpSink`]. The
+//! [`TraceWriter`] is one sink (a trace file), an [`OpList`] another (ops
+//! in memory for a replay). [`IMPORTERS`] lists them all; the command
+//! line, `cowsim compare` and `cowsim record` find importers there and
+//! nowhere else, so adding an importer is one new file and one line in the
+//! registry.
+//!
+//! Two sources are read today:
 //!
 //! - [`perf`]: the text `perf script --show-mmap-events --show-task-events`
 //!   prints for a capture of page-fault, scheduler and memory-syscall
@@ -12,8 +23,8 @@
 //!   and instruction fetch of one process, with no mappings at all.
 //!
 //! Both read their input as a stream (plain or gzip, a file or stdin, via
-//! [`crate::trace::open_input`]) and write ops through a
-//! [`TraceWriter`] as they go, so memory stays
+//! [`crate::trace::open_input`]) and hand ops to their sink as they go, so
+//! memory stays
 //! bounded whatever the capture's length: what they keep is a picture of
 //! each live process's address space ([`regions`]), never the events.
 //!
@@ -78,13 +89,80 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::{self, Write};
+use std::io::{self, BufRead};
 
-use crate::trace::{TraceError, TraceWriter};
+use crate::suggest::did_you_mean;
+use crate::trace::TraceError;
+#[cfg(doc)]
+use crate::trace::TraceWriter;
 
 pub mod lackey;
 pub mod perf;
 pub mod regions;
+mod sink;
+
+pub use sink::{OpList, OpSink};
+
+/// A reader of one kind of capture. See the module documentation.
+pub trait Importer: Sync {
+    /// The name on the command line: `cowsim import NAME`.
+    fn name(&self) -> &'static str;
+    /// How its captures' file names end (before an optional `.gz`), so
+    /// that `cowsim compare NAME.perf.txt` knows what it was given.
+    fn file_ending(&self) -> &'static str;
+    /// What it reads, in a few words, for help texts.
+    fn summary(&self) -> &'static str;
+    /// Reads a capture from `input` (named `input_name` in errors) and
+    /// hands the trace to `sink` (named `sink_name` in errors).
+    fn import(
+        &self,
+        input: &mut dyn BufRead,
+        input_name: &str,
+        sink: &mut dyn OpSink,
+        sink_name: &str,
+        settings: &ImportSettings,
+    ) -> Result<ImportSummary, ImportError>;
+}
+
+impl fmt::Debug for dyn Importer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Importer({})", self.name())
+    }
+}
+
+/// Settings an importer may use; each ignores those that are not its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImportSettings {
+    /// perf: how many events to hold back to repair their order (1 to
+    /// [`perf::MAX_WINDOW`]).
+    pub window: usize,
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        ImportSettings { window: perf::DEFAULT_WINDOW }
+    }
+}
+
+/// Every importer, in the order help texts list them.
+pub static IMPORTERS: [&dyn Importer; 2] = [&perf::PerfImport { window: perf::DEFAULT_WINDOW }, &lackey::LackeyImport];
+
+/// The importer called `name`, or an error with the known names and the
+/// closest one.
+pub fn find(name: &str) -> Result<&'static dyn Importer, ImportError> {
+    IMPORTERS.iter().copied().find(|i| i.name() == name).ok_or_else(|| {
+        let known: Vec<&str> = IMPORTERS.iter().map(|i| i.name()).collect();
+        let hint = did_you_mean(name, known.iter().copied()).map_or(String::new(), |h| format!("{h} "));
+        ImportError::UnknownFormat { name: quote_excerpt(name), hint, known: known.join(", ") }
+    })
+}
+
+/// The importer whose captures are named like `file_name`
+/// (`NAME.perf.txt`, `NAME.lackey.txt.gz`), if any.
+pub fn for_file(file_name: &str) -> Option<&'static dyn Importer> {
+    let name = file_name.strip_suffix(".gz").unwrap_or(file_name);
+    IMPORTERS.iter().copied().find(|i| name.len() > i.file_ending().len() && name.ends_with(i.file_ending()))
+}
 
 /// Why an import stopped.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +190,9 @@ pub enum ImportError {
     /// Writing the trace failed.
     #[error("writing {file}: {source}")]
     Output { file: String, source: io::Error },
+    /// No importer has this name.
+    #[error("no importer reads {name}; {hint}(known: {known})")]
+    UnknownFormat { name: String, hint: String, known: String },
 }
 
 impl ImportError {
@@ -414,9 +495,9 @@ impl ImportSummary {
 
 /// Writes `summary` at the end of a trace: one comment line per report
 /// line, `# import summary: skipped 3 lines: ...`, each of them short.
-pub(crate) fn write_summary<W: Write>(writer: &mut TraceWriter<W>, summary: &ImportSummary) -> io::Result<()> {
+pub(crate) fn write_summary<S: OpSink + ?Sized>(writer: &mut S, summary: &ImportSummary) -> io::Result<()> {
     let lines: Vec<String> = summary.report_lines().iter().map(|line| format!("import summary: {line}")).collect();
-    writer.write_comment(&lines.join("\n"))
+    writer.comment(&lines.join("\n"))
 }
 
 /// `1 line`, `2 lines`.

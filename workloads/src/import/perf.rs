@@ -35,10 +35,12 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Read};
 
-use crate::import::{ImportError, ImportSummary, Recognition, Tally, base_name, write_summary};
-use crate::trace::{MAX_LINE_BYTES, TraceError, TraceWriter};
+use crate::import::{
+    ImportError, ImportSettings, ImportSummary, Importer, OpSink, Recognition, Tally, base_name, write_summary,
+};
+use crate::trace::{MAX_LINE_BYTES, TraceError};
 
 mod parse;
 mod translate;
@@ -75,6 +77,31 @@ impl Default for PerfImport {
     }
 }
 
+impl Importer for PerfImport {
+    fn name(&self) -> &'static str {
+        "perf"
+    }
+
+    fn file_ending(&self) -> &'static str {
+        ".perf.txt"
+    }
+
+    fn summary(&self) -> &'static str {
+        "`perf script --show-mmap-events --show-task-events` text of a capture of page faults, process events and memory syscalls"
+    }
+
+    fn import(
+        &self,
+        input: &mut dyn BufRead,
+        input_name: &str,
+        sink: &mut dyn OpSink,
+        sink_name: &str,
+        settings: &ImportSettings,
+    ) -> Result<ImportSummary, ImportError> {
+        PerfImport { window: settings.window }.run(input, input_name, sink, sink_name)
+    }
+}
+
 impl PerfImport {
     /// An import with a reordering window of `window` events; an
     /// [`ImportError::InvalidWindow`] unless it is 1 to [`MAX_WINDOW`].
@@ -89,11 +116,11 @@ impl PerfImport {
     /// Reads `perf script` text from `input` (named `input_name` in errors
     /// and in the trace's opening comments) and writes the trace to
     /// `writer` (named `output_name` in errors).
-    pub fn run<R: BufRead, W: Write>(
+    pub fn run<R: BufRead, S: OpSink + ?Sized>(
         &self,
         mut input: R,
         input_name: &str,
-        writer: &mut TraceWriter<W>,
+        writer: &mut S,
         output_name: &str,
     ) -> Result<ImportSummary, ImportError> {
         let window = PerfImport::with_window(self.window)?.window;
@@ -176,8 +203,8 @@ fn read_line<R: BufRead>(
 }
 
 /// The trace's opening comments: where it came from.
-fn write_header<W: Write>(writer: &mut TraceWriter<W>, input_name: &str) -> std::io::Result<()> {
-    writer.write_comment(&format!(
+fn write_header<S: OpSink + ?Sized>(writer: &mut S, input_name: &str) -> std::io::Result<()> {
+    writer.comment(&format!(
         "imported by `cowsim import perf` (cowsim {}) from {}\n\
          source: `perf script --show-mmap-events --show-task-events` text of a capture of page faults,\n\
          process events and memory syscalls; tasks are Linux process ids; each access is one 4 KiB page\n\

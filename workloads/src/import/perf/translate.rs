@@ -66,7 +66,7 @@
 //! rather than moved).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Write};
+use std::io;
 
 use sim::ids::TaskId;
 use sim::op::{AccessOp, Op, Recorded, TraceOp};
@@ -74,8 +74,8 @@ use sim::types::{Access, Inheritance, KernReturn, Prot};
 
 use super::parse::{Call, CallName, Event, Mmap};
 use crate::import::ImportSummary;
+use crate::import::OpSink;
 use crate::import::regions::{Backing, PAGE_SIZE, Region, Regions};
-use crate::trace::TraceWriter;
 
 /// The lowest mappable page (the simulator's default `map_min`, 0x1000).
 const FIRST_PAGE: u64 = 1;
@@ -123,17 +123,17 @@ struct Process {
 }
 
 /// Writes ops, counting them.
-struct Out<'w, W: Write> {
-    writer: &'w mut TraceWriter<W>,
+struct Out<'w, S: OpSink + ?Sized> {
+    writer: &'w mut S,
     ops: u64,
     expected_failures: u64,
 }
 
-impl<W: Write> Out<'_, W> {
+impl<S: OpSink + ?Sized> Out<'_, S> {
     /// Writes a structural op that must succeed.
     fn op(&mut self, op: Op) -> io::Result<()> {
         self.ops += 1;
-        self.writer.write_op(&TraceOp { op, expect: Some(KernReturn::Success) })
+        self.writer.op(&TraceOp { op, expect: Some(KernReturn::Success) })
     }
 
     /// Writes an access; `expect` only when it is predicted to fail.
@@ -143,12 +143,12 @@ impl<W: Write> Out<'_, W> {
         if expect.is_some() {
             self.expected_failures += 1;
         }
-        self.writer.write_op(&TraceOp { op: Op::Access(op), expect })
+        self.writer.op(&TraceOp { op: Op::Access(op), expect })
     }
 
     fn mark(&mut self, label: String) -> io::Result<()> {
         self.ops += 1;
-        self.writer.write_op(&TraceOp { op: Op::Mark { label }, expect: None })
+        self.writer.op(&TraceOp { op: Op::Mark { label }, expect: None })
     }
 
     /// The ops that make the simulator map `region` at `start` (which must
@@ -181,8 +181,8 @@ impl<W: Write> Out<'_, W> {
 }
 
 /// The translator: processes, threads, syscalls in flight.
-pub(crate) struct Translator<'w, W: Write> {
-    out: Out<'w, W>,
+pub(crate) struct Translator<'w, S: OpSink + ?Sized> {
+    out: Out<'w, S>,
     processes: BTreeMap<u32, Process>,
     /// Thread id → process id, for threads other than a process's leader.
     thread_owner: BTreeMap<u32, u32>,
@@ -191,8 +191,8 @@ pub(crate) struct Translator<'w, W: Write> {
     summary: ImportSummary,
 }
 
-impl<'w, W: Write> Translator<'w, W> {
-    pub fn new(writer: &'w mut TraceWriter<W>) -> Self {
+impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
+    pub fn new(writer: &'w mut S) -> Self {
         Translator {
             out: Out { writer, ops: 0, expected_failures: 0 },
             processes: BTreeMap::new(),
