@@ -525,7 +525,10 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
         let Some(process) = self.processes.get_mut(&pid) else { return Ok(()) };
         let old = process.brk.replace(value);
         let Some(old) = old else { return Ok(()) };
-        let (old_end, new_end) = (old.div_ceil(PAGE_SIZE), value.div_ceil(PAGE_SIZE));
+        // The heap lies in user pages: a break below the first one (a
+        // damaged capture's 0) moves nothing there.
+        let user_page = |bytes: u64| bytes.div_ceil(PAGE_SIZE).max(FIRST_PAGE);
+        let (old_end, new_end) = (user_page(old), user_page(value));
         if new_end < old_end {
             self.unmap(pid, new_end, old_end)
         } else if new_end > old_end && new_end <= END_PAGE {
