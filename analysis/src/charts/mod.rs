@@ -27,6 +27,7 @@ use sim::report::Faults;
 use sim::{FaultKind, PolicyKind};
 
 pub mod bars;
+pub mod comparison;
 pub mod heat;
 pub mod lines;
 

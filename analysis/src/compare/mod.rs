@@ -45,15 +45,12 @@ use std::path::{Path, PathBuf};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use sim::policy::PageCache;
-use sim::report::Report;
 use sim::{Config, PolicyKind, Sim};
 use workloads::import::ImportError;
 use workloads::trace::TraceError;
 
-use crate::charts::bars::{FaultBars, PolicyBars};
-use crate::charts::heat::HeatTable;
-use crate::charts::lines::{Panel, SeriesPanels, from_zero};
-use crate::charts::{self, Chart, ChartError};
+use crate::charts::ChartError;
+use crate::charts::comparison::{self, AgreementRow, InputRuns, PolicyRun};
 use crate::exit;
 use crate::output::{self, OutputError};
 use crate::replay::{self, ReplayError};
@@ -195,9 +192,7 @@ pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
     let sample_every: Vec<u64> =
         inputs.iter().map(|i| options.sample_every.unwrap_or_else(|| auto_sample_every(i.ops.len()))).collect();
 
-    let charts_per_input = 4;
-    let chart_count = inputs.len() * charts_per_input + SUMMARY_CHARTS.len() + 1;
-    let progress = progress_bar(options.progress, (inputs.len() * policies.len() + chart_count) as u64);
+    let progress = progress_bar(options.progress, (inputs.len() * policies.len()) as u64);
 
     let jobs: Vec<(usize, PolicyKind)> =
         (0..inputs.len()).flat_map(|i| policies.iter().map(move |p| (i, *p))).collect();
@@ -424,42 +419,8 @@ fn summary_files(summary: &Summary) -> Vec<OutputFile> {
     ]
 }
 
-/// Any of the charts a comparison draws.
-enum AnyChart {
-    Faults(FaultBars),
-    Bars(PolicyBars),
-    Series(SeriesPanels),
-    Heat(HeatTable),
-}
-
-impl AnyChart {
-    fn render(&self) -> Result<(String, Vec<u8>), ChartError> {
-        fn both(chart: &impl Chart) -> Result<(String, Vec<u8>), ChartError> {
-            Ok((charts::render_svg(chart)?, charts::render_png(chart)?))
-        }
-        match self {
-            AnyChart::Faults(c) => both(c),
-            AnyChart::Bars(c) => both(c),
-            AnyChart::Series(c) => both(c),
-            AnyChart::Heat(c) => both(c),
-        }
-    }
-}
-
-/// The cross-input heat tables: file stem, title, what the number is, and
-/// how to read it off a report.
-type SummaryChart = (&'static str, &'static str, &'static str, fn(&Report) -> u64);
-
-const SUMMARY_CHARTS: [SummaryChart; 4] = [
-    ("summary-copies", "Pages copied", "pages copied by copy-on-write and eager copies", |r| r.pages.copied),
-    ("summary-faults", "Faults", "page faults of every kind", |r| r.faults.total),
-    ("summary-hidden-peak", "Hidden pages at the peak", "resident pages no mapping can reach, at their peak", |r| {
-        r.pages.hidden_peak
-    }),
-    ("summary-max-chain", "Longest shadow chain", "VM objects in the longest chain seen", |r| r.objects.max_chain),
-];
-
-/// Every chart, rendered in parallel, as SVG and PNG files.
+/// Every chart of [`comparison::plan`], rendered in parallel, as SVG and
+/// PNG files.
 fn chart_files(
     inputs: &[LoadedInput],
     policies: &[PolicyKind],
@@ -467,36 +428,25 @@ fn chart_files(
     fidelity: &[Agreement],
     progress: &ProgressBar,
 ) -> Result<Vec<OutputFile>, CompareError> {
-    let mut specs: Vec<(PathBuf, AnyChart)> = Vec::new();
-    for (index, input) in inputs.iter().enumerate() {
-        let of_input: Vec<&Run> = runs.iter().filter(|r| r.input == index).collect();
-        let folder = Path::new("charts").join(&input.label);
-        specs.extend(input_charts(&input.label, &of_input).into_iter().map(|(stem, chart)| (folder.join(stem), chart)));
-    }
-    for (stem, title, note, measure) in SUMMARY_CHARTS {
-        let rows = inputs
-            .iter()
-            .enumerate()
-            .map(|(index, input)| {
-                let values = runs
-                    .iter()
-                    .filter(|r| r.input == index)
-                    .map(|r| if r.failure.is_some() { None } else { Some(measure(&r.report)) })
-                    .collect();
-                (input.label.clone(), values)
-            })
-            .collect();
-        let note = format!("{note}; shade: share of the row's largest value");
-        let chart = HeatTable::counts(title.to_string(), note, policies.to_vec(), rows);
-        specs.push((Path::new("charts").join(stem), AnyChart::Heat(chart)));
-    }
-    if let Some(chart) = fidelity_chart(policies, fidelity) {
-        specs.push((Path::new("charts").join("summary-fidelity"), AnyChart::Heat(chart)));
-    } else {
-        // Counted in the progress bar's length either way.
-        progress.inc(1);
-    }
-    let rendered: Vec<Vec<OutputFile>> = specs
+    let inputs: Vec<InputRuns> = inputs
+        .iter()
+        .enumerate()
+        .map(|(index, input)| InputRuns {
+            label: &input.label,
+            runs: runs
+                .iter()
+                .filter(|r| r.input == index)
+                .map(|r| PolicyRun { policy: r.policy, report: &r.report, failed: r.failure.is_some() })
+                .collect(),
+        })
+        .collect();
+    let fidelity: Vec<AgreementRow> = fidelity
+        .iter()
+        .map(|a| AgreementRow { label: &a.input, recorded: a.recorded, agreement: &a.agreement })
+        .collect();
+    let planned = comparison::plan(&inputs, policies, &fidelity);
+    progress.inc_length(planned.len() as u64);
+    let rendered: Vec<Vec<OutputFile>> = planned
         .par_iter()
         .map(|(stem, chart)| {
             let (svg, png) = chart.render()?;
@@ -505,69 +455,6 @@ fn chart_files(
         })
         .collect::<Result<_, CompareError>>()?;
     Ok(rendered.into_iter().flatten().collect())
-}
-
-/// The agreement table as a heat table (see docs/fidelity.md), or `None` when
-/// no input recorded faults.
-fn fidelity_chart(policies: &[PolicyKind], fidelity: &[Agreement]) -> Option<HeatTable> {
-    if fidelity.is_empty() {
-        return None;
-    }
-    let rows = fidelity.iter().map(|a| (format!("{} ({} faults)", a.input, a.recorded), a.agreement.clone())).collect();
-    Some(HeatTable::fractions(
-        "Agreement with the real kernel".to_string(),
-        "share of the recorded page faults each policy also took, with the same class; shade: 0 white, 1 dark"
-            .to_string(),
-        policies.to_vec(),
-        rows,
-    ))
-}
-
-/// The four charts of one input, from its runs in policy order.
-fn input_charts(label: &str, runs: &[&Run]) -> Vec<(&'static str, AnyChart)> {
-    let policies: Vec<PolicyKind> = runs.iter().map(|r| r.policy).collect();
-    let series = |measure: fn(&sim::report::SeriesPoint) -> u64| -> Vec<Vec<(u64, u64)>> {
-        runs.iter().map(|r| from_zero(r.report.series.iter().map(|p| (p.op, measure(p))))).collect()
-    };
-    let faults = FaultBars {
-        title: format!("{label}: faults by kind"),
-        bars: runs.iter().map(|r| (r.policy, r.report.faults.clone())).collect(),
-    };
-    let copies = PolicyBars {
-        title: format!("{label}: pages copied"),
-        y_desc: "pages copied (count)".to_string(),
-        bars: runs.iter().map(|r| (r.policy, r.report.pages.copied)).collect(),
-    };
-    let pages = SeriesPanels {
-        title: format!("{label}: resident and hidden pages"),
-        policies: policies.clone(),
-        panels: [
-            Panel { title: "resident pages".into(), y_desc: "pages".into(), lines: series(|p| p.resident) },
-            Panel {
-                title: "hidden pages (resident, but no mapping can reach them)".into(),
-                y_desc: "pages".into(),
-                lines: series(|p| p.hidden),
-            },
-        ],
-    };
-    let objects = SeriesPanels {
-        title: format!("{label}: VM objects and shadow chains"),
-        policies,
-        panels: [
-            Panel { title: "VM objects alive".into(), y_desc: "objects".into(), lines: series(|p| p.objects) },
-            Panel {
-                title: "longest shadow chain".into(),
-                y_desc: "objects in the chain".into(),
-                lines: series(|p| p.max_chain),
-            },
-        ],
-    };
-    vec![
-        ("faults", AnyChart::Faults(faults)),
-        ("copies", AnyChart::Bars(copies)),
-        ("pages", AnyChart::Series(pages)),
-        ("objects", AnyChart::Series(objects)),
-    ]
 }
 
 /// Does `out` hold the output of an earlier comparison?
