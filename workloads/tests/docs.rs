@@ -8,16 +8,22 @@
 //! not meant to run go in `text` blocks.
 //!
 //! `docs/trace-format.md` must moreover show every op of [`OP_NAMES`] at
-//! least once, so a new op cannot be added without documenting it.
+//! least once, so a new op cannot be added without documenting it, and
+//! document every field of the op table ([`OPS`]) as the table has it: its
+//! operations table lists each op's fields in the table's order, required
+//! ones in bold, and each op's `###` section has a row for each of its
+//! fields with the table's type, unit and required-ness (and no row for a
+//! field its ops do not take).
 //!
-//! A failure names the document and the line of the offending example.
+//! A failure names the document and the line of the offending example or
+//! table row.
 
 use std::collections::BTreeSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use sim::{Config, PolicyKind, Sim, TraceOp};
-use workloads::trace::{OP_NAMES, parse_line};
+use workloads::trace::{FieldSpec, OP_NAMES, OPS, OpSpec, parse_line};
 
 /// The page that must show an example of every op.
 const TRACE_FORMAT: &str = "trace-format.md";
@@ -227,4 +233,222 @@ fn every_example_block_replays_under_every_policy() {
     }
     assert!(replayed > 0, "no ```{TRACE_INFO} block found in docs/");
     assert!(failures.is_empty(), "example traces that do not replay:\n{}", failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------
+// The fields of every op, against the op table
+// ---------------------------------------------------------------------------
+
+/// The chapter of `TRACE_FORMAT` that documents each op: an overview table,
+/// then one `###` section per op (or per group of ops).
+const OPERATIONS_CHAPTER: &str = "## The operations";
+
+/// A line of a document with its 1-based number.
+type NumberedLine<'d> = (usize, &'d str);
+
+/// The text of docs/trace-format.md.
+fn trace_format_text() -> String {
+    let path = docs_folder().join(TRACE_FORMAT);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// The lines under the `## ` heading `heading`, up to the next `## `
+/// heading. Fails when there is no such heading.
+fn chapter<'d>(text: &'d str, heading: &str) -> Vec<NumberedLine<'d>> {
+    let mut lines = text.lines().enumerate().map(|(index, line)| (index + 1, line));
+    assert!(lines.any(|(_, line)| line.trim_end() == heading), "docs/{TRACE_FORMAT} has no {heading:?} chapter");
+    lines.take_while(|(_, line)| !line.starts_with("## ")).collect()
+}
+
+/// The cells of a Markdown table row, trimmed; `None` for a line that is
+/// not a row.
+fn table_cells(line: &str) -> Option<Vec<&str>> {
+    let inner = line.trim().strip_prefix('|')?.strip_suffix('|')?;
+    Some(inner.split('|').map(str::trim).collect())
+}
+
+/// `text` without Markdown backticks: "`not_present` / `present`" is the
+/// type "not_present / present".
+fn without_backticks(text: &str) -> String {
+    text.replace('`', "")
+}
+
+/// One `###` section of the operations chapter.
+struct OpSection<'d> {
+    /// The line of its heading.
+    line: usize,
+    /// The ops its heading names: `### read, write, exec_fetch` names three.
+    ops: Vec<String>,
+    /// Its lines, heading excluded.
+    lines: Vec<NumberedLine<'d>>,
+}
+
+/// The `###` sections of the operations chapter, in order.
+fn op_sections<'d>(operations: &[NumberedLine<'d>]) -> Vec<OpSection<'d>> {
+    let mut sections: Vec<OpSection<'d>> = Vec::new();
+    for &(number, line) in operations {
+        if let Some(heading) = line.strip_prefix("### ") {
+            let ops = heading.split(',').map(|op| without_backticks(op).trim().to_owned()).collect();
+            sections.push(OpSection { line: number, ops, lines: Vec::new() });
+        } else if let Some(section) = sections.last_mut() {
+            section.lines.push((number, line));
+        }
+    }
+    sections
+}
+
+/// One row of a section's field table, by the header's column names.
+struct FieldRow {
+    line: usize,
+    name: String,
+    type_name: String,
+    unit: String,
+    required: String,
+}
+
+/// The rows of the field tables in `lines`: the tables whose header starts
+/// with a `field` column, read by the header's `type`, `unit` and
+/// `required` columns.
+fn field_rows(lines: &[NumberedLine]) -> Vec<FieldRow> {
+    let mut rows = Vec::new();
+    let mut columns: Option<Vec<String>> = None;
+    for &(line, text) in lines {
+        let Some(cells) = table_cells(text) else {
+            columns = None;
+            continue;
+        };
+        if cells.first() == Some(&"field") {
+            columns = Some(cells.iter().map(|cell| (*cell).to_owned()).collect());
+            continue;
+        }
+        let Some(header) = &columns else { continue };
+        let cell = |column: &str| {
+            let index = header.iter().position(|name| name == column);
+            let cell = index
+                .and_then(|index| cells.get(index))
+                .unwrap_or_else(|| panic!("docs/{TRACE_FORMAT}:{line}: a field table row without a {column:?} cell"));
+            without_backticks(cell)
+        };
+        if cells.first().is_some_and(|first| first.starts_with('`')) {
+            rows.push(FieldRow {
+                line,
+                name: cell("field"),
+                type_name: cell("type"),
+                unit: cell("unit"),
+                required: cell("required"),
+            });
+        }
+    }
+    rows
+}
+
+/// How the operations table writes an op's fields: names in table order,
+/// the required ones in bold (`**task**, addr, **size**`).
+fn overview_fields(spec: &OpSpec) -> String {
+    let shown = spec
+        .fields
+        .iter()
+        .map(|field| if field.required { format!("**{}**", field.name) } else { field.name.to_owned() });
+    shown.collect::<Vec<_>>().join(", ")
+}
+
+/// The fields cell of the operations table's row for `op`, without the
+/// note in parentheses that may follow the list; with its line. (The table
+/// comes before the chapter's first `###` section.)
+fn overview_row<'d>(operations: &[NumberedLine<'d>], op: &str) -> Option<(usize, &'d str)> {
+    let mut overview = operations.iter().take_while(|(_, text)| !text.starts_with("### "));
+    overview.find_map(|&(line, text)| {
+        let cells = table_cells(text)?;
+        let named = cells.first()?.split('`').nth(1)?;
+        let fields = cells.get(1)?;
+        let list = fields.split(" (").next().unwrap_or(fields);
+        (named == op).then_some((line, list))
+    })
+}
+
+#[test]
+fn the_operations_table_lists_each_ops_fields_in_order() {
+    let text = trace_format_text();
+    let operations = chapter(&text, OPERATIONS_CHAPTER);
+    let mut failures = Vec::new();
+    for spec in OPS {
+        let expected = overview_fields(spec);
+        match overview_row(&operations, spec.name) {
+            None => failures.push(format!("docs/{TRACE_FORMAT}: no row for {} ({expected})", spec.name)),
+            Some((_, listed)) if listed == expected => {}
+            Some((line, listed)) => failures.push(format!(
+                "docs/{TRACE_FORMAT}:{line}: {} is listed with {listed:?}, the op table has {expected:?}",
+                spec.name
+            )),
+        }
+    }
+    assert!(failures.is_empty(), "the table in {OPERATIONS_CHAPTER:?}:\n{}", failures.join("\n"));
+}
+
+/// Does `row` say what the op table says of `field`?
+fn row_problem(row: &FieldRow, field: &FieldSpec) -> Option<String> {
+    let required_agrees = if field.required { row.required == "yes" } else { row.required.starts_with("no") };
+    let expected_required = if field.required { "yes" } else { "no..." };
+    if row.type_name != field.kind.type_name() {
+        Some(format!("type {:?}, the op table has {:?}", row.type_name, field.kind.type_name()))
+    } else if row.unit != field.kind.unit() {
+        Some(format!("unit {:?}, the op table has {:?}", row.unit, field.kind.unit()))
+    } else if !required_agrees {
+        Some(format!("required {:?}, the op table has {expected_required:?}", row.required))
+    } else {
+        None
+    }
+}
+
+#[test]
+fn every_field_of_every_op_is_documented_in_its_section() {
+    let text = trace_format_text();
+    let operations = chapter(&text, OPERATIONS_CHAPTER);
+    let sections = op_sections(&operations);
+    let mut failures = Vec::new();
+    for spec in OPS {
+        let Some(section) = sections.iter().find(|section| section.ops.iter().any(|op| op == spec.name)) else {
+            failures.push(format!("no \"### {}\" section in {OPERATIONS_CHAPTER:?}", spec.name));
+            continue;
+        };
+        let rows = field_rows(&section.lines);
+        let mut previous: Option<&FieldRow> = None;
+        for field in spec.fields {
+            let Some(row) = rows.iter().find(|row| row.name == field.name) else {
+                failures.push(format!(
+                    "docs/{TRACE_FORMAT}:{}: the section has no row for {}'s field {:?}",
+                    section.line, spec.name, field.name
+                ));
+                continue;
+            };
+            if let Some(problem) = row_problem(row, field) {
+                failures.push(format!("docs/{TRACE_FORMAT}:{}: {}'s {:?}: {problem}", row.line, spec.name, field.name));
+            }
+            if previous.is_some_and(|previous| previous.line > row.line) {
+                failures.push(format!(
+                    "docs/{TRACE_FORMAT}:{}: {}'s {:?} comes before a field the op table puts first",
+                    row.line, spec.name, field.name
+                ));
+            }
+            previous = Some(row);
+        }
+    }
+    for section in &sections {
+        for row in field_rows(&section.lines) {
+            let taken = OPS.iter().any(|spec| section.ops.contains(&spec.name.to_owned()) && spec.takes(&row.name));
+            if !taken {
+                failures.push(format!(
+                    "docs/{TRACE_FORMAT}:{}: {:?} is not a field of {}",
+                    row.line,
+                    row.name,
+                    section.ops.join(", ")
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "fields that docs/{TRACE_FORMAT} does not document as the op table has them:\n{}",
+        failures.join("\n")
+    );
 }
