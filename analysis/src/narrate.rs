@@ -25,10 +25,13 @@
 //! was found (the object at the depth the fault reports) and the chain
 //! afterwards, both of which can change in the middle of an op (a write to
 //! four pages makes a shadow at the first). So the narrator keeps a small
-//! mirror of the chains, taken from the world before each op and moved
-//! along by the events that change chains (a shadow made, a collapse, a
-//! bypass, an object freed). A test checks, for every example under every
-//! policy, that the mirror ends each op where the world is.
+//! mirror of the chains, read from the world (`Sim::view`) before each op
+//! and moved along by the events that change chains (every shadow pointer
+//! and every faulting entry's object that changes says so: `ShadowSet`,
+//! `EntryRetargeted`). The events cannot carry the chains themselves: that
+//! would cost every run, narrated or not, a list per fault. A test checks,
+//! for every example under every policy, that the mirror ends each op where
+//! the world is.
 //!
 //! After an op that changes maps (fork, vm_allocate, vm_copy...), the
 //! entries that are new or changed are described from the world itself.
@@ -43,11 +46,10 @@ use std::path::Path;
 
 use sim::event::{Event, FaultKind};
 use sim::ids::{ObjectId, TaskId, Vpn};
-use sim::map::MapEntry;
 use sim::op::{AccessOp, Op};
 use sim::types::{Access, KernReturn, Prot};
-use sim::world::World;
-use sim::{Config, PolicyKind};
+use sim::view::{MapEntryView, WorldView};
+use sim::{Config, ObjectRole, PolicyKind};
 
 use crate::object_graph::{count, prot_text};
 use crate::replay::ReplayError;
@@ -115,11 +117,11 @@ fn explain_inner(
     stepper.sim_mut().keep_events(true);
     while to.is_none_or(|to| stepper.applied() < to) {
         let Some(op) = stepper.next_op()? else { break };
-        let before = Before::take(stepper.sim().world(), &op.value.op, page_size);
+        let before = Before::take(stepper.sim().view(), &op.value.op, page_size);
         let result = stepper.apply(&op);
         let events = stepper.sim_mut().take_events();
         let story = OpStory { number: stepper.applied(), op: &op.value.op, page_size, before: &before };
-        out.write_all(story.tell(&events, stepper.sim().world()).0.as_bytes())?;
+        out.write_all(story.tell(&events, stepper.sim().view()).0.as_bytes())?;
         result?;
     }
     if stepper.applied() < from {
@@ -136,45 +138,34 @@ fn explain_inner(
 /// What the narrator needs of the world as it was before an op.
 pub(crate) struct Before {
     /// Every map entry, by task and start page.
-    entries: BTreeMap<(TaskId, Vpn), MapEntry>,
-    /// Every live object's shadow.
+    entries: BTreeMap<(TaskId, Vpn), MapEntryView>,
+    /// The object every live object shadows (`None` at the bottom of a
+    /// chain): where the mirror starts.
     links: BTreeMap<ObjectId, Option<ObjectId>>,
-    /// Every live object's copy object, where it has one.
     /// Every live object's reference count.
     refs: BTreeMap<ObjectId, u32>,
-    /// The pmap entries' protections over the pages the op may fault on.
+    /// The protection of every pmap entry, stale ones included, over the
+    /// pages the op may fault on.
     pmap: BTreeMap<(TaskId, Vpn), Prot>,
 }
 
 impl Before {
     /// Copies out what is needed to tell `op`'s story.
-    pub(crate) fn take(world: &World, op: &Op, page_size: u64) -> Before {
+    pub(crate) fn take(view: WorldView<'_>, op: &Op, page_size: u64) -> Before {
         let mut entries = BTreeMap::new();
-        for task in world.tasks.values() {
-            for entry in task.map.entries() {
-                entries.insert((task.id, entry.start), *entry);
+        for task in view.tasks() {
+            for entry in task.entries() {
+                entries.insert((task.id(), entry.start), entry);
             }
         }
-        let objects = world.objects.iter();
-        let links = objects.iter().map(|o| (o.id, o.shadow.map(|(below, _)| below))).collect();
-        let refs = objects.iter().map(|o| (o.id, o.ref_count)).collect();
+        let links = view.objects().map(|o| (o.id(), o.shadow().map(|link| link.object))).collect();
+        let refs = view.objects().map(|o| (o.id(), o.ref_count())).collect();
         let mut pmap = BTreeMap::new();
         if let Some((task, start, end)) = fault_window(op, page_size)
-            && let Some(t) = world.tasks.get(&task)
+            && let Some(t) = view.task(task)
         {
-            // Walk the window or the whole table, whichever is smaller.
-            if end.0 - start.0 <= t.pmap.len() as u64 {
-                for v in start.0..end.0 {
-                    if let Some(e) = t.pmap.get(Vpn(v)) {
-                        pmap.insert((task, Vpn(v)), e.prot);
-                    }
-                }
-            } else {
-                for (vpn, e) in t.pmap.sorted() {
-                    if start <= vpn && vpn < end {
-                        pmap.insert((task, vpn), e.prot);
-                    }
-                }
+            for (vpn, e) in t.pmap_entries(start..end) {
+                pmap.insert((task, vpn), e.protection);
             }
         }
         Before { entries, links, refs, pmap }
@@ -234,7 +225,7 @@ impl<'b> Mirror<'b> {
     }
 
     /// The entry (as it was before the op) that maps `vpn` in `task`.
-    fn entry(&self, task: TaskId, vpn: Vpn) -> Option<&MapEntry> {
+    fn entry(&self, task: TaskId, vpn: Vpn) -> Option<&MapEntryView> {
         let (&(key_task, _), entry) = self.before.entries.range(..=(task, vpn)).next_back()?;
         (key_task == task && entry.contains(vpn)).then_some(entry)
     }
@@ -271,9 +262,9 @@ impl<'b> Mirror<'b> {
         }
     }
 
-    /// Moves the mirror along one event. `fault` names the faulting page
-    /// when the event is part of a fault, so a new shadow or amap can be
-    /// given to the entry that got it.
+    /// Moves the mirror along one event: an object made or freed, a shadow
+    /// pointer set, or the faulting entry given a new object (a shadow, an
+    /// amap, a takeover).
     fn apply(&mut self, event: &Event) {
         if changes_chains(event) {
             self.walked = None;
@@ -298,21 +289,21 @@ impl<'b> Mirror<'b> {
     /// Does the mirror agree with the world after the op? Every live
     /// object's shadow and, when `entries` is set (after an access, where
     /// only faults change entries), the object of every entry that kept its
-    /// range. Returns the first disagreement. (Used by tests.)
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn disagreement(&self, world: &World, entries: bool) -> Option<String> {
-        for object in world.objects.iter() {
-            let real = object.shadow.map(|(below, _)| below);
-            let mirrored = self.links.get(&object.id).copied().flatten();
+    /// range. Returns the first disagreement.
+    #[cfg(test)]
+    pub(crate) fn disagreement(&self, view: WorldView<'_>, entries: bool) -> Option<String> {
+        for object in view.objects() {
+            let real = object.shadow().map(|link| link.object);
+            let mirrored = self.links.get(&object.id()).copied().flatten();
             if real != mirrored {
-                return Some(format!("{:?} shadows {real:?}, mirror says {mirrored:?}", object.id));
+                return Some(format!("{:?} shadows {real:?}, mirror says {mirrored:?}", object.id()));
             }
         }
         if !entries {
             return None;
         }
         for (&(task, start), old) in &self.before.entries {
-            let Some(now) = world.tasks.get(&task).and_then(|t| t.map.lookup(start)) else { continue };
+            let Some(now) = view.entry(task, start) else { continue };
             if now.start != old.start || now.end != old.end {
                 continue;
             }
@@ -356,7 +347,7 @@ enum Line {
 impl<'a> OpStory<'a> {
     /// The op's narration: a header line and, indented, what happened.
     /// Also returns the chain mirror as the events left it (for tests).
-    fn tell(&self, events: &[Event], world: &World) -> (String, Mirror<'a>) {
+    fn tell(&self, events: &[Event], view: WorldView<'_>) -> (String, Mirror<'a>) {
         let mut mirror = Mirror::new(self.before);
         let mut lines: Vec<Line> = Vec::new();
         let mut pending: Vec<&Event> = Vec::new();
@@ -367,7 +358,7 @@ impl<'a> OpStory<'a> {
             match event {
                 Event::Fault { task, vpn, access, kind, depth } => {
                     let fault = FaultFacts { task: *task, vpn: *vpn, access: *access, kind: *kind, depth: *depth };
-                    let text = self.fault_text(&fault, &pending, &mut mirror, world);
+                    let text = self.fault_text(&fault, &pending, &mut mirror, view);
                     push_fault(&mut lines, fault.task, fault.vpn, text);
                     pending.clear();
                 }
@@ -387,17 +378,17 @@ impl<'a> OpStory<'a> {
         for event in &pending {
             mirror.apply(event);
         }
-        for text in happenings(&pending, world, false) {
+        for text in happenings(&pending, view, false) {
             lines.push(Line::Text(text));
         }
         if hits > 0 {
             lines.push(Line::Hits(hits));
         }
         if !matches!(self.op, Op::Access(_)) {
-            lines.extend(self.fewer_references(world).into_iter().map(Line::Text));
+            lines.extend(self.fewer_references(view).into_iter().map(Line::Text));
         }
         if !matches!(self.op, Op::Access(_) | Op::Exit { .. } | Op::Exec { .. }) {
-            lines.extend(self.map_changes(world).into_iter().map(Line::Text));
+            lines.extend(self.map_changes(view).into_iter().map(Line::Text));
         }
         (self.assemble(lines, code), mirror)
     }
@@ -552,7 +543,7 @@ impl<'a> OpStory<'a> {
 
     /// One fault's sentence, without its address. Moves the mirror along
     /// the fault's events.
-    fn fault_text(&self, fault: &FaultFacts, events: &[&Event], mirror: &mut Mirror, world: &World) -> String {
+    fn fault_text(&self, fault: &FaultFacts, events: &[&Event], mirror: &mut Mirror, view: WorldView<'_>) -> String {
         let mut clauses: Vec<String> = Vec::new();
         if let Some(why) = self.why_it_faulted(fault) {
             clauses.push(why);
@@ -563,7 +554,8 @@ impl<'a> OpStory<'a> {
                 return clauses.join("; ");
             }
             FaultKind::Protection => {
-                let allowed = mirror.entry(fault.task, fault.vpn).map_or("none".to_string(), |e| prot_text(e.prot));
+                let allowed =
+                    mirror.entry(fault.task, fault.vpn).map_or("none".to_string(), |e| prot_text(e.protection));
                 clauses.push(format!("the entry allows only {allowed}: protection fault"));
                 return clauses.join("; ");
             }
@@ -579,17 +571,17 @@ impl<'a> OpStory<'a> {
         }
         let walked = mirror.entry_chain(fault.task, fault.vpn);
         let walked = Walked { found: walked.get(fault.depth as usize).copied(), length: walked.len() };
-        let mut told = happenings(&events[..walk_point], world, true);
+        let mut told = happenings(&events[..walk_point], view, true);
         // The page events that put the page in place: one, or a page-in at
         // the bottom followed by the copy up.
         let acts = events[walk_point..].iter().take_while(|e| is_page_resolution(e)).count();
         let resolution: Vec<&Event> = events[walk_point..walk_point + acts].to_vec();
-        told.push(lookup_clause(fault, &walked, &resolution, world));
+        told.push(lookup_clause(fault, &walked, &resolution, view));
         let rest = &events[walk_point + acts..];
         for event in rest {
             mirror.apply(event);
         }
-        told.extend(happenings(rest, world, true));
+        told.extend(happenings(rest, view, true));
         clauses.extend(told);
         let mut text = clauses.join("; ");
         let after = mirror.entry_chain(fault.task, fault.vpn);
@@ -619,15 +611,15 @@ impl<'a> OpStory<'a> {
 
     /// Objects that lost references in the op and are still alive: what
     /// makes a later collapse possible.
-    fn fewer_references(&self, world: &World) -> Vec<String> {
+    fn fewer_references(&self, view: WorldView<'_>) -> Vec<String> {
         let mut lines = Vec::new();
-        for object in world.objects.iter() {
-            let Some(&was) = self.before.refs.get(&object.id) else { continue };
-            if object.ref_count < was {
+        for object in view.objects() {
+            let Some(&was) = self.before.refs.get(&object.id()) else { continue };
+            if object.ref_count() < was {
                 lines.push(format!(
                     "object {} is down to {} (from {was})",
-                    object.id.serial(),
-                    count(u64::from(object.ref_count), "ref")
+                    object.id().serial(),
+                    count(u64::from(object.ref_count()), "ref")
                 ));
             }
         }
@@ -636,23 +628,23 @@ impl<'a> OpStory<'a> {
 
     /// The entries that are new or changed since before the op (and those
     /// gone, for a task that is still there), from the world after it.
-    fn map_changes(&self, world: &World) -> Vec<String> {
+    fn map_changes(&self, view: WorldView<'_>) -> Vec<String> {
         let mut lines = Vec::new();
         let mut now: BTreeSet<(TaskId, Vpn)> = BTreeSet::new();
-        for task in world.tasks.values() {
-            for entry in task.map.entries() {
-                now.insert((task.id, entry.start));
-                let old = self.before.entries.get(&(task.id, entry.start));
-                if old == Some(entry) {
+        for task in view.tasks() {
+            for entry in task.entries() {
+                now.insert((task.id(), entry.start));
+                let old = self.before.entries.get(&(task.id(), entry.start));
+                if old == Some(&entry) {
                     continue;
                 }
                 let verb = if old.is_some() { "now maps" } else { "maps" };
-                lines.push(format!("task {} {verb} {}", task.id.0, self.entry_text(entry, world)));
+                lines.push(format!("task {} {verb} {}", task.id().0, self.entry_text(&entry, view)));
             }
         }
         for (&(task, start), old) in &self.before.entries {
-            if !now.contains(&(task, start)) && world.tasks.contains_key(&task) {
-                let covered = world.tasks[&task].map.lookup(start).is_some();
+            if !now.contains(&(task, start)) && view.task(task).is_some() {
+                let covered = view.entry(task, start).is_some();
                 if !covered {
                     lines.push(format!("task {} unmaps {}", task.0, self.byte_range(old.start, old.end)));
                 }
@@ -662,10 +654,10 @@ impl<'a> OpStory<'a> {
     }
 
     /// `0x100000-0x104000 rw → object 3 (2 refs, chain 3 → 1), needs copy`.
-    fn entry_text(&self, entry: &MapEntry, world: &World) -> String {
-        let object = world.object(entry.object);
-        let chain = world_chain(world, entry.object);
-        let mut notes = vec![format!("{} ref{}", object.ref_count, if object.ref_count == 1 { "" } else { "s" })];
+    fn entry_text(&self, entry: &MapEntryView, view: WorldView<'_>) -> String {
+        let refs = view.object(entry.object).map_or(0, |o| o.ref_count());
+        let chain = chain_ids(view, entry.object);
+        let mut notes = vec![format!("{refs} ref{}", if refs == 1 { "" } else { "s" })];
         if chain.len() > 1 {
             notes.push(chain_text(&chain));
         }
@@ -673,7 +665,7 @@ impl<'a> OpStory<'a> {
         let mut text = format!(
             "{} {} → object {}{from} ({})",
             self.byte_range(entry.start, entry.end),
-            prot_text(entry.prot),
+            prot_text(entry.protection),
             entry.object.serial(),
             notes.join(", ")
         );
@@ -744,7 +736,7 @@ fn is_pre_walk(event: &Event) -> bool {
 
 /// How the fault found or made its page. `acts` are the page events that
 /// put it in place, in order (none when an existing page was just mapped).
-fn lookup_clause(fault: &FaultFacts, walked: &Walked, acts: &[&Event], world: &World) -> String {
+fn lookup_clause(fault: &FaultFacts, walked: &Walked, acts: &[&Event], view: WorldView<'_>) -> String {
     let depth = fault.depth;
     let found = walked.found;
     let found_text = match found {
@@ -754,7 +746,7 @@ fn lookup_clause(fault: &FaultFacts, walked: &Walked, acts: &[&Event], world: &W
     };
     let read_in = |object: ObjectId| {
         let at = if depth == 0 { String::new() } else { format!(" at depth {depth}") };
-        format!("no object holds it yet, so it is read in from {}{at}", object_name(object, world))
+        format!("no object holds it yet, so it is read in from {}{at}", object_name(object, view))
     };
     match (fault.kind, acts) {
         (FaultKind::ZeroFill, [Event::PageZeroFilled { object, .. }]) => {
@@ -787,7 +779,7 @@ fn lookup_clause(fault: &FaultFacts, walked: &Walked, acts: &[&Event], world: &W
             // A combination no design made when this was written: say what
             // is known, plainly.
             let mut text = format!("{} ({found_text})", kind.name());
-            for line in happenings(acts, world, true) {
+            for line in happenings(acts, view, true) {
                 text.push_str("; ");
                 text.push_str(&line);
             }
@@ -800,7 +792,7 @@ fn lookup_clause(fault: &FaultFacts, walked: &Walked, acts: &[&Event], world: &W
 /// are grouped: the pages freed just before an object is freed went with
 /// it, and a collapse says its own frees. `in_fault` words a new shadow as
 /// the faulting entry's.
-fn happenings(events: &[&Event], world: &World, in_fault: bool) -> Vec<String> {
+fn happenings(events: &[&Event], view: WorldView<'_>, in_fault: bool) -> Vec<String> {
     let events: Vec<&Event> = events.iter().copied().filter(|e| !is_bookkeeping(e)).collect();
     let mut told = Vec::new();
     let mut freed_pages = 0u32;
@@ -847,8 +839,8 @@ fn happenings(events: &[&Event], world: &World, in_fault: bool) -> Vec<String> {
                 });
                 // A shadow, copy or amap made here is told by its own event.
                 if !told_later {
-                    told.push(if role == sim::object::ObjectRole::File {
-                        format!("{} is opened", object_name(object, world))
+                    told.push(if role == ObjectRole::File {
+                        format!("{} is opened", object_name(object, view))
                     } else {
                         format!("new {} object {}", role.name(), object.serial())
                     });
@@ -875,8 +867,8 @@ fn happenings(events: &[&Event], world: &World, in_fault: bool) -> Vec<String> {
             )),
             Event::AmapCopied { from, to, slots } => told.push(format!(
                 "{} is copied into new {} ({})",
-                object_name(from, world),
-                object_name(to, world),
+                object_name(from, view),
+                object_name(to, view),
                 count(u64::from(slots), "slot")
             )),
             Event::PagePushed { copy, .. } => {
@@ -983,9 +975,9 @@ fn hit_text(n: u64) -> String {
 }
 
 /// `object 3`, or `file libc.so.6 (object 1)` for a file's object.
-fn object_name(object: ObjectId, world: &World) -> String {
-    match world.files.iter().find(|(_, (_, id))| *id == object) {
-        Some((name, _)) => format!("file {name} (object {})", object.serial()),
+fn object_name(object: ObjectId, view: WorldView<'_>) -> String {
+    match view.file_name(object) {
+        Some(name) => format!("file {name} (object {})", object.serial()),
         None => format!("object {}", object.serial()),
     }
 }
@@ -1003,15 +995,9 @@ fn chain_text(chain: &[ObjectId]) -> String {
     format!("chain {} → … → {} ({} objects)", ids(top), ids(bottom), chain.len())
 }
 
-/// The chain from `top` down, in the world.
-fn world_chain(world: &World, top: ObjectId) -> Vec<ObjectId> {
-    let mut chain = vec![top];
-    let mut current = top;
-    while let Some((below, _)) = world.shadow_of(current) {
-        chain.push(below);
-        current = below;
-    }
-    chain
+/// The ids of the chain from `top` down, in the world as it is now.
+fn chain_ids(view: WorldView<'_>, top: ObjectId) -> Vec<ObjectId> {
+    view.chain(top).map(|object| object.id()).collect()
 }
 
 /// `16 KiB`, `1 MiB`, `0x1800 bytes`.
@@ -1096,17 +1082,17 @@ mod tests {
                 let mut sim = Sim::new(policy, Config::default());
                 sim.keep_events(true);
                 for (number, op) in ops.iter().enumerate() {
-                    let before = Before::take(sim.world(), &op.op, 4096);
+                    let before = Before::take(sim.view(), &op.op, 4096);
                     let _ = sim.apply_traced(op);
                     let events = sim.take_events();
                     let story = OpStory { number: number as u64 + 1, op: &op.op, page_size: 4096, before: &before };
-                    let (_, mirror) = story.tell(&events, sim.world());
+                    let (_, mirror) = story.tell(&events, sim.view());
                     // The mirror is only read by faults, so only ops that
                     // can fault must leave it exact.
                     if fault_window(&op.op, 4096).is_none() {
                         continue;
                     }
-                    if let Some(problem) = mirror.disagreement(sim.world(), matches!(op.op, Op::Access(_))) {
+                    if let Some(problem) = mirror.disagreement(sim.view(), matches!(op.op, Op::Access(_))) {
                         panic!("{name} op {} under {policy}: {problem}", number + 1);
                     }
                 }
@@ -1135,11 +1121,11 @@ mod tests {
         sim.keep_events(true);
         let mut told = Vec::new();
         for (number, op) in ops.iter().enumerate() {
-            let before = Before::take(sim.world(), &op.op, 4096);
+            let before = Before::take(sim.view(), &op.op, 4096);
             sim.apply_traced(op).unwrap();
             let events = sim.take_events();
             let story = OpStory { number: number as u64 + 1, op: &op.op, page_size: 4096, before: &before };
-            told.push(story.tell(&events, sim.world()).0);
+            told.push(story.tell(&events, sim.view()).0);
         }
         assert!(
             told[5].contains(
@@ -1186,8 +1172,8 @@ mod tests {
             sim.apply(&Op::Fork { parent, child: TaskId(child) }).unwrap();
             sim.apply(&write).unwrap();
         }
-        let top = sim.world().entry(parent, Vpn(0x10)).unwrap().object;
-        world_chain(sim.world(), top)
+        let top = sim.view().entry(parent, Vpn(0x10)).unwrap().object;
+        chain_ids(sim.view(), top)
     }
 
     #[test]

@@ -15,15 +15,15 @@
 //! - a **VM object**: its role (anonymous, shadow, copy, file, and whatever
 //!   roles later designs add), its reference count, its resident pages and
 //!   which of them are *hidden* (resident but reachable by no mapping: the
-//!   memory a shadow chain wastes; see `sim::measure`).
+//!   memory a shadow chain wastes; see `WorldView::hidden_pages`).
 //!
 //! Edges: task → entry, entry → the object it maps (with the page offset
 //! when it is not 0), object → the object it shadows (`shadow`, with the
 //! offset), and, dashed, object → its copy object (`copy`: the delayed-copy
 //! link of Mach, which is not a reference).
 //!
-//! The graph is built from `sim`'s introspection API alone (`World`,
-//! `VmObject`, `MapEntry`) and never changes the world. Nodes are added in a
+//! The graph is built from `sim`'s read-only view of the world alone
+//! (`sim::view`), so it cannot change the world. Nodes are added in a
 //! fixed order — tasks by id, each followed by its entries by address, then
 //! live objects by serial — so the DOT text is the same byte for byte on
 //! every run and can be pinned by snapshot tests.
@@ -32,16 +32,14 @@
 //! laid out in pure Rust by `layout-rs`, so no graphviz is needed to see a
 //! chain.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use petgraph::dot::{Config as DotConfig, Dot, RankDir};
 use petgraph::graph::{DiGraph, EdgeReference, NodeIndex};
 use sim::ids::{ObjectId, Pindex, TaskId};
-use sim::map::MapEntry;
-use sim::measure::{hidden_pages_by_object, task_resident};
-use sim::object::VmObject;
 use sim::types::{Inheritance, Prot};
-use sim::world::World;
+use sim::view::{MapEntryView, ObjectView, WorldView};
 
 /// The object graph of one world.
 pub type ObjectGraph = DiGraph<Node, Edge>;
@@ -66,7 +64,7 @@ pub struct TaskNode {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntryNode {
-    pub entry: MapEntry,
+    pub entry: MapEntryView,
     /// Bytes per page, to show the entry's addresses.
     pub page_size: u64,
 }
@@ -101,40 +99,39 @@ pub enum Edge {
     Copy,
 }
 
-/// Builds the graph of `world`. `page_size` is the run's page size in
-/// bytes, for the addresses shown on entries.
-pub fn build(world: &World, page_size: u64) -> ObjectGraph {
+/// Builds the graph of the world `view` shows. `page_size` is the run's
+/// page size in bytes, for the addresses shown on entries.
+pub fn build(view: WorldView<'_>, page_size: u64) -> ObjectGraph {
     let mut graph = ObjectGraph::new();
-    let mapped: std::collections::BTreeMap<TaskId, u64> = task_resident(world).into_iter().collect();
+    let mapped: BTreeMap<TaskId, u64> = view.resident_pages_by_task().into_iter().collect();
     let mut entry_edges: Vec<(NodeIndex, ObjectId, Pindex)> = Vec::new();
-    for task in world.tasks.values() {
+    for task in view.tasks() {
         let task_node = graph.add_node(Node::Task(TaskNode {
-            id: task.id,
-            parent: task.parent,
-            mapped: mapped.get(&task.id).copied().unwrap_or(0),
+            id: task.id(),
+            parent: task.parent(),
+            mapped: mapped.get(&task.id()).copied().unwrap_or(0),
         }));
-        for entry in task.map.entries() {
-            let entry_node = graph.add_node(Node::Entry(EntryNode { entry: *entry, page_size }));
+        for entry in task.entries() {
+            let entry_node = graph.add_node(Node::Entry(EntryNode { entry, page_size }));
             graph.add_edge(task_node, entry_node, Edge::Maps);
             entry_edges.push((entry_node, entry.object, entry.offset));
         }
     }
-    let hidden: std::collections::BTreeMap<ObjectId, Vec<Pindex>> = hidden_pages_by_object(world).into_iter().collect();
-    let objects = world.objects.iter();
-    let mut object_nodes: std::collections::BTreeMap<ObjectId, NodeIndex> = std::collections::BTreeMap::new();
-    for object in &objects {
-        let node = object_node(world, object, hidden.get(&object.id).cloned().unwrap_or_default());
-        object_nodes.insert(object.id, graph.add_node(Node::Object(node)));
+    let hidden: BTreeMap<ObjectId, Vec<Pindex>> = view.hidden_pages_by_object().into_iter().collect();
+    let mut object_nodes: BTreeMap<ObjectId, NodeIndex> = BTreeMap::new();
+    for object in view.objects() {
+        let node = object_node(view, object, hidden.get(&object.id()).cloned().unwrap_or_default());
+        object_nodes.insert(object.id(), graph.add_node(Node::Object(node)));
     }
     for (entry_node, object, offset) in entry_edges {
         graph.add_edge(entry_node, object_nodes[&object], Edge::Backing { offset });
     }
-    for object in &objects {
-        let from = object_nodes[&object.id];
-        if let Some((below, offset)) = object.shadow {
-            graph.add_edge(from, object_nodes[&below], Edge::Shadow { offset });
+    for object in view.objects() {
+        let from = object_nodes[&object.id()];
+        if let Some(shadow) = object.shadow() {
+            graph.add_edge(from, object_nodes[&shadow.object], Edge::Shadow { offset: shadow.offset });
         }
-        if let Some(copy) = object.copy {
+        if let Some(copy) = object.copy_object() {
             graph.add_edge(from, object_nodes[&copy], Edge::Copy);
         }
     }
@@ -145,17 +142,16 @@ pub fn build(world: &World, page_size: u64) -> ObjectGraph {
 }
 
 /// Copies out what an object's label shows.
-fn object_node(world: &World, object: &VmObject, hidden: Vec<Pindex>) -> ObjectNode {
-    let file = world.files.iter().find(|(_, (_, id))| *id == object.id).map(|(name, _)| name.clone());
+fn object_node(view: WorldView<'_>, object: ObjectView<'_>, hidden: Vec<Pindex>) -> ObjectNode {
     ObjectNode {
-        id: object.id,
-        role: object.role.name(),
-        file,
-        size: object.size,
-        ref_count: object.ref_count,
-        pages: object.pages.keys().collect(),
+        id: object.id(),
+        role: object.role().name(),
+        file: view.file_name(object.id()).map(str::to_string),
+        size: object.size(),
+        ref_count: object.ref_count(),
+        pages: object.resident_pages().map(|(index, _)| index).collect(),
         hidden,
-        shared: object.shared,
+        shared: object.shared(),
     }
 }
 
@@ -201,8 +197,8 @@ fn entry_label(e: &EntryNode) -> Vec<String> {
         format!("vpn {:#x}-{:#x}, {}", entry.start.0, entry.end.0, count(entry.pages(), "page")),
         format!(
             "prot {} (max {}), inherit {}",
-            prot_text(entry.prot),
-            prot_text(entry.max_prot),
+            prot_text(entry.protection),
+            prot_text(entry.max_protection),
             inherit_text(entry.inheritance)
         ),
     ];
@@ -409,7 +405,7 @@ pub fn graph_at(
         policy.name(),
         stepper.applied()
     );
-    let graph = build(stepper.sim().world(), stepper.sim().config().page_size);
+    let graph = build(stepper.sim().view(), stepper.sim().config().page_size);
     Ok((graph, caption))
 }
 
@@ -436,7 +432,8 @@ mod tests {
     /// Is the graph of an empty world still a drawable graph?
     #[test]
     fn empty_world_draws() {
-        let graph = build(&World::default(), 4096);
+        let sim = sim::Sim::new(sim::PolicyKind::GnuMach, sim::Config::default());
+        let graph = build(sim.view(), 4096);
         let dot = to_dot(&graph, "empty");
         assert!(dot.contains("the world is empty"), "{dot}");
         let svg = dot_to_svg(&dot).unwrap();

@@ -185,9 +185,9 @@ fn hidden_pages_per_object_add_up() {
             let mut sim = sim::Sim::new(policy, Config::default());
             for op in workloads::trace::open_trace(&example).unwrap() {
                 sim.apply_traced(&op.unwrap().value).unwrap();
-                let per_object: usize =
-                    sim::measure::hidden_pages_by_object(sim.world()).iter().map(|(_, pages)| pages.len()).sum();
-                assert_eq!(per_object as u64, sim::measure::hidden_pages(sim.world()), "{}", example.display());
+                let view = sim.view();
+                let per_object: usize = view.hidden_pages_by_object().iter().map(|(_, pages)| pages.len()).sum();
+                assert_eq!(per_object as u64, view.hidden_pages(), "{}", example.display());
             }
         }
     }

@@ -24,8 +24,9 @@
 //! sim.apply(&Op::Fork { parent, child }).unwrap();
 //! sim.apply(&write(child, 0x1000)).unwrap();    // one page
 //! // The child's entry now has a shadow in front of the parent's object.
-//! let entry = sim.world().entry(child, sim::Vpn(0x10)).unwrap();
-//! assert_eq!(sim.world().chain_length(entry.object), 2);
+//! let view = sim.view();
+//! let entry = view.entry(child, sim::Vpn(0x10)).unwrap();
+//! assert_eq!(view.chain(entry.object).count(), 2);
 //! ```
 //!
 //! ## Glossary
@@ -46,37 +47,53 @@
 //! and pagers (no memory pressure: a page stays resident until freed),
 //! wired memory, submaps, and huge pages.
 //!
+//! ## What other crates see
+//!
+//! A run is a [`Sim`] built from a [`PolicyKind`] and a [`Config`]: it
+//! applies [`Op`]s (`op`), says what changed in [`Event`]s (`event`) and
+//! sums a run up in a [`Report`] (`report`), in the vocabulary of `ids` and
+//! `types`. Graphs, narrations and tests read the world through
+//! [`Sim::view`] (`view`), read-only. Everything else (the world's
+//! containers, the fault path, the designs, the checker, the measures) is
+//! private, so it can change without breaking a viewer.
+//!
 //! ## Layout
 //!
 //! `world.rs` holds the state and its primitives; `api.rs` the operations
 //! and their `kern_return_t` codes; `fault.rs` the fault path; `policy/`
 //! one file per design; `event.rs` and `stats.rs` the event vocabulary and
 //! the counters folded from it; `check.rs` the invariant checker;
-//! `measure.rs` and `report.rs` what a run reports.
+//! `measure.rs` and `report.rs` what a run reports; `view.rs` what viewers
+//! may read.
 
 mod api;
-pub mod check;
+mod check;
 pub mod event;
-pub mod fault;
+mod fault;
 pub mod ids;
-pub mod map;
-pub mod measure;
-pub mod object;
+mod map;
+mod measure;
+mod object;
 pub mod op;
-pub mod page;
-pub mod pmap;
+mod page;
+mod pmap;
+/// Public only for [`PolicyKind`] and [`PageCache`] (also at the crate's
+/// root); the designs themselves are private.
 pub mod policy;
 pub mod report;
-pub mod sim;
-pub mod stats;
+mod sim;
+mod stats;
 pub mod types;
-pub mod violation;
-pub mod world;
+pub mod view;
+mod violation;
+mod world;
 
 pub use event::{Event, FaultKind};
 pub use ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
+pub use object::ObjectRole;
 pub use op::{AccessOp, Op, Recorded, TraceOp};
-pub use policy::PolicyKind;
+pub use policy::{PageCache, PolicyKind};
 pub use report::Report;
-pub use sim::{Config, Sim, SimError};
+pub use sim::{Config, MAX_SERIES_POINTS, Sim, SimError};
 pub use types::{Access, Inheritance, KernReturn, Prot};
+pub use view::WorldView;

@@ -116,16 +116,6 @@ impl VmMap {
         self.entries.range(first..end).map(|(_, e)| *e).collect()
     }
 
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// True when nothing is mapped.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// Inserts an entry. The caller guarantees the range is free.
     pub(crate) fn insert(&mut self, entry: MapEntry) {
         debug_assert!(self.is_free(entry.start, entry.end), "map insert: {entry:?} overlaps");

@@ -89,7 +89,6 @@ pub fn hidden_pages_by_object(w: &World) -> Vec<(ObjectId, Vec<Pindex>)> {
     let is_visible = |page: &PageId| visible.get(page.index() as usize).copied().unwrap_or(false);
     w.objects
         .iter()
-        .into_iter()
         .filter(|object| !object.is_file())
         .filter_map(|object| {
             let hidden: Vec<Pindex> =

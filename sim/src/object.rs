@@ -126,6 +126,11 @@ impl VmObject {
 #[derive(Debug, Default)]
 pub struct Objects {
     slab: Slab<VmObject>,
+    /// The slot of every live object, by serial: the order graphs,
+    /// narrations and the checker walk objects in (creation order), kept
+    /// as objects come and go so that walking it needs no sort. A new
+    /// object always has the largest serial, so it goes at the end.
+    slots_by_serial: BTreeMap<u32, u32>,
     next_serial: u32,
 }
 
@@ -135,6 +140,7 @@ impl Objects {
         self.next_serial += 1;
         let entry = self.slab.vacant_entry();
         let id = ObjectId { slot: entry.key() as u32, serial: self.next_serial };
+        self.slots_by_serial.insert(id.serial, id.slot);
         entry.insert(VmObject {
             id,
             role,
@@ -154,6 +160,7 @@ impl Objects {
     pub(crate) fn remove(&mut self, id: ObjectId) -> VmObject {
         let object = self.slab.remove(id.slot as usize);
         assert_eq!(object.id, id, "objects: stale handle {id:?}");
+        self.slots_by_serial.remove(&id.serial);
         object
     }
 
@@ -174,9 +181,14 @@ impl Objects {
         }
     }
 
+    /// The object behind an id, or `None` once it has been freed.
+    pub fn find(&self, id: ObjectId) -> Option<&VmObject> {
+        self.slab.get(id.slot as usize).filter(|o| o.id == id)
+    }
+
     /// Is this object alive?
     pub fn contains(&self, id: ObjectId) -> bool {
-        matches!(self.slab.get(id.slot as usize), Some(o) if o.id == id)
+        self.find(id).is_some()
     }
 
     /// Objects alive.
@@ -184,16 +196,11 @@ impl Objects {
         self.slab.len()
     }
 
-    /// True when no object is alive.
-    pub fn is_empty(&self) -> bool {
-        self.slab.is_empty()
-    }
-
-    /// Every live object, ordered by serial (creation order).
-    pub fn iter(&self) -> Vec<&VmObject> {
-        let mut all: Vec<&VmObject> = self.slab.iter().map(|(_, o)| o).collect();
-        all.sort_by_key(|o| o.id.serial);
-        all
+    /// Every live object, ordered by serial (creation order), without
+    /// allocating or sorting: the invariant checker walks it several times
+    /// after every op.
+    pub fn iter(&self) -> impl Iterator<Item = &VmObject> + '_ {
+        self.slots_by_serial.values().map(|slot| &self.slab[*slot as usize])
     }
 }
 
@@ -313,6 +320,20 @@ impl PageSlots {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Are objects walked in creation order even when a freed object's
+    /// slot is reused by a newer one?
+    #[test]
+    fn objects_iterate_in_creation_order() {
+        let mut objects = Objects::default();
+        let made: Vec<ObjectId> = (0..4).map(|_| objects.create(ObjectRole::Anonymous, 1, Fill::Zero)).collect();
+        objects.remove(made[1]);
+        let newest = objects.create(ObjectRole::Shadow, 1, Fill::Zero);
+        assert_eq!(newest.slot, made[1].slot, "the freed slot is reused");
+        let order: Vec<u32> = objects.iter().map(|o| o.id.serial).collect();
+        assert_eq!(order, vec![1, 3, 4, 5]);
+        assert_eq!(objects.len(), 4);
+    }
 
     /// Do ranges across chunk boundaries see exactly their pages, in order,
     /// and does emptying a chunk free it?

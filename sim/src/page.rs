@@ -92,11 +92,6 @@ impl Pages {
         self.slab.len()
     }
 
-    /// True when no frame is allocated.
-    pub fn is_empty(&self) -> bool {
-        self.slab.is_empty()
-    }
-
     /// Every allocated frame, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (PageId, &Page)> {
         self.slab.iter().map(|(slot, p)| (PageId(slot as u32), p))

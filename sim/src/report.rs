@@ -27,7 +27,7 @@ pub struct Report {
     pub policy: String,
     pub trace: String,
     /// What the page cache held at the start (`cold` or `warm`, see
-    /// `sim::policy::PageCache`); it changes only `linux`'s fault-around.
+    /// `sim::PageCache`); it changes only `linux`'s fault-around.
     #[serde(default)]
     pub page_cache: String,
     pub ops: u64,
@@ -64,6 +64,23 @@ pub struct Faults {
     pub reuse: u64,
     pub segv: u64,
     pub protection: u64,
+}
+
+impl Faults {
+    /// The faults of one kind.
+    pub fn count(&self, kind: FaultKind) -> u64 {
+        match kind {
+            FaultKind::ZeroFill => self.zero_fill,
+            FaultKind::ZeroPage => self.zero_page,
+            FaultKind::PageIn => self.page_in,
+            FaultKind::Map => self.map,
+            FaultKind::CowCopy => self.cow_copy,
+            FaultKind::CowMove => self.cow_move,
+            FaultKind::Reuse => self.reuse,
+            FaultKind::Segv => self.segv,
+            FaultKind::Protection => self.protection,
+        }
+    }
 }
 
 /// Extra work done inside faults and copies.

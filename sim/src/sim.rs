@@ -9,6 +9,7 @@ use crate::op::{Op, TraceOp};
 use crate::policy::{PageCache, Policy, PolicyKind};
 use crate::report::{Report, SeriesPoint};
 use crate::types::KernReturn;
+use crate::view::WorldView;
 use crate::world::World;
 
 /// The most points a run's time series keeps. A run that would sample more
@@ -102,6 +103,9 @@ impl SimError {
 /// A simulation in progress.
 pub struct Sim {
     pub(crate) world: World,
+    /// The policy `policy` was built from: where the run's policy name
+    /// comes from (a design does not know its own).
+    kind: PolicyKind,
     pub(crate) policy: Box<dyn Policy>,
     pub(crate) config: Config,
     /// Operations applied so far; also the position that write tokens are
@@ -118,17 +122,14 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// A new, empty world run by `policy`.
+    /// A new, empty world run by `policy`, whose page cache starts as
+    /// `config.page_cache` says.
     pub fn new(policy: PolicyKind, config: Config) -> Sim {
-        Sim::with_policy(policy.build_for(config.page_cache), config)
-    }
-
-    /// A new world run by a policy object (for policies under development).
-    pub fn with_policy(policy: Box<dyn Policy>, config: Config) -> Sim {
         assert!(config.page_size.is_power_of_two(), "config: page size {} is not a power of two", config.page_size);
         Sim {
             world: World::default(),
-            policy,
+            kind: policy,
+            policy: policy.build(config.page_cache),
             series_every: config.sample_every.max(1),
             config,
             op_index: 0,
@@ -138,14 +139,20 @@ impl Sim {
         }
     }
 
-    /// The policy's stable name.
-    pub fn policy_name(&self) -> &'static str {
-        self.policy.name()
+    /// The policy the run follows.
+    pub fn policy(&self) -> PolicyKind {
+        self.kind
     }
 
-    /// The world, for introspection (graphs, narrations, tests).
-    pub fn world(&self) -> &World {
-        &self.world
+    /// The policy's stable name.
+    pub fn policy_name(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    /// The world as viewers see it (graphs, narrations, tests): read-only,
+    /// in plain values. See [`crate::view`].
+    pub fn view(&self) -> WorldView<'_> {
+        WorldView::of(&self.world)
     }
 
     /// The settings.
@@ -224,7 +231,7 @@ impl Sim {
     pub fn check(&self) {
         let bounds = crate::map::MapBounds::of(&self.config);
         if let Err(violation) = check_world(&self.world, self.policy.as_ref(), bounds) {
-            panic!("invariant broken after op {} under {}: {violation}", self.op_index, self.policy.name());
+            panic!("invariant broken after op {} under {}: {violation}", self.op_index, self.policy_name());
         }
     }
 
@@ -273,7 +280,7 @@ impl Sim {
             self.sample(true);
         }
         let cache = self.config.page_cache.name();
-        Report::build(self.policy.name(), trace, cache, &self.world, &self.last, &self.peaks, &self.series)
+        Report::build(self.policy_name(), trace, cache, &self.world, &self.last, &self.peaks, &self.series)
     }
 }
 

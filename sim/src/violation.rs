@@ -64,7 +64,8 @@ pub enum Violation {
         counted: u64,
         actual: u64,
     },
-    /// A policy's own invariant.
+    /// A policy's own invariant, in the policy's words (the simulator's
+    /// panic names the policy).
     Policy(String),
 }
 

@@ -11,7 +11,7 @@
 //! checker on after each operation (see `support::Run`).
 
 use sim::event::Event;
-use sim::stats::Stats;
+use sim::report::Report;
 use sim::{FaultKind, Inheritance, PolicyKind};
 
 use crate::support::Run;
@@ -25,8 +25,8 @@ const XNU: PolicyKind = PolicyKind::Xnu;
 const FREEBSD: PolicyKind = PolicyKind::FreeBsd;
 
 /// The counters so far.
-fn stats(run: &Run) -> Stats {
-    run.sim.world().recorder.stats.clone()
+fn stats(run: &mut Run) -> Report {
+    run.report()
 }
 
 /// Task 1 with `pages` pages at `BASE`, the first `written` of them written.
@@ -42,7 +42,12 @@ fn parent(policy: PolicyKind, pages: u64, written: u64) -> Run {
 
 /// The object behind task `t`'s entry at `page`.
 fn object_of(run: &Run, t: u32, page: u64) -> sim::ObjectId {
-    run.sim.world().entry(sim::TaskId(t), sim::Vpn(page)).expect("no entry").object
+    run.entry(t, page).object
+}
+
+/// Is the object FreeBSD's `OBJ_ONEMAPPING`?
+fn one_mapping(run: &Run, object: sim::ObjectId) -> bool {
+    run.sim.view().object(object).expect("a live object").one_mapping()
 }
 
 /// What one round of a workload cost: objects made, pages copied, shadows
@@ -56,17 +61,17 @@ struct Round {
     kinds: Vec<(FaultKind, u64)>,
 }
 
-fn round(before: &Stats, after: &Stats) -> Round {
+fn round(before: &Report, after: &Report) -> Round {
     let kinds = FaultKind::ALL
         .into_iter()
-        .map(|k| (k, after.fault_count(k) - before.fault_count(k)))
+        .map(|k| (k, after.faults.count(k) - before.faults.count(k)))
         .filter(|(_, n)| *n > 0)
         .collect();
     Round {
-        objects: after.objects_created - before.objects_created,
-        copies: after.copied - before.copied,
-        shadows: after.shadows_created - before.shadows_created,
-        collapses: after.collapses - before.collapses,
+        objects: after.objects.created - before.objects.created,
+        copies: after.pages.copied - before.pages.copied,
+        shadows: after.work.shadows_created - before.work.shadows_created,
+        collapses: after.work.collapses - before.work.collapses,
         kinds,
     }
 }
@@ -95,11 +100,11 @@ fn fork_exit_write_costs_per_round() {
         let mut run = parent(policy, 4, 4);
         for (k, chain) in chains.into_iter().enumerate() {
             let child = 10 + k as u32;
-            let before = stats(&run);
+            let before = stats(&mut run);
             run.fork(1, child);
             run.exit(child);
             run.write(1, BASE, 1);
-            assert_eq!(round(&before, &stats(&run)), cost, "{policy} round {k}");
+            assert_eq!(round(&before, &stats(&mut run)), cost, "{policy} round {k}");
             assert_eq!(run.chain(1, BASE), chain, "{policy} chain after round {k}");
         }
         assert_eq!(run.report().pages.resident, resident, "{policy}");
@@ -122,11 +127,11 @@ fn live_children_need_a_deep_chain() {
             run.write(1, BASE + k, 1);
         }
         assert_eq!(run.chain(1, BASE), 5, "{policy}");
-        let before = stats(&run);
+        let before = stats(&mut run);
         run.read(1, BASE + 7, 1);
-        let after = stats(&run);
-        assert_eq!(after.chain_steps - before.chain_steps, 4, "{policy}");
-        assert_eq!(after.fault_count(FaultKind::ZeroFill) - before.fault_count(FaultKind::ZeroFill), 1);
+        let after = stats(&mut run);
+        assert_eq!(after.work.chain_steps - before.work.chain_steps, 4, "{policy}");
+        assert_eq!(after.faults.zero_fill - before.faults.zero_fill, 1);
         let r = run.report();
         assert_eq!((r.work.shadows_created, r.pages.copied, r.work.collapses), (4, 4, 0), "{policy}");
     }
@@ -181,13 +186,13 @@ fn page_written_by_both_sides_has_three_copies_until_collapse() {
         run.fork(1, 2);
         run.write_value(1, BASE, 1, 11);
         run.write_value(2, BASE, 1, 22);
-        assert_eq!(stats(&run).resident, 6, "{policy}: both writes");
+        assert_eq!(stats(&mut run).pages.resident, 6, "{policy}: both writes");
         run.read_expect(1, BASE, 1, 11);
         run.read_expect(2, BASE, 1, 22);
         run.exit(2);
-        assert_eq!(stats(&run).resident, after_exit, "{policy}: child gone");
+        assert_eq!(stats(&mut run).pages.resident, after_exit, "{policy}: child gone");
         run.write(1, BASE + 1, 1);
-        assert_eq!(stats(&run).resident, after_next_write, "{policy}: parent's next write");
+        assert_eq!(stats(&mut run).pages.resident, after_next_write, "{policy}: parent's next write");
     }
 }
 
@@ -239,7 +244,7 @@ fn xnu_pushes_the_original_before_a_sharer_writes() {
         run.write_value(2, BASE, 1, 2); // the child changes page 0: push
         run.write_value(1, BASE, 1, 3); // the parent changes it again: no push
         run.write_value(1, BASE + 1, 1, 3); // page 1: push
-        assert_eq!(stats(&run).push_copy, 2, "{policy}");
+        assert_eq!(stats(&mut run).work.push_copy, 2, "{policy}");
         run.read_expect(1, 0x200, 4, 1);
         run.read_expect(2, BASE + 1, 1, 3);
         // A fork that copies the shared region gets a copy object too.
@@ -296,9 +301,9 @@ fn freebsd_child_exit_collapses_before_any_move() {
         run.fork(1, 2);
         run.write(1, BASE, 1);
         run.exit(2);
-        let before = stats(&run);
+        let before = stats(&mut run);
         run.write(1, BASE + 1, 1);
-        let last = round(&before, &stats(&run));
+        let last = round(&before, &stats(&mut run));
         assert_eq!(last.kinds, vec![(kind, 1)], "{policy}");
         let r = run.report();
         assert_eq!((r.faults.cow_move, r.pages.copied, r.work.collapses), (0, copies, 1), "{policy}");
@@ -358,7 +363,7 @@ fn freebsd_frees_an_unmapped_range_at_once() {
         let r = run.report();
         assert_eq!((r.pages.resident, r.pages.hidden, r.pages.freed), (resident, hidden, 8 - resident), "{policy}");
         if policy == FREEBSD {
-            assert!(run.sim.world().object(object_of(&run, 1, BASE)).one_mapping, "clipping kept ONEMAPPING");
+            assert!(one_mapping(&run, object_of(&run, 1, BASE)), "clipping kept ONEMAPPING");
         }
     }
 }
@@ -395,19 +400,18 @@ fn freebsd_splits_an_entry_off_at_fork() {
 fn freebsd_one_mapping_comes_and_goes() {
     let mut run = parent(FREEBSD, 4, 4);
     let object = object_of(&run, 1, BASE);
-    let one_mapping = |run: &Run| run.sim.world().object(object).one_mapping;
-    assert!(one_mapping(&run));
+    assert!(one_mapping(&run, object));
     run.fork(1, 2);
-    assert!(!one_mapping(&run));
+    assert!(!one_mapping(&run, object));
     run.exit(2);
-    assert!(one_mapping(&run));
+    assert!(one_mapping(&run, object));
     run.write(1, BASE, 1);
     assert_eq!(object_of(&run, 1, BASE), object, "taken over, not shadowed");
     run.inherit(1, BASE, 4, Inheritance::Share);
     run.fork(1, 3);
-    assert!(!one_mapping(&run));
+    assert!(!one_mapping(&run, object));
     run.exit(3);
-    assert!(one_mapping(&run));
+    assert!(one_mapping(&run, object));
 }
 
 /// Files and bad accesses under the two new policies: which fault kinds do

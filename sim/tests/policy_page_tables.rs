@@ -4,11 +4,8 @@
 //! the model does. Every test runs
 //! with the invariant checker on after each op.
 
-use sim::fault::pmap_finding;
-use sim::policy::linux::linux_warm_page_cache;
-use sim::policy::pagetable::{FAULT_AROUND_PAGES, fault_around_window};
 use sim::report::Report;
-use sim::{Access, AccessOp, Config, Event, Inheritance, Op, PolicyKind, Recorded, Sim, TaskId, Vpn};
+use sim::{Access, AccessOp, Config, Event, Inheritance, Op, PageCache, PolicyKind, Recorded, Sim, TaskId, Vpn};
 
 use crate::support::{P, Run};
 
@@ -25,10 +22,7 @@ fn written(policy: PolicyKind, pages: u64) -> Run {
 
 /// How many page-table slots hold the page task `t` maps at `page`.
 fn refs(run: &Run, t: u32, page: u64) -> u32 {
-    let w = run.sim.world();
-    let entry = w.entry(TaskId(t), Vpn(page)).expect("no entry");
-    let held = w.object(entry.object).page(entry.pindex(Vpn(page))).expect("no page in the slot");
-    w.pages.get(held).refs
+    run.page_holders(t, page)
 }
 
 /// The counters that changed between two reports: (objects created, pages
@@ -420,8 +414,8 @@ fn recorded_access(run: &mut Run, t: u32, access: Access, page: u64, recorded: R
 
 /// The pages task `t` has a valid pmap entry for in `[start, end)`.
 fn mapped_pages(run: &Run, t: u32, start: u64, end: u64) -> Vec<u64> {
-    let w = run.sim.world();
-    (start..end).filter(|v| pmap_finding(w, TaskId(t), Vpn(*v), Access::Read).is_none()).collect()
+    let view = run.sim.view();
+    (start..end).filter(|v| view.pmap_finding(TaskId(t), Vpn(*v), Access::Read).is_none()).collect()
 }
 
 /// Does a read of a file page map its cached neighbours, so the first
@@ -468,25 +462,13 @@ fn read_of_a_file_page_maps_its_cached_neighbours() {
     }
 }
 
-/// Which pages does fault-around cover? The 16-page block of addresses
-/// holding the fault (`fault_around_bytes` = 64 KiB); when the entry starts
-/// inside the block, 16 pages from the entry's start instead (Linux counts
-/// from the clamped start); never past the entry's end, nor past the end
-/// of the 512-entry page table holding the fault.
+/// Which pages does fault-around map, seen through the policy? The
+/// 16-page block holding the fault, shifted to start at the entry when the
+/// entry starts inside the block, and cut at the end of the 512-entry page
+/// table holding the fault (the window's own rules are unit-tested in
+/// `sim/src/policy/pagetable.rs`).
 #[test]
 fn fault_around_window_is_aligned_and_clipped() {
-    let window = |start: u64, end: u64, vpn: u64| {
-        let w = fault_around_window(Vpn(start), Vpn(end), Vpn(vpn));
-        (w.start.0, w.end.0)
-    };
-    assert_eq!(FAULT_AROUND_PAGES, 16);
-    assert_eq!(window(0x2000, 0x2100, 0x2035), (0x2030, 0x2040), "the aligned block");
-    assert_eq!(window(0x2003, 0x202b, 0x2005), (0x2003, 0x2013), "shifted to the entry's start");
-    assert_eq!(window(0x2003, 0x202b, 0x2029), (0x2020, 0x202b), "cut at the entry's end");
-    assert_eq!(window(0x21f8, 0x2208, 0x21fa), (0x21f8, 0x2200), "cut at the page table's end");
-    assert_eq!(window(0x21f8, 0x2208, 0x2203), (0x2200, 0x2208), "the next page table");
-
-    // The same windows through the policy, over a file the run has read.
     let mut run = Run::new(PolicyKind::Linux);
     run.task(1);
     run.task(2);
@@ -526,7 +508,7 @@ fn what_fault_around_leaves_alone() {
     run.map_file(2, 0x400, 16, "data.db", false);
     run.read(2, 0x400, 1);
     assert_eq!(run.report().work.fault_around, 14 + 15);
-    let finding = pmap_finding(run.sim.world(), TaskId(2), Vpn(0x40c), Access::Write);
+    let finding = run.sim.view().pmap_finding(TaskId(2), Vpn(0x40c), Access::Write);
     assert_eq!(finding, Some(Recorded::Present), "mapped read-only, so the first write faults");
     let before = run.report();
     run.write_value(2, 0x40c, 1, 4);
@@ -542,8 +524,8 @@ fn what_fault_around_leaves_alone() {
 /// registered `linux` keeps the page cache cold instead (the test above).
 #[test]
 fn warm_page_cache_maps_the_whole_window() {
-    let config = Config::default().check_invariants(true).sample_every(1);
-    let mut run = Run { sim: Sim::with_policy(Box::new(linux_warm_page_cache()), config) };
+    let config = Config::default().check_invariants(true).sample_every(1).page_cache(PageCache::Warm);
+    let mut run = Run { sim: Sim::new(PolicyKind::Linux, config) };
     run.task(1);
     run.map_file(1, 0x200, 32, "libc.so.6", true);
     run.read(1, 0x207, 1);

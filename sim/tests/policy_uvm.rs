@@ -3,10 +3,8 @@
 //! `live-children` workloads in miniature, a page written on both sides),
 //! and one test for each path UVM takes.
 
-use sim::object::FileId;
 use sim::report::Report;
-use sim::world::file_token;
-use sim::{Inheritance, Pindex, PolicyKind, TaskId, Vpn};
+use sim::{Inheritance, Pindex, PolicyKind, Token};
 
 use crate::support::Run;
 
@@ -14,22 +12,18 @@ fn uvm() -> Run {
     Run::new(PolicyKind::Uvm)
 }
 
-/// The object (amap or file) task `t` maps at `page`, and the slot there.
-fn backing(run: &Run, t: u32, page: u64) -> (sim::ObjectId, Pindex) {
-    let entry = run.sim.world().entry(TaskId(t), Vpn(page)).expect("no entry");
-    (entry.object, entry.pindex(Vpn(page)))
-}
-
 /// `an_ref` of the anon task `t` has at `page`: how many amap slots hold it.
 fn anon_refs(run: &Run, t: u32, page: u64) -> u32 {
-    let w = run.sim.world();
-    let (amap, slot) = backing(run, t, page);
-    let anon = w.object(amap).page(slot).expect("no anon in the slot");
-    w.pages.get(anon).refs
+    run.page_holders(t, page)
 }
 
 fn needs_copy(run: &Run, t: u32, page: u64) -> bool {
-    run.sim.world().entry(TaskId(t), Vpn(page)).expect("no entry").needs_copy
+    run.entry(t, page).needs_copy
+}
+
+/// What page `index` of `file` held before anyone wrote it.
+fn original(run: &Run, file: &str, index: u64) -> Token {
+    run.sim.view().file_original_token(file, Pindex(index)).expect("the file was opened")
 }
 
 /// Counters that change between two reports.
@@ -250,7 +244,7 @@ fn vm_copy_of_shared_file_mapping_loans_its_pages() {
     let r = run.report();
     assert_eq!((r.faults.cow_copy, r.pages.copied, r.faults.page_in), (1, 1, 2));
     run.read_expect(1, 0x300, 1, 5);
-    run.read_expect(1, 0x301, 1, file_token(FileId(0), Pindex(1)).0);
+    run.read_expect(1, 0x301, 1, original(&run, "data.db", 1).0);
     assert_eq!(run.report().faults.page_in, 3, "the absent page comes from the file's original content");
     run.task(2);
     run.map_file(2, 0x200, 2, "data.db", false);
@@ -278,7 +272,7 @@ fn private_file_mapping_is_an_amap_over_the_file() {
     run.write_value(2, 0x401, 1, 9);
     run.read_expect(1, 0x401, 1, 9);
     run.read_expect(1, 0x400, 1, 1);
-    run.read_expect(2, 0x400, 1, file_token(FileId(0), Pindex(0)).0);
+    run.read_expect(2, 0x400, 1, original(&run, "lib.so", 0).0);
     let r = run.report();
     assert_eq!(r.work.chain_steps, 2, "the first write and the read of page 1 went down to the file");
     assert_eq!(r.objects.max_chain, 2);

@@ -20,9 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 
-use sim::fault::pmap_finding;
-use sim::object::ObjectRole;
-use sim::{Access, Config, Op, PolicyKind, Sim, TaskId, Vpn};
+use sim::{Access, Config, ObjectRole, Op, PolicyKind, Sim, TaskId, Vpn};
 use workloads::import::perf::PerfImport;
 use workloads::trace::{TraceReader, TraceWriter, open_input};
 
@@ -56,17 +54,15 @@ fn main() {
         {
             recorded += 1;
             let vpn = Vpn(a.addr / 4096);
-            let found = pmap_finding(sim.world(), a.task, vpn, a.access);
+            let view = sim.view();
+            let found = view.pmap_finding(a.task, vpn, a.access);
             if found == Some(real) {
                 agreed += 1;
             } else {
-                let backing = sim.world().entry(a.task, vpn).map_or("unmapped", |e| {
-                    let mut object = e.object;
-                    while let Some((below, _)) = sim.world().shadow_of(object) {
-                        object = below;
-                    }
-                    match sim.world().object(object).role {
-                        ObjectRole::File => "file",
+                // What the bottom of the entry's chain is.
+                let backing = view.entry(a.task, vpn).map_or("unmapped", |e| {
+                    match view.chain(e.object).last().map(|bottom| bottom.role()) {
+                        Some(ObjectRole::File) => "file",
                         _ => "anon",
                     }
                 });

@@ -15,9 +15,9 @@
 //! with the invariant checker (which bounds every entry) on.
 //!
 //! Besides every registered policy, the oracle checks `linux` with a warm
-//! page cache (`sim::policy::linux::LINUX_WARM_PAGE_CACHE`), where every
-//! read fault on a file maps its neighbours: the fault-around path the
-//! registered `linux` takes only when a file's pages are already in.
+//! page cache (`PageCache::Warm`), where every read fault on a file maps
+//! its neighbours: the fault-around path `linux` with a cold page cache
+//! takes only when a file's pages are already in.
 //!
 //! On failure the test prints the seed and writes the shrunk trace to
 //! `target/oracle-failure.jsonl`, replayable with
@@ -31,8 +31,7 @@ use std::sync::Mutex;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 use sim::op::AccessOp;
-use sim::policy::linux::linux_warm_page_cache;
-use sim::{Access, Config, Inheritance, KernReturn, Op, PolicyKind, Prot, Sim, SimError, TaskId, TraceOp};
+use sim::{Access, Config, Inheritance, KernReturn, Op, PageCache, PolicyKind, Prot, Sim, SimError, TaskId, TraceOp};
 
 const P: u64 = 4096;
 /// The window of pages the random ops play in.
@@ -255,7 +254,7 @@ impl Design {
         let config = Config::default().check_invariants(true);
         match self {
             Design::Policy(policy) => Sim::new(policy, config),
-            Design::LinuxWarmPageCache => Sim::with_policy(Box::new(linux_warm_page_cache()), config),
+            Design::LinuxWarmPageCache => Sim::new(PolicyKind::Linux, config.page_cache(PageCache::Warm)),
         }
     }
 }

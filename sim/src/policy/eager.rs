@@ -85,10 +85,6 @@ fn physical_copy(w: &mut World, entry: &MapEntry) -> ObjectId {
 }
 
 impl Policy for Eager {
-    fn name(&self) -> &'static str {
-        "eager"
-    }
-
     fn new_anonymous(&mut self, w: &mut World, pages: u64) -> Backing {
         let object = w.create_object(ObjectRole::Anonymous, pages, Fill::Zero);
         Backing { object, offset: Pindex(0), needs_copy: false }

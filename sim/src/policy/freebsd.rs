@@ -70,7 +70,6 @@ use crate::policy::mach::{CollapseScope, DeallocateCollapse, Mach, MachRules};
 
 /// FreeBSD's rules.
 pub const FREEBSD: MachRules = MachRules {
-    name: "freebsd",
     shadow_shortcut: true,
     cow_move: true,
     collapse_after_copy_up: false,

@@ -37,7 +37,6 @@ use crate::policy::mach::{CollapseScope, DeallocateCollapse, Mach, MachRules};
 
 /// GNU Mach's rules.
 pub const GNUMACH: MachRules = MachRules {
-    name: "gnumach",
     shadow_shortcut: false,
     cow_move: false,
     collapse_after_copy_up: true,

@@ -67,7 +67,6 @@ use crate::policy::pagetable::{FaultAround, ForkMmu, PageTableRules, PageTables}
 
 /// Linux's rules.
 pub const LINUX: PageTableRules = PageTableRules {
-    name: "linux",
     zero_page: true,
     fork_mmu: ForkMmu::CopyReadOnly,
     copy_only_anonymous_tables: true,

@@ -62,8 +62,6 @@ pub enum DeallocateCollapse {
 /// and FreeBSD for the reason `freebsd.rs` gives).
 #[derive(Clone, Copy, Debug)]
 pub struct MachRules {
-    /// The policy's stable name.
-    pub name: &'static str,
     /// Knob 1: a write to a copy-on-write entry that holds the only
     /// reference to an anonymous object takes the object over instead of
     /// shadowing it (FreeBSD `vm_object_shadow`; GNU Mach and XNU always
@@ -124,9 +122,7 @@ pub struct Mach {
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Walk {
     /// The page is resident in `object` at `pindex`, `depth` objects below
-    /// the first. (`object` and `pindex` are for policies that move the
-    /// page up instead of copying it; none in this file reads them yet.)
-    #[allow(dead_code)]
+    /// the first (`cow_move` takes it from there).
     Found { object: ObjectId, pindex: Pindex, page: PageId, depth: u32 },
     /// No object has the page; `bottom` is the last object of the chain.
     Missing { bottom: ObjectId, pindex: Pindex, depth: u32 },
@@ -645,10 +641,6 @@ fn bypass_backing(w: &mut World, top: ObjectId) {
 }
 
 impl Policy for Mach {
-    fn name(&self) -> &'static str {
-        self.rules.name
-    }
-
     fn new_anonymous(&mut self, w: &mut World, pages: u64) -> Backing {
         let object = w.create_object(ObjectRole::Anonymous, pages, Fill::Zero);
         Backing { object, offset: Pindex(0), needs_copy: false }

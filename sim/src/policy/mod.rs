@@ -23,6 +23,13 @@
 //!   allows the access; the engine installs the pmap entry afterwards.
 //! - `resolve` must answer without changing anything: the invariant checker
 //!   asks it what a fault would find now.
+//!
+//! # What other crates see
+//!
+//! Only [`PolicyKind`], which names a design and builds it inside
+//! [`Sim::new`](crate::Sim::new), and [`PageCache`]. The designs and their
+//! trait are the simulator's business: a viewer reads what they built
+//! through [`crate::view`].
 
 use crate::event::FaultKind;
 use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
@@ -31,20 +38,20 @@ use crate::types::Access;
 use crate::violation::Violation;
 use crate::world::World;
 
-pub mod eager;
-pub mod freebsd;
-pub mod gnumach;
-pub mod linux;
-pub mod mach;
-pub mod nocollapse;
-pub mod pagetable;
-pub mod plan9;
-pub mod uvm;
-pub mod xnu;
+mod eager;
+mod freebsd;
+mod gnumach;
+mod linux;
+mod mach;
+mod nocollapse;
+mod pagetable;
+mod plan9;
+mod uvm;
+mod xnu;
 
 /// What an entry maps: an object from some page index on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Backing {
+pub(crate) struct Backing {
     pub object: ObjectId,
     pub offset: Pindex,
     /// The entry must get an object of its own before it is written.
@@ -62,7 +69,7 @@ impl Backing {
 /// A fault the engine hands to a policy. Set up by the engine's check step
 /// and read-only for the policy.
 #[derive(Clone, Copy, Debug)]
-pub struct FaultCtx {
+pub(crate) struct FaultCtx {
     pub task: TaskId,
     pub vpn: Vpn,
     pub access: Access,
@@ -73,7 +80,7 @@ pub struct FaultCtx {
 
 /// How a policy resolved a fault.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Resolution {
+pub(crate) struct Resolution {
     pub kind: FaultKind,
     /// The page the access goes to.
     pub page: PageId,
@@ -85,7 +92,7 @@ pub struct Resolution {
 
 /// What an access would find right now, without changing anything.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     /// The page a fault would map, if one exists yet.
     pub page: Option<PageId>,
     /// What a read would return.
@@ -95,10 +102,9 @@ pub struct Resolved {
 }
 
 /// A copy-on-write design. See the module documentation for the contract.
-pub trait Policy: Send {
-    /// The stable name (`"gnumach"`).
-    fn name(&self) -> &'static str;
-
+/// A design does not know its own name: the simulator keeps the
+/// [`PolicyKind`] it was built from.
+pub(crate) trait Policy: Send {
     /// Backing for a fresh zero-fill entry of `pages` pages (`vm_allocate`).
     fn new_anonymous(&mut self, w: &mut World, pages: u64) -> Backing;
 
@@ -268,14 +274,9 @@ impl PolicyKind {
         }
     }
 
-    /// A fresh instance of the policy, with a cold page cache.
-    pub fn build(self) -> Box<dyn Policy> {
-        self.build_for(PageCache::Cold)
-    }
-
     /// A fresh instance of the policy for a run whose page cache starts as
     /// `cache` (only `linux` reads it).
-    pub fn build_for(self, cache: PageCache) -> Box<dyn Policy> {
+    pub(crate) fn build(self, cache: PageCache) -> Box<dyn Policy> {
         if self == PolicyKind::Linux && cache == PageCache::Warm {
             return Box::new(linux::linux_warm_page_cache());
         }

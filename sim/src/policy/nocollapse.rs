@@ -14,7 +14,6 @@ use crate::policy::mach::{CollapseScope, DeallocateCollapse, Mach, MachRules};
 
 /// The rules: GNU Mach's, with collapse and bypass switched off.
 pub const MACH_NOCOLLAPSE: MachRules = MachRules {
-    name: "mach-nocollapse",
     shadow_shortcut: false,
     cow_move: false,
     collapse_after_copy_up: false,

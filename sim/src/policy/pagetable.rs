@@ -155,8 +155,6 @@ pub enum ForkMmu {
 /// The choices that separate Linux from Plan 9.
 #[derive(Clone, Copy, Debug)]
 pub struct PageTableRules {
-    /// The policy's stable name.
-    pub name: &'static str,
     /// A read of never-touched private anonymous memory maps the shared
     /// zero page instead of zero-filling a page (Linux `do_anonymous_page`).
     pub zero_page: bool,
@@ -573,10 +571,6 @@ fn forget_slot_mappings(w: &mut World, table: ObjectId, index: Pindex) {
 }
 
 impl Policy for PageTables {
-    fn name(&self) -> &'static str {
-        self.rules.name
-    }
-
     fn new_anonymous(&mut self, w: &mut World, pages: u64) -> Backing {
         let table = w.create_object(ObjectRole::PageTable, pages, Fill::Zero);
         Backing { object: table, offset: Pindex(0), needs_copy: false }
@@ -710,7 +704,7 @@ impl Policy for PageTables {
     /// a page table reads through to a file only; and no slot is left that
     /// no entry maps (release frees them).
     fn check(&self, w: &World) -> Result<(), Violation> {
-        let fail = |message: String| Err(Violation::Policy(format!("{}: {message}", self.rules.name)));
+        let fail = |message: String| Err(Violation::Policy(message));
         if let Some(zero) = self.zero {
             let holder = w.object(zero.holder);
             let intact = holder.ref_count == 0
@@ -737,7 +731,7 @@ impl Policy for PageTables {
                 windows.entry(e.object).or_default().push(window(e));
             }
         }
-        for object in w.objects.iter().into_iter().filter(|o| o.role == ObjectRole::PageTable) {
+        for object in w.objects.iter().filter(|o| o.role == ObjectRole::PageTable) {
             if self.zero.is_some_and(|z| z.holder == object.id) {
                 continue;
             }
@@ -753,5 +747,29 @@ impl Policy for PageTables {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Which pages does fault-around cover? The 16-page block of addresses
+    /// holding the fault (`fault_around_bytes` = 64 KiB); when the entry
+    /// starts inside the block, 16 pages from the entry's start instead
+    /// (Linux counts from the clamped start); never past the entry's end,
+    /// nor past the end of the 512-entry page table holding the fault.
+    #[test]
+    fn fault_around_window_is_aligned_and_clipped() {
+        let window = |start: u64, end: u64, vpn: u64| {
+            let w = fault_around_window(Vpn(start), Vpn(end), Vpn(vpn));
+            (w.start.0, w.end.0)
+        };
+        assert_eq!(FAULT_AROUND_PAGES, 16);
+        assert_eq!(window(0x2000, 0x2100, 0x2035), (0x2030, 0x2040), "the aligned block");
+        assert_eq!(window(0x2003, 0x202b, 0x2005), (0x2003, 0x2013), "shifted to the entry's start");
+        assert_eq!(window(0x2003, 0x202b, 0x2029), (0x2020, 0x202b), "cut at the entry's end");
+        assert_eq!(window(0x21f8, 0x2208, 0x21fa), (0x21f8, 0x2200), "cut at the page table's end");
+        assert_eq!(window(0x21f8, 0x2208, 0x2203), (0x2200, 0x2208), "the next page table");
     }
 }

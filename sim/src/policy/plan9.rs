@@ -44,7 +44,6 @@ use crate::policy::pagetable::{FaultAround, ForkMmu, PageTableRules, PageTables}
 
 /// Plan 9's rules.
 pub const PLAN9: PageTableRules = PageTableRules {
-    name: "plan9",
     zero_page: false,
     fork_mmu: ForkMmu::FlushParent,
     copy_only_anonymous_tables: false,

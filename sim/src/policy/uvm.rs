@@ -546,10 +546,6 @@ fn fault_object(w: &mut World, entry: &MapEntry, object: ObjectId, index: Pindex
 }
 
 impl Policy for Uvm {
-    fn name(&self) -> &'static str {
-        "uvm"
-    }
-
     /// An empty amap, no lower object.
     fn new_anonymous(&mut self, w: &mut World, pages: u64) -> Backing {
         let amap = self.create_amap(w, pages, None, Fill::Zero);
@@ -657,7 +653,7 @@ impl Policy for Uvm {
 ///   a shared mapping or still needs copy (private, before its first write).
 fn check_layers(w: &World) -> Result<(), Violation> {
     for object in w.objects.iter() {
-        let bad = |problem: &str| Err(Violation::Policy(format!("uvm: {:?} {problem}", object.id)));
+        let bad = |problem: &str| Err(Violation::Policy(format!("{:?} {problem}", object.id)));
         match object.role {
             ObjectRole::File => {}
             ObjectRole::Amap => {
@@ -677,7 +673,7 @@ fn check_layers(w: &World) -> Result<(), Violation> {
         for e in task.map.entries() {
             if w.object(e.object).is_file() && !e.shared && !e.needs_copy {
                 return Err(Violation::Policy(format!(
-                    "uvm: {:?} entry at {:?} maps a file privately but is not needs-copy",
+                    "{:?} entry at {:?} maps a file privately but is not needs-copy",
                     task.id, e.start
                 )));
             }
@@ -716,9 +712,8 @@ impl Uvm {
                 }
             }
         }
-        let bad = |message: String| Err(Violation::Policy(format!("uvm: {message}")));
-        let live: BTreeSet<ObjectId> =
-            w.objects.iter().into_iter().filter(|o| o.role == ObjectRole::Amap).map(|o| o.id).collect();
+        let bad = |message: String| Err(Violation::Policy(message));
+        let live: BTreeSet<ObjectId> = w.objects.iter().filter(|o| o.role == ObjectRole::Amap).map(|o| o.id).collect();
         let tracked: BTreeSet<ObjectId> = self.slot_refs.keys().copied().collect();
         if live != tracked {
             return bad(format!("slot refs are kept for {tracked:?} but the live amaps are {live:?}"));

@@ -58,7 +58,6 @@ use crate::policy::mach::{CollapseScope, DeallocateCollapse, Mach, MachRules};
 /// XNU's rules: GNU Mach's fault path, collapse on deallocate and down the
 /// whole chain.
 pub const XNU: MachRules = MachRules {
-    name: "xnu",
     shadow_shortcut: false,
     cow_move: false,
     collapse_after_copy_up: true,

@@ -5,6 +5,7 @@
 
 use sim::op::AccessOp;
 use sim::report::Report;
+use sim::view::MapEntryView;
 use sim::{Access, Config, Inheritance, KernReturn, Op, PolicyKind, Prot, Sim, TaskId};
 
 /// The page size the scenarios use.
@@ -102,9 +103,24 @@ impl Run {
 
     /// The chain length of the entry that maps `page` in task `t`.
     pub fn chain(&self, t: u32, page: u64) -> u32 {
-        let w = self.sim.world();
-        let entry = w.entry(TaskId(t), sim::Vpn(page)).expect("no entry");
-        w.chain_length(entry.object)
+        let view = self.sim.view();
+        let entry = view.entry(TaskId(t), sim::Vpn(page)).expect("no entry");
+        view.chain(entry.object).count() as u32
+    }
+
+    /// The entry that maps `page` in task `t`.
+    pub fn entry(&self, t: u32, page: u64) -> MapEntryView {
+        self.sim.view().entry(TaskId(t), sim::Vpn(page)).expect("no entry")
+    }
+
+    /// How many object slots hold the page task `t` maps at `page`: UVM's
+    /// `an_ref`, or a Linux or Plan 9 page's count.
+    pub fn page_holders(&self, t: u32, page: u64) -> u32 {
+        let view = self.sim.view();
+        let entry = self.entry(t, page);
+        let object = view.object(entry.object).expect("a live object");
+        let held = object.page_at(entry.object_page(sim::Vpn(page))).expect("no page in the slot");
+        view.page(held).expect("a live page").holders
     }
 
     pub fn report(&mut self) -> Report {
