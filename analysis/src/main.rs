@@ -14,7 +14,7 @@ use analysis::replay::replay_file;
 use analysis::{generate, summary};
 use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
-use sim::policy::PageCache;
+use sim::PageCache;
 use sim::{Config, PolicyKind};
 use workloads::import::ImportSettings;
 use workloads::trace::quoted;

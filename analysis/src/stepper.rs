@@ -7,8 +7,8 @@
 //! a graph "at op 5" shows the world right after it. The same numbering is
 //! used by `--at`, `--from` and `--to` and by every narration line.
 //!
-//! The stepper only ever changes its world through `Sim::apply_traced`; the
-//! views read `Sim::world()`.
+//! The stepper only ever changes its world through the replay driver
+//! (`replay::apply`); the views read it through `Sim::view()`.
 
 use std::io::BufRead;
 use std::path::Path;

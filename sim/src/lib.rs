@@ -77,9 +77,8 @@ mod object;
 pub mod op;
 mod page;
 mod pmap;
-/// Public only for [`PolicyKind`] and [`PageCache`] (also at the crate's
-/// root); the designs themselves are private.
-pub mod policy;
+/// The designs are private: the world sees them through [`PolicyKind`].
+mod policy;
 pub mod report;
 mod sim;
 mod stats;

@@ -25,7 +25,7 @@
 use std::panic::AssertUnwindSafe;
 
 use sim::op::AccessOp;
-use sim::policy::PageCache;
+use sim::PageCache;
 use sim::{Access, Config, Inheritance, KernReturn, Op, PolicyKind, Prot, Sim, SimError, TaskId, TraceOp};
 
 use crate::generators::{DEFAULT_SEED, WORKLOADS};

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use sim::op::Recorded;
-use sim::policy::PageCache;
+use sim::PageCache;
 use sim::{Config, KernReturn, Op, PolicyKind, Sim, TraceOp};
 use workloads::import::lackey::LackeyImport;
 use workloads::import::perf::PerfImport;

@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
-use sim::policy::PageCache;
+use sim::PageCache;
 use sim::{Config, PolicyKind, Sim};
 use workloads::import::ImportError;
 use workloads::trace::TraceError;
