@@ -24,9 +24,9 @@
 
 use std::panic::AssertUnwindSafe;
 
-use sim::op::AccessOp;
 use sim::PageCache;
-use sim::{Access, Config, Inheritance, KernReturn, Op, PolicyKind, Prot, Sim, SimError, TaskId, TraceOp};
+use sim::op::AccessOp;
+use sim::{Access, Config, Inheritance, KernReturn, Op, PolicyKind, Prot, Report, Sim, SimError, TaskId, TraceOp};
 
 use crate::generators::{DEFAULT_SEED, WORKLOADS};
 use crate::import::lackey::LackeyImport;
@@ -187,23 +187,25 @@ fn compare_with_eager(trace: &[TraceOp]) -> Result<(), String> {
     Ok(())
 }
 
-/// A design the trace runs under: a registered policy, or `linux` with a
-/// warm page cache (its fault-around maps cached file pages, a path the
-/// cold cache takes only once a file's pages are in).
+/// A design a random trace runs under: a registered policy, or `linux`
+/// with a warm page cache (its fault-around maps cached file pages, a path
+/// the cold cache takes only once a file's pages are in). Shared with the
+/// differential oracle test (`workloads/tests/oracle.rs`).
 #[derive(Clone, Copy, Debug)]
-enum Design {
+pub enum Design {
     Policy(PolicyKind),
     LinuxWarmPageCache,
 }
 
 impl Design {
     /// Every design compared with `eager`.
-    fn lazy() -> impl Iterator<Item = Design> {
+    pub fn lazy() -> impl Iterator<Item = Design> {
         let lazy_policies = PolicyKind::ALL.into_iter().filter(|policy| *policy != PolicyKind::Eager);
         lazy_policies.map(Design::Policy).chain([Design::LinuxWarmPageCache])
     }
 
-    fn sim(self) -> Sim {
+    /// A simulator of this design, with the invariant checker on.
+    pub fn sim(self) -> Sim {
         let checked = Config::default().check_invariants(true);
         match self {
             Design::Policy(policy) => Sim::new(policy, checked),
@@ -221,12 +223,18 @@ impl std::fmt::Display for Design {
     }
 }
 
-/// Runs `trace` under `design`: every op's result and the read digest.
-/// Panics (in the checker) if an invariant breaks.
-fn replay(design: Design, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimError>>, String) {
+/// Runs `trace` under `design` with the checker on: every op's result and
+/// the report. Panics (in the checker) if an invariant breaks.
+pub fn replay_under(design: Design, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimError>>, Report) {
     let mut sim = design.sim();
     let results = trace.iter().map(|op| sim.apply_traced(op)).collect();
-    (results, sim.finish("fuzz").read_digest)
+    (results, sim.finish("random"))
+}
+
+/// Every op's result and the read digest.
+fn replay(design: Design, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimError>>, String) {
+    let (results, report) = replay_under(design, trace);
+    (results, report.read_digest)
 }
 
 /// The trace as JSON Lines, for a failure message: paste it into a file

@@ -31,7 +31,8 @@ use std::sync::Mutex;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, RngAlgorithm, TestRng, TestRunner};
 use sim::op::AccessOp;
-use sim::{Access, Config, Inheritance, KernReturn, Op, PageCache, PolicyKind, Prot, Sim, SimError, TaskId, TraceOp};
+use sim::{Access, Config, Inheritance, KernReturn, Op, PolicyKind, Prot, SimError, TaskId, TraceOp};
+use workloads::fuzzing::{Design, replay_under};
 
 const P: u64 = 4096;
 /// The window of pages the random ops play in.
@@ -232,47 +233,14 @@ fn concretize(steps: &[Step]) -> Vec<TraceOp> {
 /// the test can insist that the interesting paths were really taken.
 static EXERCISED: Mutex<BTreeMap<&'static str, u64>> = Mutex::new(BTreeMap::new());
 
-/// A design the oracle replays: a registered policy, or `linux` with a
-/// warm page cache.
-#[derive(Clone, Copy, Debug)]
-enum Design {
-    Policy(PolicyKind),
-    LinuxWarmPageCache,
-}
+/// Ops replayed under each design, checker on, for the run's last line.
+static REPLAYED: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
 
-impl Design {
-    /// Every design checked against `eager`.
-    fn lazy() -> impl Iterator<Item = Design> {
-        PolicyKind::ALL
-            .into_iter()
-            .filter(|p| *p != PolicyKind::Eager)
-            .map(Design::Policy)
-            .chain([Design::LinuxWarmPageCache])
-    }
-
-    fn sim(self) -> Sim {
-        let config = Config::default().check_invariants(true);
-        match self {
-            Design::Policy(policy) => Sim::new(policy, config),
-            Design::LinuxWarmPageCache => Sim::new(PolicyKind::Linux, config.page_cache(PageCache::Warm)),
-        }
-    }
-}
-
-impl std::fmt::Display for Design {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Design::Policy(policy) => write!(f, "{policy}"),
-            Design::LinuxWarmPageCache => f.write_str("linux (warm page cache)"),
-        }
-    }
-}
-
-/// Replays a trace; returns every op's result and the read digest.
+/// Replays a trace; returns every op's result and the read digest, and
+/// counts what it exercised and how many ops each design replayed.
 fn replay(design: Design, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimError>>, String) {
-    let mut sim = design.sim();
-    let results: Vec<_> = trace.iter().map(|op| sim.apply_traced(op)).collect();
-    let report = sim.finish("oracle");
+    let (results, report) = replay_under(design, trace);
+    *REPLAYED.lock().unwrap_or_else(|e| e.into_inner()).entry(design.to_string()).or_default() += trace.len() as u64;
     let mut seen = EXERCISED.lock().unwrap_or_else(|e| e.into_inner());
     for (name, n) in [
         ("success", results.iter().filter(|r| matches!(r, Ok(KernReturn::Success))).count() as u64),
@@ -374,4 +342,6 @@ fn every_policy_matches_eager() {
         assert!(*n > 0, "the random traces never exercised {path}: {seen:?}");
     }
     eprintln!("oracle exercised: {seen:?}");
+    let replayed = REPLAYED.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    eprintln!("oracle replayed, with the invariant checker on after every op: {replayed:?}");
 }
