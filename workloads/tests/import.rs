@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
-use sim::op::Recorded;
 use sim::PageCache;
+use sim::op::Recorded;
 use sim::{Config, KernReturn, Op, PolicyKind, Sim, TraceOp};
 use workloads::import::lackey::LackeyImport;
 use workloads::import::perf::PerfImport;
