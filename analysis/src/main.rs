@@ -41,9 +41,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Replay one trace and print what happened.
+    /// Replay one trace (or real capture) and print what happened.
     Run {
-        /// The trace (JSON Lines, plain or gzip); `-` for stdin.
+        /// The trace (JSON Lines, plain or gzip); `-` for stdin. A real
+        /// capture (NAME.perf.txt[.gz], NAME.lackey.txt[.gz]) is imported as
+        /// it is read.
         trace: PathBuf,
         /// The policy to run, several separated by commas (gnumach,linux),
         /// or `all` for every policy side by side.
@@ -64,9 +66,10 @@ enum Command {
         check: bool,
         /// What the page cache holds at the start: `cold` (empty), or
         /// `warm` (every file page cached, as on the machine a perf capture
-        /// came from). Only linux's fault-around reads it.
-        #[arg(long, default_value = "cold", value_parser = ["cold", "warm"])]
-        page_cache: String,
+        /// came from). Only linux's fault-around reads it. Default: warm for
+        /// a real capture, cold for anything else.
+        #[arg(long, value_parser = ["cold", "warm"])]
+        page_cache: Option<String>,
     },
     /// Run every input under every policy; write reports, a summary and charts.
     ///
@@ -301,7 +304,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Run { trace, policy, json, sample_every, check, page_cache }) => {
             let policies = parse_policies(&policy)?;
-            let cache = if page_cache == "warm" { PageCache::Warm } else { PageCache::Cold };
+            let capture = analysis::feed::Feed::of_source(analysis::feed::Source::File(trace.clone())).importer();
+            let warm = page_cache.map_or(capture.is_some(), |cache| cache == "warm");
+            let cache = if warm { PageCache::Warm } else { PageCache::Cold };
             let config = Config::default()
                 .sample_every(sample_every)
                 .check_invariants(check || cfg!(debug_assertions))

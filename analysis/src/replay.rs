@@ -12,12 +12,14 @@
 //! ([`replay_ops`]); [`crate::stepper::Stepper`] applies them one at a time
 //! for the views that look between ops.
 
-use std::io::BufRead;
 use std::path::Path;
 
 use sim::report::Report;
 use sim::{Config, KernReturn, PolicyKind, Sim, SimError, TraceOp};
-use workloads::trace::{Located, TraceError, TraceReader, open_trace};
+use workloads::import::{ImportError, ImportSettings};
+use workloads::trace::{Located, TraceError};
+
+use crate::feed::{Feed, Source};
 
 /// Where a stream of ops comes from, for naming a position in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,13 +66,9 @@ pub enum ReplayError {
     /// The trace could not be read or parsed (bad input).
     #[error(transparent)]
     Trace(#[from] TraceError),
-    /// The file is a real capture, by its name: it must be imported first
-    /// (bad usage).
-    #[error(
-        "{path}: this is a {format} capture, not a trace (by its name): turn it into one with \
-         `cowsim import {format} {path} -o TRACE.jsonl`, or compare it as it is with `cowsim compare {path}`"
-    )]
-    Capture { path: String, format: &'static str },
+    /// A real capture could not be imported (bad input).
+    #[error(transparent)]
+    Import(Box<ImportError>),
     /// An op names something that does not exist (bad input).
     #[error("{}: {error}", .origin.at(*.line))]
     BadOp { origin: Origin, line: usize, error: SimError },
@@ -78,6 +76,23 @@ pub enum ReplayError {
     /// failed, the input is fine.
     #[error("{}: under {policy}: {error}", .origin.at(*.line))]
     Failed { origin: Origin, line: usize, policy: &'static str, error: SimError },
+}
+
+impl ReplayError {
+    /// The line the error names, if any (0 when it names none).
+    pub fn line(&self) -> usize {
+        match self {
+            ReplayError::BadOp { line, .. } | ReplayError::Failed { line, .. } => *line,
+            ReplayError::Trace(error) => error.line().unwrap_or(0),
+            ReplayError::Import(_) => 0,
+        }
+    }
+}
+
+impl From<ImportError> for ReplayError {
+    fn from(error: ImportError) -> Self {
+        ReplayError::Import(Box::new(error))
+    }
 }
 
 /// Applies one op to `sim` and checks its `expect`: the only place a
@@ -94,33 +109,55 @@ pub fn apply(sim: &mut Sim, op: &Located<TraceOp>, origin: &Origin) -> Result<Ke
     })
 }
 
-/// Replays the trace at `path` (`-` for stdin, plain or gzip) under each
-/// policy. Returns one report per policy, in the order given.
+/// Replays the trace or capture at `path` (`-` for stdin, plain or gzip;
+/// a file named like a capture is imported as it is read) under each
+/// policy, in lockstep. The first failure, by line, is the error. Returns
+/// one report per policy, in the order given.
 pub fn replay_file(path: &Path, policies: &[PolicyKind], config: &Config) -> Result<Vec<Report>, ReplayError> {
-    let reader = open_for_replay(path)?;
-    replay(reader, policies, config)
-}
-
-/// Opens a trace to replay (`-` for stdin, plain or gzip). A file named
-/// like a real capture (`NAME.perf.txt[.gz]`, `NAME.lackey.txt[.gz]`) is
-/// refused with the command that imports it, instead of failing on its
-/// first line as "not JSON".
-pub fn open_for_replay(path: &Path) -> Result<TraceReader<Box<dyn BufRead>>, ReplayError> {
-    let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    if let Some(importer) = workloads::import::for_file(&file_name) {
-        return Err(ReplayError::Capture { path: path.display().to_string(), format: importer.name() });
+    let feed = Feed::of_source(Source::File(path.to_path_buf()));
+    let sims = policies.iter().map(|p| Sim::new(*p, config.clone())).collect();
+    let mut runs = replay_feed(&feed, sims, &ImportSettings::default())?;
+    let first_failed = runs
+        .iter()
+        .enumerate()
+        .filter_map(|(index, run)| run.failure.as_ref().map(|f| (f.line(), index)))
+        .min()
+        .map(|(_, index)| index);
+    if let Some(index) = first_failed {
+        return Err(runs.swap_remove(index).failure.expect("the run failed"));
     }
-    Ok(open_trace(path)?)
+    Ok(runs.into_iter().map(|run| run.report).collect())
 }
 
-/// Replays an open trace under each policy.
-pub fn replay<R: BufRead>(
-    reader: TraceReader<R>,
-    policies: &[PolicyKind],
-    config: &Config,
-) -> Result<Vec<Report>, ReplayError> {
-    let origin = Origin::Trace(reader.name().to_string());
-    replay_stream(&origin, reader.map(|item| item.map_err(ReplayError::from)), policies, config)
+/// One simulator's run of a feed.
+#[derive(Debug)]
+pub struct FeedRun {
+    /// The report; for a failed run, of the ops up to and including the
+    /// one that failed.
+    pub report: Report,
+    /// Why the run stopped early: an `expect` the trace set was not met.
+    pub failure: Option<ReplayError>,
+}
+
+/// Replays `feed` through every simulator in lockstep, streaming (see
+/// [`Feed::stream`]). Bad input — a line that does not parse, an unknown
+/// task — stops them all and is the error. A run that fails (an unmet
+/// `expect`) stops at that op; the others go on.
+pub fn replay_feed(feed: &Feed, sims: Vec<Sim>, settings: &ImportSettings) -> Result<Vec<FeedRun>, ReplayError> {
+    let origin = feed.origin();
+    let mut runs: Vec<(Sim, Option<ReplayError>)> = sims.into_iter().map(|sim| (sim, None)).collect();
+    feed.stream(settings, |op| {
+        for (sim, failure) in runs.iter_mut().filter(|(_, failure)| failure.is_none()) {
+            match apply(sim, op, &origin) {
+                Ok(_) => {}
+                Err(failed @ ReplayError::Failed { .. }) => *failure = Some(failed),
+                Err(bad_input) => return Err(bad_input),
+            }
+        }
+        Ok(())
+    })?;
+    let name = feed.report_name();
+    Ok(runs.into_iter().map(|(mut sim, failure)| FeedRun { report: sim.finish(&name), failure }).collect())
 }
 
 /// Replays ops made in memory — a generator's stream, say — under each

@@ -10,17 +10,20 @@
 //! The stepper only ever changes its world through the replay driver
 //! (`replay::apply`); the views read it through `Sim::view()`.
 
-use std::io::BufRead;
 use std::path::Path;
 
 use sim::{Config, KernReturn, PolicyKind, Sim, TraceOp};
-use workloads::trace::{Located, TraceReader};
+use workloads::import::ImportSettings;
+use workloads::trace::Located;
 
+use crate::feed::{Feed, OpsIter, Source};
 use crate::replay::{self, Origin, ReplayError};
 
 /// A trace being replayed under one policy, one op at a time.
 pub struct Stepper {
-    reader: TraceReader<Box<dyn BufRead>>,
+    ops: OpsIter,
+    /// The trace's name as given.
+    name: String,
     /// How positions in the trace are named in errors.
     origin: Origin,
     sim: Sim,
@@ -29,17 +32,20 @@ pub struct Stepper {
 }
 
 impl Stepper {
-    /// Opens the trace at `path` (`-` for stdin, plain or gzip) for replay
-    /// under `policy`. Nothing is applied yet.
+    /// Opens the trace at `path` (`-` for stdin, plain or gzip; a file
+    /// named like a real capture is imported first) for replay under
+    /// `policy`. Nothing is applied yet.
     pub fn open(path: &Path, policy: PolicyKind, config: &Config) -> Result<Stepper, ReplayError> {
-        let reader = replay::open_for_replay(path)?;
-        let origin = Origin::Trace(reader.name().to_string());
-        Ok(Stepper { reader, origin, sim: Sim::new(policy, config.clone()), applied: 0 })
+        let source = Source::File(path.to_path_buf());
+        let name = source.name();
+        let feed = Feed::of_source(source);
+        let ops = feed.ops(&ImportSettings::default())?;
+        Ok(Stepper { ops, name, origin: feed.origin(), sim: Sim::new(policy, config.clone()), applied: 0 })
     }
 
     /// The trace's name as given (`<stdin>` for `-`).
     pub fn trace_name(&self) -> &str {
-        self.reader.name()
+        &self.name
     }
 
     /// The simulator, for reading its world.
@@ -61,10 +67,7 @@ impl Stepper {
     /// Reads the next operation without applying it; `None` at the end of
     /// the trace. A line that does not parse is bad input.
     pub fn next_op(&mut self) -> Result<Option<Located<TraceOp>>, ReplayError> {
-        match self.reader.next() {
-            None => Ok(None),
-            Some(item) => Ok(Some(item?)),
-        }
+        self.ops.next().transpose()
     }
 
     /// Applies one operation read by [`Stepper::next_op`]. Returns its

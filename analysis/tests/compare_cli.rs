@@ -425,13 +425,14 @@ fn a_damaged_capture_is_exit_2() {
 /// build.)
 #[test]
 fn the_builtin_suite_has_examples_workloads_and_real_captures() {
-    use analysis::compare::input::{Input, builtin_suite};
+    use analysis::compare::input::builtin_suite;
+    use analysis::feed::Feed;
     let names: Vec<String> = builtin_suite()
         .into_iter()
         .map(|input| match input {
-            Input::Trace(source) => format!("trace {}", source.file_name()),
-            Input::Generated { name, .. } => format!("workload {name}"),
-            Input::Capture { source, importer } => format!("{} {}", importer.name(), source.file_name()),
+            Feed::Trace(source) => format!("trace {}", source.file_name()),
+            Feed::Workload(name) => format!("workload {name}"),
+            Feed::Capture { source, importer } => format!("{} {}", importer.name(), source.file_name()),
         })
         .collect();
     let mut expected: Vec<String> = std::fs::read_dir(repo().join("examples"))

@@ -104,15 +104,16 @@ fn no_output_points_outside_the_repository() {
 /// generated workloads), so that `cowsim` needs no source tree?
 #[test]
 fn the_builtin_suite_needs_no_files() {
-    use analysis::compare::input::{Input, Source, builtin_suite};
+    use analysis::compare::input::builtin_suite;
+    use analysis::feed::{Feed, Source};
     let suite = builtin_suite();
     assert!(suite.len() >= examples().len());
     for input in suite {
         match input {
-            Input::Trace(source) | Input::Capture { source, .. } => {
+            Feed::Trace(source) | Feed::Capture { source, .. } => {
                 assert!(matches!(source, Source::Embedded { .. }), "{} is read from a file", source.file_name());
             }
-            Input::Generated { .. } => {}
+            Feed::Workload(_) => {}
         }
     }
 }
@@ -184,14 +185,32 @@ fn run_takes_a_list_of_policies() {
     assert_eq!(policies, ["gnumach", "linux"]);
 }
 
-/// Is a capture given to `run` sent to `import`, and does an import that
+/// Is a capture taken wherever a trace is (imported as it is read, with a
+/// warm page cache by default for `run`), and does an import that
 /// recognises no line fail?
 #[test]
-fn captures_and_non_captures_are_told_apart() {
-    let error = error_of(&["run", "workloads/tests/fixtures/forkwrite.perf.txt.gz"], 2);
-    assert!(error.contains("cowsim import perf"), "{error}");
-    let error = error_of(&["graph", "workloads/tests/fixtures/touch.lackey.txt.gz"], 2);
-    assert!(error.contains("cowsim import lackey"), "{error}");
+fn captures_are_taken_where_traces_are() {
+    let capture = "workloads/tests/fixtures/forkwrite.perf.txt.gz";
+    let out = cowsim(&["run", capture, "--policy", "linux", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["trace"], "forkwrite.perf.txt.gz");
+    assert_eq!(report["page_cache"], "warm");
+    assert_eq!(report["fidelity"]["agreement"], 1.0, "{}", report["fidelity"]);
+    let imported = repo().join("target/standalone-tests/forkwrite.jsonl");
+    std::fs::create_dir_all(imported.parent().unwrap()).unwrap();
+    let out = cowsim(&["import", "perf", capture, "-o", imported.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let from_trace = cowsim(&["run", imported.to_str().unwrap(), "--policy", "all", "--page-cache", "warm", "--json"]);
+    let from_capture = cowsim(&["run", capture, "--policy", "all", "--json"]);
+    let digests = |out: &Output| -> Vec<String> {
+        let reports: serde_json::Value = serde_json::from_str(&stdout(out)).unwrap();
+        reports.as_array().unwrap().iter().map(|r| format!("{} {}", r["read_digest"], r["faults"])).collect()
+    };
+    assert_eq!(digests(&from_trace), digests(&from_capture), "a capture replays as its imported trace does");
+    let out = cowsim(&["explain", "workloads/tests/fixtures/touch.lackey.txt.gz", "--to", "3"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("op 3:"), "{}", stdout(&out));
     let error = error_of(&["import", "lackey", "/etc/passwd", "-o", "-"], 2);
     assert!(error.contains("not a lackey log") || error.contains("is not lackey"), "{error}");
     let error = error_of(&["import", "perf", "/etc/passwd", "-o", "-"], 2);

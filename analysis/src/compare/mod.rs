@@ -54,11 +54,12 @@ use crate::charts::comparison::{self, AgreementRow, InputRuns, PolicyRun};
 use crate::exit;
 use crate::output::{self, OutputError};
 use crate::replay::{self, ReplayError};
+use workloads::import::ImportSettings;
 
 pub mod input;
 pub mod table;
 
-use input::{LoadedInput, builtin_suite, load, resolve_input};
+use input::{PreparedInput, builtin_suite, prepare, resolve_input};
 use table::{
     Agreement, DigestCheck, InputInfo, Row, Run, SUMMARY_SCHEMA, Summary, agreement, check_digests, reference_policy,
 };
@@ -186,22 +187,21 @@ pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
     } else {
         options.inputs.iter().filter_map(|a| keep_good(resolve_input(a), &mut rejected)).collect()
     };
-    let loaded: Vec<Result<LoadedInput, CompareError>> = inputs.into_par_iter().map(load).collect();
-    let loaded: Vec<LoadedInput> = loaded.into_iter().filter_map(|l| keep_good(l, &mut rejected)).collect();
-    let inputs = unique_labels(loaded, &mut rejected);
+    let settings = ImportSettings::default();
+    let prepared: Vec<Result<PreparedInput, CompareError>> =
+        inputs.into_par_iter().map(|feed| prepare(feed, &settings)).collect();
+    let prepared: Vec<PreparedInput> = prepared.into_iter().filter_map(|p| keep_good(p, &mut rejected)).collect();
+    let inputs = unique_labels(prepared, &mut rejected);
     let sample_every: Vec<u64> =
-        inputs.iter().map(|i| options.sample_every.unwrap_or_else(|| auto_sample_every(i.ops.len()))).collect();
+        inputs.iter().map(|i| options.sample_every.unwrap_or_else(|| auto_sample_every(i.ops))).collect();
 
     let progress = progress_bar(options.progress, (inputs.len() * policies.len()) as u64);
-
-    let jobs: Vec<(usize, PolicyKind)> =
-        (0..inputs.len()).flat_map(|i| policies.iter().map(move |p| (i, *p))).collect();
-    let runs: Vec<Result<Run, (usize, CompareError)>> = jobs
-        .par_iter()
-        .map(|&(i, policy)| {
-            let run = run_one(i, &inputs[i], policy, run_config(options, &inputs[i], sample_every[i]));
-            progress.inc(1);
-            run
+    let runs: Vec<Result<Vec<Run>, CompareError>> = (0..inputs.len())
+        .into_par_iter()
+        .map(|i| {
+            let runs = run_input(i, &inputs[i], &policies, &run_config(options, &inputs[i], sample_every[i]));
+            progress.inc(policies.len() as u64);
+            runs
         })
         .collect();
     let (inputs, sample_every, runs) = drop_inputs_with_bad_ops(inputs, sample_every, runs, &mut rejected);
@@ -230,8 +230,8 @@ pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
 
 /// The settings of one run: a real capture comes from a machine whose page
 /// cache already held the program's files; anything else starts cold.
-fn run_config(options: &Options, input: &LoadedInput, sample_every: u64) -> Config {
-    let cache = if input.capture.is_some() { PageCache::Warm } else { PageCache::Cold };
+fn run_config(options: &Options, input: &PreparedInput, sample_every: u64) -> Config {
+    let cache = if input.feed.importer().is_some() { PageCache::Warm } else { PageCache::Cold };
     Config::default().sample_every(sample_every).check_invariants(options.check_invariants).page_cache(cache)
 }
 
@@ -242,7 +242,7 @@ fn keep_good<T>(result: Result<T, CompareError>, rejected: &mut Vec<CompareError
 
 /// The inputs with their labels unique: output folders are named by label,
 /// so a later input with a label already taken is rejected.
-fn unique_labels(inputs: Vec<LoadedInput>, rejected: &mut Vec<CompareError>) -> Vec<LoadedInput> {
+fn unique_labels(inputs: Vec<PreparedInput>, rejected: &mut Vec<CompareError>) -> Vec<PreparedInput> {
     let mut seen = BTreeSet::new();
     let mut unique = Vec::new();
     for input in inputs {
@@ -255,43 +255,30 @@ fn unique_labels(inputs: Vec<LoadedInput>, rejected: &mut Vec<CompareError>) -> 
     unique
 }
 
-/// Sets aside every input one of whose runs met a bad op (an unknown task:
-/// the trace is wrong under every policy), and renumbers the runs of the
-/// inputs that remain.
+/// Sets aside every input whose replay met bad input (a line that does not
+/// parse, an unknown task: wrong under every policy), and renumbers the
+/// runs of the inputs that remain.
 fn drop_inputs_with_bad_ops(
-    inputs: Vec<LoadedInput>,
+    inputs: Vec<PreparedInput>,
     sample_every: Vec<u64>,
-    runs: Vec<Result<Run, (usize, CompareError)>>,
+    runs: Vec<Result<Vec<Run>, CompareError>>,
     rejected: &mut Vec<CompareError>,
-) -> (Vec<LoadedInput>, Vec<u64>, Vec<Run>) {
-    let mut bad = vec![false; inputs.len()];
-    let mut good_runs = Vec::with_capacity(runs.len());
-    for result in runs {
-        match result {
-            Ok(run) => good_runs.push(run),
-            Err((index, error)) => {
-                if !std::mem::replace(&mut bad[index], true) {
-                    rejected.push(error);
-                }
-            }
-        }
-    }
-    let mut new_index = vec![usize::MAX; inputs.len()];
+) -> (Vec<PreparedInput>, Vec<u64>, Vec<Run>) {
     let mut kept_inputs = Vec::new();
     let mut kept_every = Vec::new();
-    for (index, (input, every)) in inputs.into_iter().zip(sample_every).enumerate() {
-        if !bad[index] {
-            new_index[index] = kept_inputs.len();
-            kept_inputs.push(input);
-            kept_every.push(every);
+    let mut kept_runs = Vec::new();
+    for ((input, every), result) in inputs.into_iter().zip(sample_every).zip(runs) {
+        match result {
+            Ok(runs) => {
+                let index = kept_inputs.len();
+                kept_runs.extend(runs.into_iter().map(|run| Run { input: index, ..run }));
+                kept_inputs.push(input);
+                kept_every.push(every);
+            }
+            Err(error) => rejected.push(error),
         }
     }
-    let runs = good_runs
-        .into_iter()
-        .filter(|run| !bad[run.input])
-        .map(|run| Run { input: new_index[run.input], ..run })
-        .collect();
-    (kept_inputs, kept_every, runs)
+    (kept_inputs, kept_every, kept_runs)
 }
 
 /// The policies deduplicated, in `PolicyKind::ALL` order.
@@ -312,29 +299,24 @@ fn progress_bar(visible: bool, length: u64) -> ProgressBar {
     bar
 }
 
-/// Replays one input under one policy, through the one replay driver. A
-/// bad op is bad input (an error, with the input's index); an unmet
-/// expectation makes a failed run, reported up to that op.
-fn run_one(
+/// Replays one input under every policy in lockstep, streaming, through
+/// the one replay driver. Bad input is an error; a run whose `expect` is not
+/// met stops there and is reported as failed.
+fn run_input(
     index: usize,
-    input: &LoadedInput,
-    policy: PolicyKind,
-    config: Config,
-) -> Result<Run, (usize, CompareError)> {
-    let mut sim = Sim::new(policy, config);
-    let mut failure = None;
-    for op in &input.ops {
-        match replay::apply(&mut sim, op, &input.origin) {
-            Ok(_) => {}
-            Err(failed @ ReplayError::Failed { .. }) => {
-                failure = Some(failed.to_string());
-                break;
-            }
-            Err(bad_input) => return Err((index, bad_input.into())),
-        }
-    }
-    let report = sim.finish(&input.trace);
-    Ok(Run { input: index, policy, report, failure })
+    input: &PreparedInput,
+    policies: &[PolicyKind],
+    config: &Config,
+) -> Result<Vec<Run>, CompareError> {
+    let sims = policies.iter().map(|p| Sim::new(*p, config.clone())).collect();
+    let runs = replay::replay_feed(&input.feed, sims, &ImportSettings::default())?;
+    let runs = runs.into_iter().zip(policies).map(|(run, policy)| Run {
+        input: index,
+        policy: *policy,
+        report: run.report,
+        failure: run.failure.map(|failure| failure.to_string()),
+    });
+    Ok(runs.collect())
 }
 
 /// The summary of a comparison: a row per run with its digest verdict,
@@ -383,12 +365,12 @@ pub fn summarise(inputs: Vec<InputInfo>, policies: &[PolicyKind], reference: Pol
 }
 
 /// How `summary.json` lists a loaded input.
-fn input_info(input: &LoadedInput, sample_every: u64) -> InputInfo {
+fn input_info(input: &PreparedInput, sample_every: u64) -> InputInfo {
     InputInfo {
         label: input.label.clone(),
         kind: input.kind(),
         trace: input.trace.clone(),
-        ops: input.ops.len(),
+        ops: input.ops,
         sample_every,
     }
 }
@@ -402,7 +384,7 @@ fn pretty_json(value: &impl serde::Serialize) -> Vec<u8> {
     text.into_bytes()
 }
 
-fn report_files(inputs: &[LoadedInput], runs: &[Run]) -> Vec<OutputFile> {
+fn report_files(inputs: &[PreparedInput], runs: &[Run]) -> Vec<OutputFile> {
     runs.iter()
         .map(|run| {
             let path = Path::new("runs").join(&inputs[run.input].label).join(format!("{}.json", run.policy.name()));
@@ -422,7 +404,7 @@ fn summary_files(summary: &Summary) -> Vec<OutputFile> {
 /// Every chart of [`comparison::plan`], rendered in parallel, as SVG and
 /// PNG files.
 fn chart_files(
-    inputs: &[LoadedInput],
+    inputs: &[PreparedInput],
     policies: &[PolicyKind],
     runs: &[Run],
     fidelity: &[Agreement],
