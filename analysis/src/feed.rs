@@ -373,9 +373,9 @@ impl Batcher {
 }
 
 impl OpSink for Batcher {
-    fn op(&mut self, op: &TraceOp) -> io::Result<()> {
+    fn op(&mut self, op: TraceOp) -> io::Result<()> {
         self.lines += 1;
-        let located = Located { line: self.lines, value: op.clone() };
+        let located = Located { line: self.lines, value: op };
         self.push(located).map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the replay stopped"))
     }
 

@@ -203,7 +203,7 @@ struct Out<'w, S: OpSink + ?Sized> {
 impl<S: OpSink + ?Sized> Out<'_, S> {
     fn op(&mut self, op: Op, expect: Option<KernReturn>) -> io::Result<()> {
         self.ops += 1;
-        self.writer.op(&TraceOp { op, expect })
+        self.writer.op(TraceOp { op, expect })
     }
 }
 

@@ -14,8 +14,8 @@ use crate::trace::{Located, TraceWriter};
 
 /// Takes an importer's output, in order.
 pub trait OpSink {
-    /// Takes one op.
-    fn op(&mut self, op: &TraceOp) -> io::Result<()>;
+    /// Takes one op (by value: a sink that keeps it needs no copy).
+    fn op(&mut self, op: TraceOp) -> io::Result<()>;
     /// Takes a comment; `text` may hold several lines.
     fn comment(&mut self, text: &str) -> io::Result<()>;
     /// Called once the importer has nothing more to give.
@@ -25,8 +25,8 @@ pub trait OpSink {
 }
 
 impl<W: Write> OpSink for TraceWriter<W> {
-    fn op(&mut self, op: &TraceOp) -> io::Result<()> {
-        self.write_op(op)
+    fn op(&mut self, op: TraceOp) -> io::Result<()> {
+        self.write_op(&op)
     }
 
     fn comment(&mut self, text: &str) -> io::Result<()> {
@@ -49,9 +49,9 @@ pub struct OpList {
 }
 
 impl OpSink for OpList {
-    fn op(&mut self, op: &TraceOp) -> io::Result<()> {
+    fn op(&mut self, op: TraceOp) -> io::Result<()> {
         self.lines += 1;
-        self.ops.push(Located { line: self.lines, value: op.clone() });
+        self.ops.push(Located { line: self.lines, value: op });
         Ok(())
     }
 

@@ -133,7 +133,7 @@ impl<S: OpSink + ?Sized> Out<'_, S> {
     /// Writes a structural op that must succeed.
     fn op(&mut self, op: Op) -> io::Result<()> {
         self.ops += 1;
-        self.writer.op(&TraceOp { op, expect: Some(KernReturn::Success) })
+        self.writer.op(TraceOp { op, expect: Some(KernReturn::Success) })
     }
 
     /// Writes an access; `expect` only when it is predicted to fail.
@@ -143,12 +143,12 @@ impl<S: OpSink + ?Sized> Out<'_, S> {
         if expect.is_some() {
             self.expected_failures += 1;
         }
-        self.writer.op(&TraceOp { op: Op::Access(op), expect })
+        self.writer.op(TraceOp { op: Op::Access(op), expect })
     }
 
     fn mark(&mut self, label: String) -> io::Result<()> {
         self.ops += 1;
-        self.writer.op(&TraceOp { op: Op::Mark { label }, expect: None })
+        self.writer.op(TraceOp { op: Op::Mark { label }, expect: None })
     }
 
     /// The ops that make the simulator map `region` at `start` (which must
