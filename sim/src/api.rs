@@ -113,7 +113,7 @@ impl Sim {
     /// Splits entries so that `at` is an entry boundary. The new piece takes
     /// one more reference to the object it shares.
     fn clip(&mut self, task: TaskId, at: Vpn) {
-        if let Some(upper) = self.world.task_mut(task).map.split(at) {
+        if let Some(upper) = self.world.split_entry(task, at) {
             self.world.reference(upper.object);
         }
     }
@@ -148,8 +148,8 @@ impl Sim {
                 Inheritance::Share => self.policy.fork_share(&mut self.world, parent, &mut entry),
                 Inheritance::Copy => self.policy.fork_copy(&mut self.world, parent, &mut entry),
             };
-            store_entry(&mut self.world.task_mut(parent).map, entry);
-            self.world.task_mut(child).map.insert(child_entry);
+            self.world.store_entry(parent, entry);
+            self.world.insert_entry(child, child_entry);
         }
         self.policy.after_fork(&mut self.world, parent, child);
         Ok(KernReturn::Success)
@@ -157,9 +157,8 @@ impl Sim {
 
     /// Releases every entry of the task's map and empties its pmap.
     fn release_map(&mut self, task: TaskId) {
-        let t = self.world.task_mut(task);
-        t.pmap.clear();
-        for entry in t.map.take_all() {
+        self.world.task_mut(task).pmap.clear();
+        for entry in self.world.remove_all_entries(task) {
             self.policy.release(&mut self.world, task, &entry);
         }
     }
@@ -253,7 +252,7 @@ impl Sim {
             object: backing.object,
             offset: backing.offset,
         };
-        self.world.task_mut(task).map.insert(entry);
+        self.world.insert_entry(task, entry);
     }
 
     /// `vm_map` of a file: private (copy-on-write) or shared. The start is
@@ -316,10 +315,9 @@ impl Sim {
     fn unmap(&mut self, task: TaskId, start: Vpn, end: Vpn) {
         self.clip_range(task, start, end);
         let doomed = self.world.task(task).map.overlapping(start, end);
-        let t = self.world.task_mut(task);
-        t.pmap.remove_range(start, end);
+        self.world.task_mut(task).pmap.remove_range(start, end);
         for e in &doomed {
-            t.map.remove(e.start);
+            self.world.remove_entry(task, e.start);
         }
         for e in doomed {
             self.policy.release(&mut self.world, task, &e);
@@ -405,7 +403,7 @@ impl Sim {
         let mut pieces = Vec::new();
         for mut entry in self.world.task(task).map.overlapping(start, end) {
             let backing = self.policy.snapshot(&mut self.world, task, &mut entry);
-            store_entry(&mut self.world.task_mut(task).map, entry);
+            self.world.store_entry(task, entry);
             pieces.push((entry.pages(), backing));
         }
         Snapshot { pieces }
@@ -492,9 +490,8 @@ impl Sim {
         entry.offset = source.pindex(old.start);
         entry.needs_copy = source.needs_copy;
         self.policy.reference_backing(&mut self.world, &entry);
-        let t = self.world.task_mut(task);
-        store_entry(&mut t.map, entry);
-        t.pmap.remove_range(old.start, old.end);
+        self.world.store_entry(task, entry);
+        self.world.task_mut(task).pmap.remove_range(old.start, old.end);
         self.policy.release(&mut self.world, task, &old);
     }
 
@@ -609,14 +606,6 @@ impl Sim {
                 expected: expected.0,
             }),
         }
-    }
-}
-
-/// Writes a detached entry back into its map.
-fn store_entry(map: &mut VmMap, entry: MapEntry) {
-    match map.get_mut(entry.start) {
-        Some(slot) => *slot = entry,
-        None => panic!("store_entry: no entry starts at {:?}", entry.start),
     }
 }
 

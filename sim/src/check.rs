@@ -1,6 +1,8 @@
-//! The invariant checker: one function that checks the whole world and
-//! names the first violation. Tests and debug builds run it after every
-//! operation (`Config::check_invariants`).
+//! The invariant checker: checks the whole world and names the first
+//! violation. Tests and debug builds run it after every operation
+//! (`Config::check_invariants`), so it keeps its scratch space from one
+//! check to the next ([`Checker`]) and allocates nothing per entry, page or
+//! object once warmed up.
 //!
 //! The invariants, in plain words:
 //! 1. An object's reference count equals its referrers: map entries, the
@@ -23,27 +25,81 @@
 //! 7. The event-fold counters agree with the arenas (resident pages,
 //!    objects alive).
 //!
-//! A policy adds its own through `Policy::check`.
+//! A policy adds its own through `Policy::check`. Then come the invariants
+//! of the bookkeeping the world keeps so that measures cost nothing to read,
+//! each compared with a fresh count:
+//!
+//! 8. Chain lengths (`chains.rs`): every object's count of entries is
+//!    right; the histogram of entries by length counts every entry once, at
+//!    its object's kept length; every object whose length is unsettled is
+//!    listed; and where nothing on a chain is unsettled, every length is
+//!    one more than its shadow's. (The simulator settles lengths before it
+//!    checks, so the last is checked for every object there.)
+//! 9. Bypass counts (`shows_through.rs`): every object's count of backing
+//!    pages showing through is what a scan of the backing object finds.
+//! 10. Reach (`reach.rs`): every object's `direct` is its entries'
+//!     coverage and `reached` follows its definition; anonymous memory is
+//!     reached only inside its size; every page's count of reached slots is
+//!     right; and the count of hidden pages equals what a walk of every
+//!     entry's chain finds (`measure.rs`), which is what the report defines.
 
-use std::collections::BTreeMap;
+use std::ops::Range;
 
-use crate::ids::{ObjectId, PageId};
+use crate::chains::ChainLengths;
+use crate::ids::{ObjectId, Pindex};
 use crate::map::{MapBounds, MapEntry};
+use crate::measure::HiddenWalk;
 use crate::policy::Policy;
 pub use crate::violation::{Bound, Violation};
 use crate::world::World;
 
 /// Checks every invariant of a world whose maps live in `bounds` (see
-/// [`MapBounds::of`]); returns the first violation.
+/// [`MapBounds::of`]); returns the first violation. A one-off check: a
+/// caller that checks again and again keeps a [`Checker`].
+#[cfg(test)]
 pub fn check_world(w: &World, policy: &dyn Policy, bounds: MapBounds) -> Result<(), Violation> {
-    check_entries(w, bounds)?;
-    check_references(w)?;
-    check_chains(w)?;
-    check_page_holders(w)?;
-    check_copy_links(w)?;
-    check_pmaps(w, policy)?;
-    check_counters(w)?;
-    policy.check(w)
+    Checker::default().check(w, policy, bounds)
+}
+
+/// The invariant checker and the scratch space it reuses between checks.
+#[derive(Debug, Default)]
+pub struct Checker {
+    /// A count per object, by arena slot.
+    per_object: Vec<u32>,
+    /// A count per page, by arena slot.
+    per_page: Vec<u32>,
+    /// Objects, longest chain first (shadowers before what they shadow).
+    by_length: Vec<(u32, ObjectId)>,
+    /// The edges of every entry's window: `(object serial, index, +1 or -1)`.
+    edges: Vec<(u32, u64, i32)>,
+    /// Column ranges being assembled.
+    ranges: Vec<Range<u64>>,
+    /// A stretch of a chain being walked.
+    path: Vec<ObjectId>,
+    /// The walk of every entry's chain that counts hidden pages afresh.
+    walk: HiddenWalk,
+}
+
+impl Checker {
+    /// Checks every invariant (see the module docs), in the order listed;
+    /// returns the first violation.
+    pub fn check(&mut self, w: &World, policy: &dyn Policy, bounds: MapBounds) -> Result<(), Violation> {
+        check_entries(w, bounds)?;
+        self.check_references(w)?;
+        check_chains(w)?;
+        self.check_page_holders(w)?;
+        check_copy_links(w)?;
+        check_pmaps(w, policy)?;
+        check_counters(w)?;
+        policy.check(w)?;
+        self.check_chain_lengths(w)?;
+        check_shows_through(w)?;
+        self.check_direct(w)?;
+        self.check_reached(w)?;
+        check_reached_inside(w)?;
+        self.check_page_reach(w)?;
+        self.check_hidden(w)
+    }
 }
 
 fn check_entries(w: &World, bounds: MapBounds) -> Result<(), Violation> {
@@ -82,28 +138,63 @@ fn crossed_bound(e: &MapEntry, bounds: MapBounds) -> Option<Bound> {
     }
 }
 
-fn check_references(w: &World) -> Result<(), Violation> {
-    let mut referrers: BTreeMap<ObjectId, u32> = BTreeMap::new();
-    for task in w.tasks.values() {
-        for e in task.map.entries() {
-            *referrers.entry(e.object).or_default() += 1;
+/// A zeroed scratch count for every slot below `slots`.
+fn zeroed(counts: &mut Vec<u32>, slots: usize) -> &mut Vec<u32> {
+    counts.clear();
+    counts.resize(slots, 0);
+    counts
+}
+
+impl Checker {
+    fn check_references(&mut self, w: &World) -> Result<(), Violation> {
+        let referrers = zeroed(&mut self.per_object, w.objects.slots());
+        // Only live objects are counted: a stale id must not count for the
+        // object that reuses its slot.
+        let mut count = |id: ObjectId| {
+            if w.objects.contains(id) {
+                referrers[id.slot as usize] += 1;
+            }
+        };
+        for task in w.tasks.values() {
+            for e in task.map.entries() {
+                count(e.object);
+            }
         }
-    }
-    for object in w.objects.iter() {
-        if let Some((below, _)) = object.shadow {
-            *referrers.entry(below).or_default() += 1;
+        for object in w.objects.iter() {
+            if let Some((below, _)) = object.shadow {
+                count(below);
+            }
         }
-    }
-    for (_, object) in w.files.values() {
-        *referrers.entry(*object).or_default() += 1;
-    }
-    for object in w.objects.iter() {
-        let counted = referrers.get(&object.id).copied().unwrap_or(0);
-        if counted != object.ref_count {
-            return Err(Violation::RefCount { object: object.id, ref_count: object.ref_count, referrers: counted });
+        for (_, object) in w.files.values() {
+            count(*object);
         }
+        for object in w.objects.iter() {
+            let counted = referrers[object.id.slot as usize];
+            if counted != object.ref_count {
+                return Err(Violation::RefCount { object: object.id, ref_count: object.ref_count, referrers: counted });
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    fn check_page_holders(&mut self, w: &World) -> Result<(), Violation> {
+        let slots = zeroed(&mut self.per_page, w.pages.slots());
+        for object in w.objects.iter() {
+            for page in object.pages.values() {
+                if !w.pages.contains(page) {
+                    return Err(Violation::PageHolders { page, refs: 0, slots: 1 });
+                }
+                slots[page.index() as usize] += 1;
+            }
+        }
+        for (id, page) in w.pages.iter() {
+            let held = slots[id.index() as usize];
+            if held != page.refs || held == 0 {
+                return Err(Violation::PageHolders { page: id, refs: page.refs, slots: held });
+            }
+        }
+        Ok(())
+    }
 }
 
 fn check_chains(w: &World) -> Result<(), Violation> {
@@ -133,26 +224,6 @@ fn check_chains(w: &World) -> Result<(), Violation> {
     Ok(())
 }
 
-fn check_page_holders(w: &World) -> Result<(), Violation> {
-    let mut slots: BTreeMap<PageId, u32> = BTreeMap::new();
-    for object in w.objects.iter() {
-        for page in object.pages.values() {
-            let page = &page;
-            if !w.pages.contains(*page) {
-                return Err(Violation::PageHolders { page: *page, refs: 0, slots: 1 });
-            }
-            *slots.entry(*page).or_default() += 1;
-        }
-    }
-    for (id, page) in w.pages.iter() {
-        let held = slots.get(&id).copied().unwrap_or(0);
-        if held != page.refs || held == 0 {
-            return Err(Violation::PageHolders { page: id, refs: page.refs, slots: held });
-        }
-    }
-    Ok(())
-}
-
 fn check_copy_links(w: &World) -> Result<(), Violation> {
     for object in w.objects.iter() {
         if let Some(copy) = object.copy {
@@ -168,30 +239,54 @@ fn check_copy_links(w: &World) -> Result<(), Violation> {
     Ok(())
 }
 
+/// Invariant 5, task by task. A task's pmap is walked leaf by leaf in no
+/// particular order, and the violation at the lowest vpn is the one
+/// reported, as a walk in vpn order would find it first.
 fn check_pmaps(w: &World, policy: &dyn Policy) -> Result<(), Violation> {
     for task in w.tasks.values() {
-        for (vpn, pte) in task.pmap.sorted() {
+        let mut first: Option<Violation> = None;
+        for (vpn, pte) in task.pmap.entries_unordered() {
+            if first.as_ref().is_some_and(|v| matches!(v, Violation::PmapDisagrees { vpn: at, .. } if *at < vpn)) {
+                continue;
+            }
             if w.pages.mapping_valid(pte.page, pte.made, false).is_none() {
                 continue; // stale: the next access refaults
             }
-            let disagree = |problem: String| Err(Violation::PmapDisagrees { task: task.id, vpn, problem });
-            let Some(entry) = task.map.lookup(vpn) else {
-                return disagree(format!("maps {:?} but no map entry covers it", pte.page));
-            };
-            if !entry.prot.allows(pte.prot) {
-                return disagree(format!("grants {:?} but the entry allows {:?}", pte.prot, entry.prot));
+            let problem = pmap_problem(w, policy, task.map.lookup(vpn), vpn, &pte);
+            if let Some(problem) = problem {
+                first = Some(Violation::PmapDisagrees { task: task.id, vpn, problem });
             }
-            let resolved = policy.resolve(w, entry, vpn);
-            if resolved.page != Some(pte.page) {
-                return disagree(format!("maps {:?} but a fault would find {:?}", pte.page, resolved.page));
-            }
-            let write_valid = w.pages.mapping_valid(pte.page, pte.made, true).is_some();
-            if pte.prot.allows(crate::types::Prot::WRITE) && write_valid && !resolved.writable_in_place {
-                return disagree(format!("maps {:?} writable but a write must not go to it in place", pte.page));
-            }
+        }
+        if let Some(violation) = first {
+            return Err(violation);
         }
     }
     Ok(())
+}
+
+/// What is wrong with a valid pmap entry, if anything (invariant 5).
+fn pmap_problem(
+    w: &World,
+    policy: &dyn Policy,
+    entry: Option<&MapEntry>,
+    vpn: crate::ids::Vpn,
+    pte: &crate::pmap::PmapEntry,
+) -> Option<String> {
+    let Some(entry) = entry else {
+        return Some(format!("maps {:?} but no map entry covers it", pte.page));
+    };
+    if !entry.prot.allows(pte.prot) {
+        return Some(format!("grants {:?} but the entry allows {:?}", pte.prot, entry.prot));
+    }
+    let resolved = policy.resolve(w, entry, vpn);
+    if resolved.page != Some(pte.page) {
+        return Some(format!("maps {:?} but a fault would find {:?}", pte.page, resolved.page));
+    }
+    let write_valid = w.pages.mapping_valid(pte.page, pte.made, true).is_some();
+    if pte.prot.allows(crate::types::Prot::WRITE) && write_valid && !resolved.writable_in_place {
+        return Some(format!("maps {:?} writable but a write must not go to it in place", pte.page));
+    }
+    None
 }
 
 fn check_counters(w: &World) -> Result<(), Violation> {
@@ -207,6 +302,273 @@ fn check_counters(w: &World) -> Result<(), Violation> {
         });
     }
     Ok(())
+}
+
+// ----- 8. chain lengths -----
+
+impl Checker {
+    fn check_chain_lengths(&mut self, w: &World) -> Result<(), Violation> {
+        let mapped = zeroed(&mut self.per_object, w.objects.slots());
+        for task in w.tasks.values() {
+            for e in task.map.entries() {
+                mapped[e.object.slot as usize] += 1;
+            }
+        }
+        for object in w.objects.iter() {
+            let counted = mapped[object.id.slot as usize];
+            if object.mapped_by != counted {
+                return Err(Violation::MappedBy { object: object.id, kept: object.mapped_by, counted });
+            }
+        }
+        // Every unsettled object is listed for settling.
+        let listed = zeroed(&mut self.per_object, w.objects.slots());
+        for &id in &w.unsettled_lengths {
+            if w.objects.contains(id) {
+                listed[id.slot as usize] = 1;
+            }
+        }
+        if let Some(o) = w.objects.iter().find(|o| o.length_unsettled && listed[o.id.slot as usize] == 0) {
+            return Err(Violation::ChainLength { object: o.id, kept: o.chain_length, walked: 0 });
+        }
+        let unsettled = w.objects.iter().filter(|o| o.length_unsettled).count();
+        if unsettled != w.unsettled_count {
+            return Err(Violation::Counter {
+                name: "unsettled chain lengths",
+                counted: w.unsettled_count as u64,
+                actual: unsettled as u64,
+            });
+        }
+        // Where nothing on the chain is unsettled, the kept length is right.
+        let settled = self.settled_chains(w);
+        for object in w.objects.iter().filter(|o| settled[o.id.slot as usize] == SETTLED) {
+            let walked = object.shadow.map_or(1, |(below, _)| w.object(below).chain_length + 1);
+            if object.chain_length != walked {
+                return Err(Violation::ChainLength { object: object.id, kept: object.chain_length, walked });
+            }
+        }
+        let entries = w.tasks.values().flat_map(|t| t.map.entries());
+        let counted = ChainLengths::of(entries.map(|e| w.object(e.object).chain_length));
+        let kept = w.kept_chain_lengths().trimmed();
+        if kept != counted {
+            return Err(Violation::ChainHistogram { kept_longest: kept.longest(), counted_longest: counted.longest() });
+        }
+        Ok(())
+    }
+
+    /// By object slot: [`SETTLED`] when no object of its chain (itself
+    /// included) has an unsettled length, [`UNSETTLED`] otherwise. Each
+    /// object is walked once: a chain is followed down only to the first
+    /// object already known.
+    fn settled_chains(&mut self, w: &World) -> &[u32] {
+        let state = zeroed(&mut self.per_object, w.objects.slots());
+        let path = &mut self.path;
+        for object in w.objects.iter() {
+            path.clear();
+            let mut next = Some(object.id);
+            let mut below_state = SETTLED;
+            while let Some(id) = next {
+                let known = state[id.slot as usize];
+                if known != UNKNOWN {
+                    below_state = known;
+                    break;
+                }
+                path.push(id);
+                next = w.object(id).shadow.map(|(below, _)| below);
+            }
+            // Assign from the bottom of the path up.
+            for &id in path.iter().rev() {
+                if w.object(id).length_unsettled {
+                    below_state = UNSETTLED;
+                }
+                state[id.slot as usize] = below_state;
+            }
+        }
+        &self.per_object
+    }
+}
+
+/// States of [`Checker::settled_chains`].
+const UNKNOWN: u32 = 0;
+const SETTLED: u32 = 1;
+const UNSETTLED: u32 = 2;
+
+// ----- 9. bypass counts -----
+
+fn check_shows_through(w: &World) -> Result<(), Violation> {
+    for top in w.objects.iter() {
+        let counted = match top.shadow {
+            Some((backing, offset)) if w.object(backing).is_anonymous() => {
+                let b = w.object(backing);
+                let window = offset..Pindex(offset.0.saturating_add(top.size));
+                b.pages.range(window).filter(|(i, _)| top.page(Pindex(i.0 - offset.0)).is_none()).count() as u64
+            }
+            _ => 0,
+        };
+        if u64::from(top.shows_through) != counted {
+            return Err(Violation::ShowsThrough { object: top.id, kept: u64::from(top.shows_through), counted });
+        }
+    }
+    Ok(())
+}
+
+// ----- 10. reach -----
+
+/// What merging a backing object into the object above it assumes
+/// (`World::merge_backing_into`): anonymous memory is reached only inside
+/// its own size, so a backing page outside the window of the object above
+/// is reached by nobody. (Not so for a copy object of a file, which a
+/// mapping at a file offset past the file's nominal size reaches past its
+/// end; such an object is never merged.)
+fn check_reached_inside(w: &World) -> Result<(), Violation> {
+    for o in w.objects.iter().filter(|o| o.is_anonymous()) {
+        if let Some(end) = o.reach.reached.iter().last().map(|r| r.end)
+            && end > o.size
+        {
+            return Err(Violation::ReachedOutside { object: o.id, end });
+        }
+    }
+    Ok(())
+}
+
+impl Checker {
+    /// Every object's `direct` is the coverage of its entries' windows: the
+    /// windows' edges, sorted and swept object by object, give back the
+    /// kept runs one for one. A file keeps nothing.
+    fn check_direct(&mut self, w: &World) -> Result<(), Violation> {
+        let edges = &mut self.edges;
+        edges.clear();
+        for task in w.tasks.values() {
+            for e in task.map.entries().filter(|e| !w.object(e.object).is_file()) {
+                edges.push((e.object.serial(), e.offset.0, 1));
+                edges.push((e.object.serial(), e.offset.0 + e.pages(), -1));
+            }
+        }
+        edges.sort_unstable();
+        let mut at = 0;
+        for object in w.objects.iter() {
+            let bad = Err(Violation::Coverage { object: object.id });
+            if object.is_file() {
+                if !object.reach.direct.is_empty() || !object.reach.reached.is_empty() {
+                    return bad;
+                }
+                continue;
+            }
+            let serial = object.id.serial();
+            let mut kept = object.reach.direct.runs();
+            let (mut count, mut previous) = (0i64, 0i64);
+            while at < edges.len() && edges[at].0 == serial {
+                let index = edges[at].1;
+                while at < edges.len() && edges[at].0 == serial && edges[at].1 == index {
+                    count += i64::from(edges[at].2);
+                    at += 1;
+                }
+                if count != previous {
+                    if kept.next() != Some((index, count as u32)) {
+                        return bad;
+                    }
+                    previous = count;
+                }
+            }
+            if kept.next().is_some() {
+                return bad;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every object's `reached` follows its definition: what its entries
+    /// cover, plus what each shadower passes down. Objects are taken
+    /// longest chain first, so a shadower (whose chain is one longer) has
+    /// been checked before the object it shadows, and its kept set can be
+    /// trusted to build the next.
+    fn check_reached(&mut self, w: &World) -> Result<(), Violation> {
+        self.by_length.clear();
+        self.by_length.extend(w.objects.iter().filter(|o| !o.is_file()).map(|o| (o.chain_length, o.id)));
+        self.by_length.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.serial().cmp(&b.1.serial())));
+        for &(_, id) in &self.by_length {
+            let o = w.object(id);
+            let fresh = &mut self.ranges;
+            fresh.clear();
+            let bounds = 0..u64::MAX;
+            fresh.extend(o.reach.direct.covered_within(bounds));
+            for &shadower in &o.shadowers {
+                let s = w.object(shadower);
+                let Some((_, offset)) = s.shadow else { continue };
+                for r in s.reach.reached.iter() {
+                    let mut cursor = r.start;
+                    for (index, _) in s.pages.range(Pindex(r.start)..Pindex(r.end)) {
+                        push_shifted(fresh, cursor..index.0, offset.0);
+                        cursor = index.0 + 1;
+                    }
+                    push_shifted(fresh, cursor..r.end, offset.0);
+                }
+            }
+            fresh.sort_unstable_by_key(|r| r.start);
+            let mut merged = fresh.iter().cloned().peekable();
+            let mut kept = o.reach.reached.iter();
+            while let Some(mut run) = merged.next() {
+                while let Some(next) = merged.peek()
+                    && next.start <= run.end
+                {
+                    run.end = run.end.max(next.end);
+                    merged.next();
+                }
+                if kept.next() != Some(run) {
+                    return Err(Violation::Reached { object: id });
+                }
+            }
+            if kept.next().is_some() {
+                return Err(Violation::Reached { object: id });
+            }
+        }
+        Ok(())
+    }
+
+    /// Every page's count of reached slots, and the count of hidden pages
+    /// (held by no reached slot), recounted slot by slot.
+    fn check_page_reach(&mut self, w: &World) -> Result<(), Violation> {
+        let reached = zeroed(&mut self.per_page, w.pages.slots());
+        for object in w.objects.iter() {
+            for (index, page) in object.pages.iter() {
+                if object.is_file() || object.reach.reached.contains(index.0) {
+                    reached[page.index() as usize] += 1;
+                }
+            }
+        }
+        let mut hidden = 0;
+        for (id, page) in w.pages.iter() {
+            let counted = reached[id.index() as usize];
+            if page.reached != counted {
+                return Err(Violation::PageReached { page: id, kept: page.reached, counted });
+            }
+            hidden += u64::from(counted == 0);
+        }
+        if hidden != w.hidden_pages() {
+            return Err(Violation::HiddenPages { kept: w.hidden_pages(), counted: hidden, walked: None });
+        }
+        Ok(())
+    }
+
+    /// The kept count of hidden pages is what the report defines: the walk
+    /// of every entry's chain (`measure.rs`) finds as many.
+    fn check_hidden(&mut self, w: &World) -> Result<(), Violation> {
+        let walked = self.walk.count(w);
+        if walked != w.hidden_pages() {
+            return Err(Violation::HiddenPages { kept: w.hidden_pages(), counted: walked, walked: Some(walked) });
+        }
+        Ok(())
+    }
+}
+
+/// Appends `range` shifted `by` columns higher (a range past the last
+/// column is cut there).
+fn push_shifted(ranges: &mut Vec<Range<u64>>, range: Range<u64>, by: u64) {
+    if range.is_empty() {
+        return;
+    }
+    if let Some(start) = range.start.checked_add(by) {
+        ranges.push(start..range.end.saturating_add(by));
+    }
 }
 
 #[cfg(test)]

@@ -64,10 +64,15 @@
 //! one file per design; `event.rs` and `stats.rs` the event vocabulary and
 //! the counters folded from it; `check.rs` the invariant checker;
 //! `measure.rs` and `report.rs` what a run reports; `view.rs` what viewers
-//! may read.
+//! may read. `chains.rs`, `reach.rs` (over the sets of `columns.rs`) and
+//! `shows_through.rs` are bookkeeping the world's primitives keep up to
+//! date, so that chain lengths, hidden pages and the Mach bypass test cost
+//! nothing to read; the checker compares each with a fresh count.
 
 mod api;
+mod chains;
 mod check;
+mod columns;
 pub mod event;
 mod fault;
 pub mod ids;
@@ -79,7 +84,9 @@ mod page;
 mod pmap;
 /// The designs are private: the world sees them through [`PolicyKind`].
 mod policy;
+mod reach;
 pub mod report;
+mod shows_through;
 mod sim;
 mod stats;
 pub mod types;

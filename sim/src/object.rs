@@ -14,12 +14,20 @@
 //! - Following `shadow` never returns to where it started.
 //! - A page slot holds a live page, and a page's `refs` equals the number of
 //!   slots holding it.
+//!
+//! Besides what the kernels keep, an object carries the bookkeeping that
+//! lets the simulator report chain lengths and hidden pages without walking
+//! the world (`chains.rs`, `reach.rs`) and lets the Mach family test for a
+//! bypass without scanning the backing object (`shows_through.rs`). Each of
+//! those files states its invariant, and the invariant checker compares
+//! every kept number with a fresh walk after every operation.
 
 use std::collections::BTreeMap;
 
 use slab::Slab;
 
 use crate::ids::{ObjectId, PageId, Pindex};
+use crate::reach::Reach;
 
 /// What the model knows an object to be; shown in graphs and narrations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -70,29 +78,30 @@ pub enum Fill {
 pub struct FileId(pub u32);
 
 /// One VM object.
+///
+/// Laid out by hand (`repr(C)`, one object per 64-byte line boundary) so
+/// that what a chain walk and a collapse read of every level (the id the
+/// arena checks, the shadow, the reference count, the role, the copy link,
+/// the fill's kind and the bypass count) sits in the object's first cache
+/// line: walking a chain ten thousand objects deep costs one line a level.
 #[derive(Clone, Debug)]
+#[repr(C, align(64))]
 pub struct VmObject {
     pub id: ObjectId,
-    pub role: ObjectRole,
-    /// Size in pages: the window of a backing object this object can see.
-    pub size: u64,
-    /// Resident pages by index, walked in index order (so everything built
-    /// from them is deterministic).
-    pub pages: PageSlots,
+    /// See the module invariants.
+    pub ref_count: u32,
+    /// Pages of the backing object, inside this object's window, that this
+    /// object has no page of its own in front of; kept only while the
+    /// backing object is anonymous memory, 0 otherwise (`shows_through.rs`).
+    pub shows_through: u32,
     /// The object behind this one and where this object's index 0 falls in
     /// it. Invariant: the chain it starts never loops. Changed only through
     /// `World::set_shadow`, which keeps `shadowers` in step.
     pub shadow: Option<(ObjectId, Pindex)>,
-    /// The objects whose `shadow` is this one, in the order they started
-    /// shadowing it (FreeBSD's `shadow_head` list; Mach has no such list, and
-    /// only policies that follow FreeBSD may read it).
-    pub shadowers: Vec<ObjectId>,
-    /// See the module invariants.
-    pub ref_count: u32,
-    pub fill: Fill,
     /// The copy object that must receive a page before this object changes
     /// it (Mach `object->copy`, the delayed-copy strategy). Not a reference.
     pub copy: Option<ObjectId>,
+    pub role: ObjectRole,
     /// Copies of this object are made with a copy object (Mach
     /// `use_shared_copy` / XNU `COPY_DELAY`) because another task shares it.
     pub shared: bool,
@@ -104,6 +113,28 @@ pub struct VmObject {
     /// object), but not by clipping, whose pieces cover disjoint ranges.
     /// Only policies that follow FreeBSD may rely on it.
     pub one_mapping: bool,
+    pub fill: Fill,
+    /// How many map entries point at this object (`chains.rs`).
+    pub mapped_by: u32,
+    /// The objects from this one to the end of its chain: 1, plus its
+    /// shadow's `chain_length` if it has a shadow, once settled
+    /// (`chains.rs`).
+    pub chain_length: u32,
+    /// The shadow pointer changed since `chain_length` was last set
+    /// (`chains.rs`).
+    pub length_unsettled: bool,
+    /// The objects whose `shadow` is this one, in the order they started
+    /// shadowing it (FreeBSD's `shadow_head` list; Mach has no such list, and
+    /// only policies that follow FreeBSD may read it).
+    pub shadowers: Vec<ObjectId>,
+    /// Size in pages: the window of a backing object this object can see.
+    pub size: u64,
+    /// Resident pages by index, walked in index order (so everything built
+    /// from them is deterministic).
+    pub pages: PageSlots,
+    /// Which indices map entries reach, directly or through the objects
+    /// above (`reach.rs`); empty for files.
+    pub reach: Reach,
 }
 
 impl VmObject {
@@ -119,6 +150,12 @@ impl VmObject {
     /// Is this a named file (persistent, never freed)?
     pub fn is_file(&self) -> bool {
         self.role == ObjectRole::File
+    }
+    /// Is this anonymous memory in FreeBSD's sense (`OBJ_ANON`): zero-fill
+    /// memory or a shadow, neither a file, a copy object, an amap nor a page
+    /// table? Only such an object may be collapsed or bypassed.
+    pub fn is_anonymous(&self) -> bool {
+        matches!(self.role, ObjectRole::Anonymous | ObjectRole::Shadow)
     }
 }
 
@@ -153,6 +190,11 @@ impl Objects {
             copy: None,
             shared: false,
             one_mapping: matches!(role, ObjectRole::Anonymous | ObjectRole::Shadow),
+            mapped_by: 0,
+            chain_length: 1,
+            length_unsettled: false,
+            shows_through: 0,
+            reach: Reach::default(),
         });
         id
     }
@@ -194,6 +236,12 @@ impl Objects {
     /// Objects alive.
     pub fn len(&self) -> usize {
         self.slab.len()
+    }
+
+    /// An upper bound on the arena slots in use: every live object's
+    /// `slot` is below it (for scratch tables indexed by slot).
+    pub fn slots(&self) -> usize {
+        self.slab.capacity()
     }
 
     /// Every live object, ordered by serial (creation order), without
@@ -306,6 +354,31 @@ impl PageSlots {
         })
     }
 
+    /// How many slots with `range.start <= index < range.end` hold a page:
+    /// whole chunks by their count, so a long range costs its chunks, not
+    /// its slots.
+    pub fn count_within(&self, range: std::ops::Range<Pindex>) -> usize {
+        let (start, end) = (range.start.0, range.end.0);
+        if start >= end {
+            return 0;
+        }
+        let first = start / CHUNK_SLOTS;
+        let last = end.div_ceil(CHUNK_SLOTS);
+        self.chunks
+            .range(first..last)
+            .map(|(number, chunk)| {
+                let base = number * CHUNK_SLOTS;
+                if start <= base && base + CHUNK_SLOTS <= end {
+                    usize::from(chunk.used)
+                } else {
+                    let from = start.saturating_sub(base).min(CHUNK_SLOTS) as usize;
+                    let to = (end - base).min(CHUNK_SLOTS) as usize;
+                    chunk.slots[from..to].iter().filter(|page| **page != NO_PAGE).count()
+                }
+            })
+            .sum()
+    }
+
     /// Every index holding a page, in order.
     pub fn keys(&self) -> impl Iterator<Item = Pindex> + '_ {
         self.iter().map(|(index, _)| index)
@@ -349,6 +422,9 @@ mod tests {
         assert_eq!(got, vec![31, 32, 33, 95]);
         assert_eq!(slots.range(Pindex(34)..Pindex(95)).count(), 0);
         assert_eq!(slots.range(Pindex(5)..Pindex(5)).count(), 0);
+        assert_eq!(slots.count_within(Pindex(31)..Pindex(96)), 4);
+        assert_eq!(slots.count_within(Pindex(0)..Pindex(2000)), 6);
+        assert_eq!(slots.count_within(Pindex(34)..Pindex(95)), 0);
         assert_eq!(slots.keys().map(|i| i.0).collect::<Vec<_>>(), vec![0, 31, 32, 33, 95, 1000]);
         assert_eq!(slots.get(Pindex(31)), Some(PageId(7)));
         assert_eq!(slots.get(Pindex(30)), None);

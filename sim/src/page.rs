@@ -32,6 +32,11 @@ pub struct Page {
     /// pages are shared by several slots and copied when a writer finds
     /// `refs > 1`.
     pub refs: u32,
+    /// How many of the slots holding this page some map entry can reach
+    /// (a slot of a file counts always: file pages are page cache). A page
+    /// held by slots none of which is reached is *hidden* (`reach.rs`). It
+    /// fills what would be padding, so a page stays a 32-byte slab slot.
+    pub reached: u32,
     /// Mappings made at or before this stamp are stale for any access.
     revoked_at: Stamp,
     /// Mappings made at or before this stamp are stale for writes.
@@ -57,7 +62,7 @@ impl Pages {
     /// stale, because the new page is stamped now.
     pub(crate) fn alloc(&mut self, token: Token) -> PageId {
         let now = self.tick();
-        let slot = self.slab.insert(Page { token, refs: 0, revoked_at: now, write_revoked_at: now });
+        let slot = self.slab.insert(Page { token, refs: 0, reached: 0, revoked_at: now, write_revoked_at: now });
         PageId(slot as u32)
     }
 
@@ -90,6 +95,12 @@ impl Pages {
     /// Number of allocated frames.
     pub fn len(&self) -> usize {
         self.slab.len()
+    }
+
+    /// An upper bound on the arena slots in use: every page's index is
+    /// below it (for scratch tables indexed by page).
+    pub fn slots(&self) -> usize {
+        self.slab.capacity()
     }
 
     /// Every allocated frame, in slot order.
@@ -151,5 +162,17 @@ impl Pages {
         let now = self.clock;
         self.clock += 1;
         now
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a page costs, as the module claims: 24 bytes, so that with the
+    /// slab's tag a frame is a 32-byte slot.
+    #[test]
+    fn a_page_is_twenty_four_bytes() {
+        assert_eq!(std::mem::size_of::<Page>(), 24);
     }
 }

@@ -116,8 +116,22 @@ impl Pmap {
         self.len == 0
     }
 
-    /// All entries sorted by vpn (for the checker and the measures; not a
-    /// hot path).
+    /// Every entry, stale ones included, leaf by leaf in no particular
+    /// order and without allocating: for the checker and the measures,
+    /// which look at all of them (and pick the lowest vpn themselves where
+    /// order matters).
+    pub fn entries_unordered(&self) -> impl Iterator<Item = (Vpn, PmapEntry)> + '_ {
+        self.leaves.iter().flat_map(|(number, leaf)| {
+            let base = number * LEAF_PAGES;
+            leaf.slots
+                .iter()
+                .enumerate()
+                .filter(|(_, entry)| entry.page != EMPTY)
+                .map(move |(slot, entry)| (Vpn(base + slot as u64), *entry))
+        })
+    }
+
+    /// All entries sorted by vpn (not a hot path: it allocates and sorts).
     pub fn sorted(&self) -> Vec<(Vpn, PmapEntry)> {
         let mut leaves: Vec<(&u64, &Leaf)> = self.leaves.iter().collect();
         leaves.sort_by_key(|(number, _)| **number);

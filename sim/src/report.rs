@@ -3,10 +3,11 @@
 //!
 //! `resident`, `hidden`, `alive` and `mean_chain` are values at the end of
 //! the run. `resident_peak` and `alive_peak` are the largest values at any
-//! operation boundary. `hidden_peak` and `max_chain` need a walk of the
-//! world, so they are the largest values at the sampled boundaries (every
-//! `sample_every` operations and the end), and `max_chain` also includes
-//! every chain a shadow creation produced.
+//! operation boundary. `hidden_peak` and `max_chain` are the largest values
+//! at the sampled boundaries (every `sample_every` operations and the end),
+//! and `max_chain` also includes every chain a shadow creation produced.
+//! (The world keeps hidden pages and chain lengths up to date, so a sample
+//! costs nothing; the moments they are taken at are the report's contract.)
 
 use std::collections::BTreeMap;
 

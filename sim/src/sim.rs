@@ -1,10 +1,12 @@
 //! The simulator: a world, a policy, and the loop that applies operations,
 //! checks invariants and samples measures.
 
-use crate::check::check_world;
+use std::cell::RefCell;
+
+use crate::check::Checker;
 use crate::event::Event;
 use crate::ids::TaskId;
-use crate::measure::{Measures, chain_lengths, measure};
+use crate::measure::{Measures, measure};
 use crate::op::{Op, TraceOp};
 use crate::policy::{PageCache, Policy, PolicyKind};
 use crate::report::{Report, SeriesPoint};
@@ -29,9 +31,11 @@ pub struct Config {
     /// One past the highest mappable address (bytes). Default 128 TiB, the
     /// x86-64 user address space.
     pub map_max: u64,
-    /// Sample the time series (and the measures that need a walk of the
-    /// world: hidden pages, chain lengths) every this many operations.
-    /// Default 100. The end of the run is always sampled.
+    /// Sample the time series (and the measures the report takes at sample
+    /// points: hidden pages, chain lengths) every this many operations.
+    /// Default 100. The end of the run is always sampled. A sample reads
+    /// measures the world keeps up to date, so it costs the same however
+    /// large the world.
     pub sample_every: u64,
     /// Run the invariant checker after every operation. Default: on in
     /// debug builds.
@@ -119,6 +123,9 @@ pub struct Sim {
     /// The largest measures seen at any sample.
     peaks: Measures,
     last: Measures,
+    /// The invariant checker, whose scratch space lives as long as the run
+    /// so that checking after every operation allocates nothing.
+    checker: RefCell<Checker>,
 }
 
 impl Sim {
@@ -136,6 +143,7 @@ impl Sim {
             series: Vec::new(),
             peaks: Measures::default(),
             last: Measures::default(),
+            checker: RefCell::new(Checker::default()),
         }
     }
 
@@ -194,10 +202,12 @@ impl Sim {
             self.world.restamp();
         }
         if std::mem::take(&mut self.world.recorder.stats.chains_changed) {
-            let (longest, _) = chain_lengths(&self.world);
+            let longest = self.world.chain_lengths().longest();
             self.peaks.max_chain = self.peaks.max_chain.max(longest);
         }
         if self.config.check_invariants {
+            // Settled, the chain lengths are checked in full.
+            self.world.settle_chain_lengths();
             self.check();
         }
         if self.op_index.is_multiple_of(self.config.sample_every) {
@@ -230,17 +240,18 @@ impl Sim {
     /// Runs the invariant checker; panics with the first violation.
     pub fn check(&self) {
         let bounds = crate::map::MapBounds::of(&self.config);
-        if let Err(violation) = check_world(&self.world, self.policy.as_ref(), bounds) {
+        let checked = self.checker.borrow_mut().check(&self.world, self.policy.as_ref(), bounds);
+        if let Err(violation) = checked {
             panic!("invariant broken after op {} under {}: {violation}", self.op_index, self.policy_name());
         }
     }
 
-    /// Takes the measures that need a walk of the world (for the peaks)
-    /// and, at a multiple of the series interval, appends a point to the
+    /// Takes the measures the world keeps (for the peaks) and, at a
+    /// multiple of the series interval, appends a point to the
     /// time series. `last` marks the end of the run, always kept: a full
     /// series is thinned before the point is added, never after.
     fn sample(&mut self, last: bool) {
-        let m = measure(&self.world);
+        let m = measure(&mut self.world);
         self.peaks = self.peaks.max(&m);
         self.last = m;
         if self.series.len() >= MAX_SERIES_POINTS {

@@ -1,8 +1,9 @@
 //! Counters, defined once as a fold over events.
 //!
 //! [`Stats::apply`] is the only code that changes a counter. Measures that
-//! are not a count of events (hidden pages, chain lengths) are taken by
-//! walking the world at sample points; see `measure.rs`.
+//! are not a count of events (hidden pages, chain lengths) are not counters:
+//! the world keeps them up to date as it changes (`reach.rs`, `chains.rs`)
+//! and the simulator reads them at sample points (`measure.rs`).
 
 use crate::event::{Event, FaultKind};
 use crate::ids::Token;

@@ -132,7 +132,7 @@ impl<'w> WorldView<'w> {
     /// shadow chain wastes until a collapse frees it (the report's
     /// `hidden`).
     pub fn hidden_pages(self) -> u64 {
-        measure::hidden_pages(self.world)
+        self.world.hidden_pages()
     }
 
     /// Where the [`hidden_pages`](WorldView::hidden_pages) sit: for every

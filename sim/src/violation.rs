@@ -67,6 +67,57 @@ pub enum Violation {
     /// A policy's own invariant, in the policy's words (the simulator's
     /// panic names the policy).
     Policy(String),
+    /// An object's kept chain length is not one more than its shadow's.
+    ChainLength {
+        object: ObjectId,
+        kept: u32,
+        walked: u32,
+    },
+    /// An object's kept count of the entries pointing at it is wrong.
+    MappedBy {
+        object: ObjectId,
+        kept: u32,
+        counted: u32,
+    },
+    /// The histogram of the entries' chain lengths is not the entries'.
+    ChainHistogram {
+        kept_longest: u64,
+        counted_longest: u64,
+    },
+    /// An object's kept count of backing pages showing through is wrong.
+    ShowsThrough {
+        object: ObjectId,
+        kept: u64,
+        counted: u64,
+    },
+    /// Anonymous memory is reached past its end.
+    ReachedOutside {
+        object: ObjectId,
+        end: u64,
+    },
+    /// An object's kept coverage by its entries' windows is not theirs.
+    Coverage {
+        object: ObjectId,
+    },
+    /// An object's kept set of reached columns does not follow from its
+    /// entries and its shadowers.
+    Reached {
+        object: ObjectId,
+    },
+    /// A page's kept count of reached slots is wrong.
+    PageReached {
+        page: PageId,
+        kept: u32,
+        counted: u32,
+    },
+    /// The kept count of hidden pages is not the count of pages with no
+    /// reached slot (`walked` is `None`) or not what a walk of every
+    /// entry's chain finds.
+    HiddenPages {
+        kept: u64,
+        counted: u64,
+        walked: Option<u64>,
+    },
 }
 
 impl fmt::Display for Violation {
@@ -97,6 +148,37 @@ impl fmt::Display for Violation {
                 write!(f, "counter {name} says {counted} but the world has {actual}")
             }
             Violation::Policy(message) => f.write_str(message),
+            Violation::ChainLength { object, kept, walked } => {
+                write!(f, "{object:?} keeps chain length {kept} but its chain is {walked} long")
+            }
+            Violation::MappedBy { object, kept, counted } => {
+                write!(f, "{object:?} counts {kept} entries mapping it but {counted} do")
+            }
+            Violation::ChainHistogram { kept_longest, counted_longest } => write!(
+                f,
+                "the histogram of chain lengths disagrees with the entries (longest kept {kept_longest}, counted {counted_longest})"
+            ),
+            Violation::ShowsThrough { object, kept, counted } => {
+                write!(f, "{object:?} counts {kept} backing pages showing through but {counted} do")
+            }
+            Violation::ReachedOutside { object, end } => {
+                write!(f, "{object:?} is reached up to {end:#x}, past its end")
+            }
+            Violation::Coverage { object } => {
+                write!(f, "{object:?}'s kept coverage by entries disagrees with its entries' windows")
+            }
+            Violation::Reached { object } => {
+                write!(f, "{object:?}'s kept reached columns disagree with its entries and shadowers")
+            }
+            Violation::PageReached { page, kept, counted } => {
+                write!(f, "{page:?} counts {kept} reached slots but {counted} slots holding it are reached")
+            }
+            Violation::HiddenPages { kept, counted, walked: None } => {
+                write!(f, "{kept} hidden pages kept but {counted} pages have no reached slot")
+            }
+            Violation::HiddenPages { kept, walked: Some(walked), .. } => {
+                write!(f, "{kept} hidden pages kept but a walk of every chain finds {walked}")
+            }
         }
     }
 }

@@ -1,10 +1,13 @@
 //! The world: tasks, objects, pages and files, plus the primitives every
 //! policy builds on (make and free objects and pages, reference counting,
-//! taking mappings away). Every primitive that changes something emits the
-//! event that says so.
+//! map entries, taking mappings away). Every primitive that changes
+//! something emits the event that says so, and keeps the bookkeeping of
+//! `chains.rs`, `reach.rs` and `shows_through.rs` in step: map entries,
+//! page slots and shadow pointers change only through these primitives.
 
 use std::collections::BTreeMap;
 
+use crate::chains::ChainLengths;
 use crate::event::Event;
 use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::{MapEntry, VmMap};
@@ -69,6 +72,21 @@ pub struct World {
     /// Files by name, in name order. Each holds one reference to its object.
     pub files: BTreeMap<String, (FileId, ObjectId)>,
     pub recorder: Recorder,
+    /// How many map entries have each chain length (`chains.rs`).
+    pub(crate) chains: ChainLengths,
+    /// Resident pages no map entry can reach (`reach.rs`).
+    pub(crate) hidden_pages: u64,
+    /// Objects whose chain length is to be settled (`chains.rs`), and how
+    /// many live objects are marked unsettled.
+    pub(crate) unsettled_lengths: Vec<ObjectId>,
+    pub(crate) unsettled_count: usize,
+    /// Scratch space for settling chain lengths, kept to spare allocations.
+    pub(crate) relength_stack: Vec<ObjectId>,
+}
+
+/// The object indices an entry maps.
+fn window_of(entry: &MapEntry) -> std::ops::Range<u64> {
+    entry.offset.0..entry.offset.0 + entry.pages()
 }
 
 /// How many pages a file object spans: files have no end in this model.
@@ -120,15 +138,78 @@ impl World {
     /// Stores a changed copy of one of `task`'s entries (found by its
     /// start) during a fault, saying so when it now points elsewhere.
     pub(crate) fn update_entry(&mut self, task: TaskId, entry: MapEntry) {
-        let slot = match self.task_mut(task).map.lookup_mut(entry.start) {
-            Some(e) if e.start == entry.start => e,
-            _ => panic!("world: {task:?} has no entry starting at {:?}", entry.start),
-        };
-        let retargeted = slot.object != entry.object;
-        *slot = entry;
-        if retargeted {
+        let old = self.store_entry(task, entry);
+        if old.object != entry.object {
             self.emit(Event::EntryRetargeted { task, start: entry.start, object: entry.object });
         }
+    }
+
+    // ----- map entries -----
+
+    /// Inserts an entry into `task`'s map. The caller guarantees the range
+    /// is free and has taken the entry's reference to its object.
+    pub(crate) fn insert_entry(&mut self, task: TaskId, entry: MapEntry) {
+        self.task_mut(task).map.insert(entry);
+        self.entry_added(&entry);
+    }
+
+    /// Takes the entry starting at `start` out of `task`'s map (its
+    /// reference is the caller's to drop).
+    pub(crate) fn remove_entry(&mut self, task: TaskId, start: Vpn) -> MapEntry {
+        let Some(entry) = self.task_mut(task).map.remove(start) else {
+            panic!("world: {task:?} has no entry starting at {start:?}");
+        };
+        self.entry_removed(&entry);
+        entry
+    }
+
+    /// Takes every entry out of `task`'s map, in address order.
+    pub(crate) fn remove_all_entries(&mut self, task: TaskId) -> Vec<MapEntry> {
+        let entries = self.task_mut(task).map.take_all();
+        for entry in &entries {
+            self.entry_removed(entry);
+        }
+        entries
+    }
+
+    /// Replaces the entry of `task` starting at `entry.start` with `entry`
+    /// (same start; its object, offset or attributes may differ). Returns
+    /// the entry it replaced.
+    pub(crate) fn store_entry(&mut self, task: TaskId, entry: MapEntry) -> MapEntry {
+        let old = match self.task_mut(task).map.get_mut(entry.start) {
+            Some(slot) => std::mem::replace(slot, entry),
+            None => panic!("world: {task:?} has no entry starting at {:?}", entry.start),
+        };
+        let window = |e: &MapEntry| (e.object, e.offset, e.end);
+        if window(&old) != window(&entry) {
+            // The new window first, so columns both reach never drop out.
+            self.entry_added(&entry);
+            self.entry_removed(&old);
+        }
+        old
+    }
+
+    /// Splits `task`'s entry containing `at` into `[start, at)` and
+    /// `[at, end)` when `at` falls strictly inside it, and returns the upper
+    /// piece, whose object needs one more reference (the caller takes it).
+    /// The two pieces cover what the entry covered, so only the count of
+    /// entries changes.
+    pub(crate) fn split_entry(&mut self, task: TaskId, at: Vpn) -> Option<MapEntry> {
+        let upper = self.task_mut(task).map.split(at)?;
+        self.count_mapping(upper.object, 1);
+        Some(upper)
+    }
+
+    /// An entry now maps its window of its object.
+    fn entry_added(&mut self, entry: &MapEntry) {
+        self.count_mapping(entry.object, 1);
+        self.reach_window_added(entry.object, window_of(entry));
+    }
+
+    /// An entry no longer maps its window of its object.
+    fn entry_removed(&mut self, entry: &MapEntry) {
+        self.reach_window_removed(entry.object, window_of(entry));
+        self.count_mapping(entry.object, -1);
     }
 
     // ----- objects -----
@@ -203,13 +284,18 @@ impl World {
     }
 
     /// Frees an object with no references left; returns its shadow, whose
-    /// reference the caller must drop.
+    /// reference the caller must drop. Nothing maps or shadows it, so no
+    /// entry reaches its pages.
     fn terminate(&mut self, id: ObjectId) -> Option<ObjectId> {
         let shadow = self.object(id).shadow;
         self.set_shadow(id, None);
         let object = self.objects.remove(id);
+        debug_assert!(object.mapped_by == 0 && object.reach.reached.is_empty(), "terminate: {id:?} is still reached");
+        if object.length_unsettled {
+            self.unsettled_count -= 1;
+        }
         for page in object.pages.values() {
-            self.release_page(page);
+            self.release_slot(page, object.is_file());
         }
         // A copy object going away stops receiving pushes.
         if object.is_copy() {
@@ -233,8 +319,18 @@ impl World {
     }
 
     /// Points `id` at a new backing object (or none). The caller handles
-    /// the reference counts; this keeps the back-pointers exact.
+    /// the reference counts; this keeps the back-pointers, the chain
+    /// lengths, the bypass count and the reach bookkeeping exact.
     pub(crate) fn set_shadow(&mut self, id: ObjectId, shadow: Option<(ObjectId, Pindex)>) {
+        let old = self.relink(id, shadow);
+        self.unsettle_length(id);
+        self.recount_shows_through(id);
+        self.reach_relinked(id, old, shadow);
+    }
+
+    /// The pointer part of [`World::set_shadow`]: the shadow, the
+    /// shadower lists and the event. Returns the old shadow.
+    fn relink(&mut self, id: ObjectId, shadow: Option<(ObjectId, Pindex)>) -> Option<(ObjectId, Pindex)> {
         let old = std::mem::replace(&mut self.object_mut(id).shadow, shadow);
         if old.map(|(o, _)| o) != shadow.map(|(o, _)| o) {
             self.emit(Event::ShadowSet { object: id, shadow: shadow.map(|(o, _)| o) });
@@ -245,6 +341,7 @@ impl World {
         if let Some((below, _)) = shadow {
             self.object_mut(below).shadowers.push(id);
         }
+        old
     }
 
     /// The object below `id` in its chain.
@@ -253,16 +350,59 @@ impl World {
         self.object(id).shadow
     }
 
-    /// Number of objects from `id` down to the end of its chain (1 for an
-    /// object with no shadow).
-    pub fn chain_length(&self, id: ObjectId) -> u32 {
-        let mut length = 1;
-        let mut current = id;
-        while let Some((below, _)) = self.object(current).shadow {
-            length += 1;
-            current = below;
+    /// Shrinks `id` to its first `size` pages (FreeBSD trims an object whose
+    /// tail was unmapped). The caller has freed the pages past it.
+    pub(crate) fn shrink(&mut self, id: ObjectId, size: u64) {
+        self.object_mut(id).size = size;
+        self.recount_shows_through(id);
+    }
+
+    /// Merges `top`'s backing object into `top` (case 1 of a Mach
+    /// collapse): every backing page `top` can see and lacks moves up, the
+    /// others are freed, and `top` takes over the backing's shadow. The
+    /// backing object must be referenced by `top` alone; it is left with no
+    /// pages, no shadow and that one reference, for the caller to release.
+    /// Returns the pages moved and freed.
+    ///
+    /// Nothing any entry reaches changes: the backing object was reached
+    /// only through `top`'s holes, so each moved page is reached in `top`
+    /// exactly where it was reached below, the freed pages were hidden, and
+    /// `top` now passes down exactly what the backing object passed down.
+    /// So the reach bookkeeping is carried over, not recomputed.
+    pub(crate) fn merge_backing_into(&mut self, top: ObjectId) -> (u32, u32) {
+        let (backing, offset) = self.object(top).shadow.expect("merge: no backing");
+        debug_assert!(self.object(backing).ref_count == 1, "merge: {backing:?} is shared");
+        let size = self.object(top).size;
+        let indices: Vec<Pindex> = self.object(backing).pages.keys().collect();
+        let (mut moved, mut freed) = (0, 0);
+        for index in indices {
+            let target = index.0.checked_sub(offset.0).filter(|q| *q < size).map(Pindex);
+            let page = self.object_mut(backing).pages.remove(&index).expect("merge: page vanished");
+            let reached = self.slot_reached(backing, index);
+            self.note_shows_through(backing, index, -1);
+            match target {
+                Some(q) if self.object(top).page(q).is_none() => {
+                    debug_assert_eq!(reached, self.slot_reached(top, q), "merge: {page:?} changes reach");
+                    self.object_mut(top).pages.insert(q, page);
+                    self.note_shows_through(top, q, 1);
+                    moved += 1;
+                }
+                _ => {
+                    debug_assert!(!reached, "merge: {backing:?}[{index:?}] is reached");
+                    self.release_slot(page, reached);
+                    freed += 1;
+                }
+            }
         }
-        length
+        let below = self.object(backing).shadow;
+        self.relink(backing, None);
+        self.relink(top, below.map(|(o, off)| (o, Pindex(off.0 + offset.0))));
+        self.object_mut(backing).reach.reached = Default::default();
+        self.unsettle_length(backing);
+        self.unsettle_length(top);
+        self.recount_shows_through(top);
+        self.recount_shows_through(backing);
+        (moved, freed)
     }
 
     // ----- pages -----
@@ -276,24 +416,27 @@ impl World {
 
     /// Puts an existing page in a slot (one more slot holds it).
     pub(crate) fn put_page(&mut self, object: ObjectId, pindex: Pindex, page: PageId) {
-        self.pages.get_mut(page).refs += 1;
         let old = self.object_mut(object).pages.insert(pindex, page);
         assert!(old.is_none(), "put_page: {object:?}[{pindex:?}] already holds {old:?}");
+        let reached = self.slot_reached(object, pindex);
+        self.count_slot_added(page, reached);
+        self.slot_filled(object, pindex, reached);
     }
 
     /// Takes the page out of a slot; the slot's hold on it is dropped and the
     /// page freed if no slot holds it any more.
     pub(crate) fn drop_slot(&mut self, object: ObjectId, pindex: Pindex) {
         if let Some(page) = self.object_mut(object).pages.remove(&pindex) {
-            self.release_page(page);
+            let reached = self.slot_reached(object, pindex);
+            self.slot_emptied(object, pindex, reached);
+            self.release_slot(page, reached);
         }
     }
 
-    /// Drops one slot's hold on a page, freeing it when none is left.
-    pub(crate) fn release_page(&mut self, page: PageId) {
-        let p = self.pages.get_mut(page);
-        p.refs -= 1;
-        if p.refs == 0 {
+    /// Drops one slot's hold on a page (a reached slot or not), freeing the
+    /// page when none is left.
+    fn release_slot(&mut self, page: PageId, reached: bool) {
+        if self.count_slot_removed(page, reached) {
             self.pages.free(page);
             self.emit(Event::PageFreed { page });
         }
@@ -305,9 +448,34 @@ impl World {
             Some(p) => p,
             None => panic!("move_page: {from:?}[{from_index:?}] is empty"),
         };
+        let was_reached = self.slot_reached(from, from_index);
+        self.slot_emptied(from, from_index, was_reached);
         let old = self.object_mut(to).pages.insert(to_index, page);
         assert!(old.is_none(), "move_page: {to:?}[{to_index:?}] already holds {old:?}");
+        let reached = self.slot_reached(to, to_index);
+        // One slot more, then one fewer: the page never looks unheld.
+        self.count_slot_added(page, reached);
+        self.count_slot_removed(page, was_reached);
+        self.slot_filled(to, to_index, reached);
         page
+    }
+
+    /// A page was put in `object[index]` (a reached slot or not): the bypass
+    /// counts see it, and a reached column stops passing down.
+    fn slot_filled(&mut self, object: ObjectId, index: Pindex, reached: bool) {
+        self.note_shows_through(object, index, 1);
+        if reached {
+            self.close_column(object, index);
+        }
+    }
+
+    /// A page was taken out of `object[index]`: the bypass counts see it,
+    /// and a reached column passes down again.
+    fn slot_emptied(&mut self, object: ObjectId, index: Pindex, reached: bool) {
+        self.note_shows_through(object, index, -1);
+        if reached {
+            self.open_column(object, index);
+        }
     }
 
     /// The token of a page.

@@ -5,6 +5,13 @@
 //! this machinery plus a [`MachRules`] that says which of the kernels'
 //! choices to make ([`MachRules`] lists the knobs, numbered 1 to 7).
 //!
+//! Cost: a fault searches the chain, so it costs the depth of the page it
+//! finds, and a collapse pass costs the levels it walks; everything else a
+//! fault does is O(1) per level (the bypass test is a kept count,
+//! `shows_through.rs`). Deep chains are superlinear by nature: with N live
+//! children (the `live-children` workload) every child's chain is up to N
+//! objects deep, and the reads that search them cost O(N^2) in all.
+//!
 //! Terms, as in Mach: the *first object* is the object the faulting entry
 //! points at; the objects below it, reached by `shadow`, are its *backing*
 //! objects. A page found below the first object belongs to someone else's
@@ -109,7 +116,7 @@ pub(crate) struct FaultRules {
 /// Is the object anonymous memory in FreeBSD's sense (`OBJ_ANON`): zero-fill
 /// memory or a shadow, neither a file nor a copy object?
 pub(crate) fn anonymous(o: &VmObject) -> bool {
-    matches!(o.role, ObjectRole::Anonymous | ObjectRole::Shadow)
+    o.is_anonymous()
 }
 
 /// A Mach-family policy: the shared machinery driven by its rules.
@@ -396,8 +403,7 @@ impl Mach {
     /// Can `backing` be merged into or skipped by the object above it?
     /// Files have pagers, and copy objects and objects with a copy object
     /// take part in a delayed copy: none of those may go.
-    fn collapsible(w: &World, backing: ObjectId) -> bool {
-        let b = w.object(backing);
+    fn collapsible(b: &VmObject) -> bool {
         !b.is_file() && !b.is_copy() && b.copy.is_none() && b.fill == Fill::Zero
     }
 
@@ -413,16 +419,19 @@ impl Mach {
     }
 
     /// `collapse`, with bypass allowed or not for this pass (XNU's
-    /// `can_bypass` argument).
+    /// `can_bypass` argument). Each level costs O(1) (the bypass test is a
+    /// count, `shows_through.rs`), so a pass costs the depth it walks.
     fn collapse_chain(&self, w: &mut World, object: ObjectId, bypass: bool) {
         let mut top = object;
         loop {
-            if w.object(top).is_file() {
+            let t = w.object(top);
+            if t.is_file() {
                 return;
             }
-            let Some((backing, _)) = w.object(top).shadow else { return };
-            if Self::collapsible(w, backing) {
-                if w.object(backing).ref_count == 1 {
+            let Some((backing, _)) = t.shadow else { return };
+            let b = w.object(backing);
+            if Self::collapsible(b) {
+                if b.ref_count == 1 {
                     merge_backing(w, top);
                     continue;
                 }
@@ -568,9 +577,9 @@ impl Mach {
         for index in &doomed {
             w.drop_slot(object, *index);
         }
-        let o = w.object_mut(object);
-        if start.0 < o.size && end.0 >= o.size {
-            o.size = start.0;
+        let size = w.object(object).size;
+        if start.0 < size && end.0 >= size {
+            w.shrink(object, start.0);
         }
         w.emit(Event::RangeFreed { object, start, end, pages_freed: doomed.len() as u32 });
     }
@@ -579,31 +588,11 @@ impl Mach {
 /// Case 1 of collapse: moves the backing object's visible pages the top
 /// lacks into the top, frees the rest, and takes over the backing's shadow.
 fn merge_backing(w: &mut World, top: ObjectId) {
-    let (backing, offset) = w.object(top).shadow.expect("merge_backing: no backing");
-    let size = w.object(top).size;
-    let indices: Vec<Pindex> = w.object(backing).pages.keys().collect();
-    let (mut moved, mut freed) = (0, 0);
-    for index in indices {
-        let target = index.0.checked_sub(offset.0).filter(|q| *q < size).map(Pindex);
-        match target {
-            Some(q) if w.object(top).page(q).is_none() => {
-                w.move_page(backing, index, top, q);
-                moved += 1;
-            }
-            _ => {
-                w.drop_slot(backing, index);
-                freed += 1;
-            }
-        }
-    }
-    let (below, fill) = {
-        let b = w.object(backing);
-        (b.shadow, b.fill)
-    };
+    let (backing, _) = w.object(top).shadow.expect("merge_backing: no backing");
+    let fill = w.object(backing).fill;
     // The backing's reference to its own shadow passes to the top; the
     // top's reference to the backing was the last one.
-    w.set_shadow(backing, None);
-    w.set_shadow(top, below.map(|(o, off)| (o, Pindex(off.0 + offset.0))));
+    let (moved, freed) = w.merge_backing_into(top);
     w.object_mut(top).fill = fill;
     let left = w.deallocate(backing);
     debug_assert_eq!(left, 0, "collapse: {backing:?} was re-referenced");
@@ -611,14 +600,11 @@ fn merge_backing(w: &mut World, top: ObjectId) {
 }
 
 /// Does `top` hold its own page for every page of its backing object that
-/// it can see?
+/// it can see? O(1): the world counts the backing pages that show through
+/// (`shows_through.rs`), where GNU Mach scans the backing object's pages
+/// and XNU compares resident counts before it scans.
 fn all_shadowed(w: &World, top: ObjectId) -> bool {
-    let t = w.object(top);
-    let Some((backing, offset)) = t.shadow else { return false };
-    w.object(backing).pages.keys().all(|index| match index.0.checked_sub(offset.0) {
-        Some(q) if q < t.size => t.page(Pindex(q)).is_some(),
-        _ => true,
-    })
+    w.hides_all_backing_pages(top)
 }
 
 /// Case 2 of collapse: `top` shadows its backing's backing directly.

@@ -7,6 +7,12 @@
 //! also models the old BSD/Mach "swap leak" in spirit: objects that could
 //! not be collapsed pile up.
 //!
+//! Superlinear by nature, on purpose: nothing ever shortens a chain, so a
+//! fork-exit loop adds one object to the parent's chain every round, and
+//! the faults that search the chain and the pages it hides grow with the
+//! rounds: N rounds cost O(N^2). That growth is what the ablation exists to
+//! show; the simulator's own bookkeeping adds O(1) per operation to it.
+//!
 //! Follows: GNU Mach `vm/vm_object.c` and `vm/vm_fault.c`, with
 //! `vm_object_collapse` never called.
 

@@ -35,6 +35,13 @@
 //! copy-up even when a live child sits in between (the `stranding`
 //! workload), where GNU Mach strands it.
 //!
+//! Superlinear by nature with many live children: the walk after every
+//! copy-up visits every level of the chain, and with N children alive the
+//! parent's chain is N objects deep (the `live-children` workload), so N
+//! forks, each followed by a copy-up, cost O(N^2) levels visited, as they
+//! would in the kernel. GNU Mach's walk stops at the first level it cannot
+//! shorten.
+//!
 //! Follows: `osfmk/vm/vm_object.c` (`vm_object_copy_quickly`,
 //! `vm_object_copy_delayed`, `vm_object_shadow`, `vm_object_collapse`,
 //! `vm_object_deallocate`), `osfmk/vm/vm_fault.c` (`vm_fault_page`: copy-up
