@@ -324,6 +324,44 @@ impl PageSlots {
         Some(old)
     }
 
+    /// Puts every page of `from` in `range` into this (empty) set, `shift`
+    /// indices lower, and returns how many. Whole chunks at once when the
+    /// shift keeps chunk boundaries (a fork copies a page table from index 0
+    /// to index 0), so a copy costs one tree insertion per 32 slots, not
+    /// one per page.
+    pub fn copy_from(&mut self, from: &PageSlots, range: std::ops::Range<Pindex>, shift: u64) -> usize {
+        assert!(self.is_empty(), "page slots: copying into slots that hold pages");
+        if !shift.is_multiple_of(CHUNK_SLOTS) {
+            let mut copied = 0;
+            for (index, page) in from.range(range) {
+                self.insert(Pindex(index.0 - shift), page);
+                copied += 1;
+            }
+            return copied;
+        }
+        let (start, end) = (range.start.0, range.end.0);
+        let first = start / CHUNK_SLOTS;
+        let last = end.div_ceil(CHUNK_SLOTS);
+        for (number, chunk) in from.chunks.range(first..last.max(first)) {
+            let base = number * CHUNK_SLOTS;
+            let mut copy = chunk.clone();
+            if base < start || base + CHUNK_SLOTS > end {
+                for (slot, page) in copy.slots.iter_mut().enumerate() {
+                    let index = base + slot as u64;
+                    if !(start <= index && index < end) && *page != NO_PAGE {
+                        *page = NO_PAGE;
+                        copy.used -= 1;
+                    }
+                }
+            }
+            if copy.used > 0 {
+                self.len += usize::from(copy.used);
+                self.chunks.insert(number - shift / CHUNK_SLOTS, copy);
+            }
+        }
+        self.len
+    }
+
     /// Number of slots holding a page.
     pub fn len(&self) -> usize {
         self.len
@@ -425,6 +463,14 @@ mod tests {
         assert_eq!(slots.count_within(Pindex(31)..Pindex(96)), 4);
         assert_eq!(slots.count_within(Pindex(0)..Pindex(2000)), 6);
         assert_eq!(slots.count_within(Pindex(34)..Pindex(95)), 0);
+        for (range, shift) in [(0..2000, 0), (31..96, 0), (33..1001, 32), (31..96, 31)] {
+            let mut copy = PageSlots::default();
+            let copied = copy.copy_from(&slots, Pindex(range.start)..Pindex(range.end), shift);
+            let want: Vec<(u64, PageId)> =
+                slots.range(Pindex(range.start)..Pindex(range.end)).map(|(i, p)| (i.0 - shift, p)).collect();
+            assert_eq!(copy.iter().map(|(i, p)| (i.0, p)).collect::<Vec<_>>(), want, "{range:?} by {shift}");
+            assert_eq!((copied, copy.len()), (want.len(), want.len()));
+        }
         assert_eq!(slots.keys().map(|i| i.0).collect::<Vec<_>>(), vec![0, 31, 32, 33, 95, 1000]);
         assert_eq!(slots.get(Pindex(31)), Some(PageId(7)));
         assert_eq!(slots.get(Pindex(30)), None);

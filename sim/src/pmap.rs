@@ -98,6 +98,40 @@ impl Pmap {
         });
     }
 
+    /// Linux `copy_present_pte` for a whole range: enters in this table a
+    /// read-only copy of every entry of `from` in `[start, end)` that
+    /// `present` accepts, stamped `made`. Works leaf by leaf, as
+    /// `copy_pte_range` copies a page-table page at a time, without sorting
+    /// or looking each page up.
+    pub(crate) fn copy_read_only_from(
+        &mut self,
+        from: &Pmap,
+        start: Vpn,
+        end: Vpn,
+        made: Stamp,
+        mut present: impl FnMut(&PmapEntry) -> bool,
+    ) {
+        for number in from.leaves_within(start, end) {
+            let source = &from.leaves[&number];
+            let (first, last) = slots_within(number * LEAF_PAGES, start, end);
+            let leaf = self.leaves.entry(number).or_insert_with(Leaf::new);
+            for (slot, entry) in source.slots[first..last].iter().enumerate() {
+                if entry.page == EMPTY || !present(entry) {
+                    continue;
+                }
+                let target = &mut leaf.slots[first + slot];
+                if target.page == EMPTY {
+                    leaf.used += 1;
+                    self.len += 1;
+                }
+                *target = PmapEntry { page: entry.page, prot: entry.prot.without(Prot::WRITE), made };
+            }
+            if leaf.used == 0 {
+                self.leaves.remove(&number);
+            }
+        }
+    }
+
     /// Removes every entry.
     pub(crate) fn clear(&mut self) {
         self.leaves.clear();
@@ -131,7 +165,8 @@ impl Pmap {
         })
     }
 
-    /// All entries sorted by vpn (not a hot path: it allocates and sorts).
+    /// All entries sorted by vpn (for tests; it allocates and sorts).
+    #[cfg(test)]
     pub fn sorted(&self) -> Vec<(Vpn, PmapEntry)> {
         let mut leaves: Vec<(&u64, &Leaf)> = self.leaves.iter().collect();
         leaves.sort_by_key(|(number, _)| **number);

@@ -423,6 +423,32 @@ impl World {
         self.slot_filled(object, pindex, reached);
     }
 
+    /// Puts every page `from` holds in `range` into the same-relative slot
+    /// of `to`, a new object (no pages, nothing mapping or shadowing it,
+    /// its backing a file or nothing): each page gains a slot, no page is
+    /// copied (Linux `copy_page_range`, Plan 9 `ptecpy`). Returns how many.
+    /// Such a `to` reaches nothing and has no bypass count, so the slots
+    /// are added in bulk: the chunks copied whole, one count per page.
+    pub(crate) fn share_slots_into_new(&mut self, from: ObjectId, range: std::ops::Range<Pindex>, to: ObjectId) -> u32 {
+        let t = self.object(to);
+        debug_assert!(
+            t.pages.is_empty()
+                && t.reach.reached.is_empty()
+                && t.shadowers.is_empty()
+                && t.shadow.is_none_or(|(b, _)| self.object(b).is_file()),
+            "share_slots_into_new: {to:?} is not a new object"
+        );
+        let mut pages = std::mem::take(&mut self.object_mut(to).pages);
+        let shift = range.start.0;
+        let copied = pages.copy_from(&self.object(from).pages, range.clone(), shift);
+        self.object_mut(to).pages = pages;
+        let World { objects, pages, .. } = self;
+        for (_, page) in objects.get(from).pages.range(range) {
+            pages.get_mut(page).refs += 1;
+        }
+        copied as u32
+    }
+
     /// Takes the page out of a slot; the slot's hold on it is dropped and the
     /// page freed if no slot holds it any more.
     pub(crate) fn drop_slot(&mut self, object: ObjectId, pindex: Pindex) {

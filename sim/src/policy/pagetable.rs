@@ -349,23 +349,25 @@ impl PageTables {
 
     /// Linux `copy_present_pte` for the child: every valid PTE the parent
     /// has in a copied range is entered read-only in the child, which holds
-    /// the same page in its table.
+    /// the same page in its table (its table is a copy of the parent's, and
+    /// the checker holds every valid PTE to what the table holds). Copied a
+    /// leaf at a time, as `copy_pte_range` copies a page-table page.
     fn copy_ptes_read_only(w: &mut World, parent: TaskId, child: TaskId, ranges: &[(Vpn, Vpn)]) {
-        let parent_ptes = w.task(parent).pmap.sorted();
         let now = w.pages.now();
+        let mut child_pmap = std::mem::take(&mut w.task_mut(child).pmap);
+        let World { tasks, pages, .. } = &*w;
+        let parent_pmap = &tasks[&parent].pmap;
         for &(start, end) in ranges {
-            let first = parent_ptes.partition_point(|(vpn, _)| *vpn < start);
-            for &(vpn, pte) in parent_ptes[first..].iter().take_while(|(vpn, _)| *vpn < end) {
-                if w.pages.mapping_valid(pte.page, pte.made, false).is_none() {
-                    continue;
-                }
-                let Some(entry) = w.entry(child, vpn).copied() else { continue };
+            let valid = |pte: &PmapEntry| pages.mapping_valid(pte.page, pte.made, false).is_some();
+            child_pmap.copy_read_only_from(parent_pmap, start, end, now, valid);
+        }
+        w.task_mut(child).pmap = child_pmap;
+        #[cfg(debug_assertions)]
+        for &(start, end) in ranges {
+            for (vpn, pte) in w.task(child).pmap.range(start, end) {
+                let entry = w.entry(child, vpn).copied().expect("fork: a copied PTE outside the child's entry");
                 let held = w.object(entry.object).page(entry.pindex(vpn));
                 debug_assert_eq!(held, Some(pte.page), "fork: {child:?} {vpn:?} table and parent PTE disagree");
-                if held == Some(pte.page) {
-                    let copy = PmapEntry { page: pte.page, prot: pte.prot.without(Prot::WRITE), made: now };
-                    w.task_mut(child).pmap.enter(vpn, copy);
-                }
             }
         }
     }
@@ -485,11 +487,8 @@ fn empty_table_like(w: &mut World, entry: &MapEntry) -> ObjectId {
 /// reference more. Nothing is copied.
 fn copy_table(w: &mut World, entry: &MapEntry) -> ObjectId {
     let table = empty_table_like(w, entry);
-    let slots: Vec<(Pindex, PageId)> = w.object(entry.object).pages.range(window(entry)).collect();
-    for &(index, page) in &slots {
-        w.put_page(table, Pindex(index.0 - entry.offset.0), page);
-    }
-    w.emit(Event::PageTableCopied { from: entry.object, to: table, slots: slots.len() as u32 });
+    let slots = w.share_slots_into_new(entry.object, window(entry), table);
+    w.emit(Event::PageTableCopied { from: entry.object, to: table, slots });
     table
 }
 
