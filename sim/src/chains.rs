@@ -41,7 +41,7 @@ use crate::world::World;
 /// entries whose chain is `n` objects long; `entries` and `total_length`
 /// are their count and the sum of their lengths; `longest` is the largest
 /// `n` with a non-zero count (0 when there is no entry).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct ChainLengths {
     by_length: Vec<u64>,
     entries: u64,
@@ -98,25 +98,25 @@ impl ChainLengths {
         if self.entries == 0 { 0.0 } else { self.total_length as f64 / self.entries as f64 }
     }
 
-    /// A histogram counting the entries with each of `lengths` once (for
-    /// the invariant checker).
-    pub(crate) fn of(lengths: impl Iterator<Item = u32>) -> ChainLengths {
-        let mut counted = ChainLengths::default();
+    /// Counts afresh, once each, entries of the given `lengths` (for the
+    /// invariant checker, which keeps one histogram to recount into).
+    pub(crate) fn recount(&mut self, lengths: impl Iterator<Item = u32>) {
+        self.by_length.iter_mut().for_each(|count| *count = 0);
+        (self.entries, self.total_length, self.longest) = (0, 0, 0);
         for length in lengths {
-            counted.add(length, 1);
+            self.add(length, 1);
         }
-        counted.trimmed()
     }
 
-    /// The same counts without trailing empty lengths, so two histograms of
-    /// the same entries compare equal whatever lengths they once held.
-    pub(crate) fn trimmed(&self) -> ChainLengths {
-        let mut trimmed = self.clone();
-        trimmed.by_length.truncate(self.longest + 1);
-        if self.entries == 0 {
-            trimmed.by_length.clear();
-        }
-        trimmed
+    /// The same number of entries at every length as `other`? (Lengths
+    /// past the longest may be kept as zeros in either.)
+    pub(crate) fn same_counts_as(&self, other: &ChainLengths) -> bool {
+        let (mine, theirs) = (&self.by_length, &other.by_length);
+        let common = mine.len().min(theirs.len());
+        mine[..common] == theirs[..common]
+            && mine[common..].iter().all(|n| *n == 0)
+            && theirs[common..].iter().all(|n| *n == 0)
+            && (self.entries, self.total_length, self.longest) == (other.entries, other.total_length, other.longest)
     }
 }
 
@@ -237,6 +237,10 @@ mod tests {
         assert_eq!((c.longest(), c.mean()), (1, 1.0));
         c.remove(1, 2);
         assert_eq!((c.longest(), c.mean()), (0, 0.0));
-        assert_eq!(c.trimmed(), ChainLengths::of(std::iter::empty()));
+        let mut fresh = ChainLengths::default();
+        fresh.recount(std::iter::empty());
+        assert!(c.same_counts_as(&fresh), "emptied buckets left behind compare equal");
+        fresh.recount([3, 1, 3].into_iter());
+        assert_eq!((fresh.longest(), fresh.mean()), (3, 7.0 / 3.0));
     }
 }

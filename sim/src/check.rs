@@ -25,9 +25,8 @@
 //! 7. The event-fold counters agree with the arenas (resident pages,
 //!    objects alive).
 //!
-//! A policy adds its own through `Policy::check`. Then come the invariants
-//! of the bookkeeping the world keeps so that measures cost nothing to read,
-//! each compared with a fresh count:
+//! Then come the invariants of the bookkeeping the world keeps so that
+//! measures cost nothing to read, each compared with a fresh count:
 //!
 //! 8. Chain lengths (`chains.rs`): every object's count of entries is
 //!    right; the histogram of entries by length counts every entry once, at
@@ -40,8 +39,14 @@
 //! 10. Reach (`reach.rs`): every object's `direct` is its entries'
 //!     coverage and `reached` follows its definition; anonymous memory is
 //!     reached only inside its size; every page's count of reached slots is
-//!     right; and the count of hidden pages equals what a walk of every
-//!     entry's chain finds (`measure.rs`), which is what the report defines.
+//!     right; and the count of hidden pages is the count of pages with no
+//!     reached slot. At every sample point of a checked run, where the
+//!     report reads it, the count is also compared with what a walk of every
+//!     entry's chain finds (`measure.rs`), the report's own definition
+//!     ([`Checker::check_hidden_walk`]).
+//!
+//! Last, a policy adds its own through `Policy::check`, which may rely on
+//! the bookkeeping (which entries cover which slots) checked before it.
 
 use std::ops::Range;
 
@@ -68,16 +73,23 @@ pub struct Checker {
     per_object: Vec<u32>,
     /// A count per page, by arena slot.
     per_page: Vec<u32>,
+    /// The reached slots holding each page, by arena slot.
+    reached_per_page: Vec<u32>,
     /// Objects, longest chain first (shadowers before what they shadow).
     by_length: Vec<(u32, ObjectId)>,
-    /// The edges of every entry's window: `(object serial, index, +1 or -1)`.
-    edges: Vec<(u32, u64, i32)>,
+    /// The edges of every entry's window, `(index, +1 or -1)`, grouped by
+    /// object.
+    edges: Vec<(u64, i32)>,
+    /// Where the next edge of each object goes, while grouping them.
+    next_edge: Vec<u32>,
     /// Column ranges being assembled.
     ranges: Vec<Range<u64>>,
     /// A stretch of a chain being walked.
     path: Vec<ObjectId>,
     /// The walk of every entry's chain that counts hidden pages afresh.
     walk: HiddenWalk,
+    /// The entries' chain lengths, counted afresh.
+    lengths: ChainLengths,
 }
 
 impl Checker {
@@ -91,14 +103,13 @@ impl Checker {
         check_copy_links(w)?;
         check_pmaps(w, policy)?;
         check_counters(w)?;
-        policy.check(w)?;
         self.check_chain_lengths(w)?;
         check_shows_through(w)?;
         self.check_direct(w)?;
         self.check_reached(w)?;
         check_reached_inside(w)?;
         self.check_page_reach(w)?;
-        self.check_hidden(w)
+        policy.check(w)
     }
 }
 
@@ -177,14 +188,21 @@ impl Checker {
         Ok(())
     }
 
+    /// Invariant 3; counts, on the way, the reached slots holding each page
+    /// for [`Checker::check_page_reach`], which compares them later.
     fn check_page_holders(&mut self, w: &World) -> Result<(), Violation> {
         let slots = zeroed(&mut self.per_page, w.pages.slots());
+        let reached = zeroed(&mut self.reached_per_page, w.pages.slots());
         for object in w.objects.iter() {
-            for page in object.pages.values() {
+            let mut reached_here = object.reach.reached.ascending();
+            for (index, page) in object.pages.iter() {
                 if !w.pages.contains(page) {
                     return Err(Violation::PageHolders { page, refs: 0, slots: 1 });
                 }
                 slots[page.index() as usize] += 1;
+                if object.is_file() || reached_here.contains(index.0) {
+                    reached[page.index() as usize] += 1;
+                }
             }
         }
         for (id, page) in w.pages.iter() {
@@ -308,19 +326,44 @@ fn check_counters(w: &World) -> Result<(), Violation> {
 
 impl Checker {
     fn check_chain_lengths(&mut self, w: &World) -> Result<(), Violation> {
+        // One pass over the entries counts them per object and per length.
         let mapped = zeroed(&mut self.per_object, w.objects.slots());
-        for task in w.tasks.values() {
-            for e in task.map.entries() {
-                mapped[e.object.slot as usize] += 1;
-            }
-        }
+        let entries = w.tasks.values().flat_map(|t| t.map.entries());
+        self.lengths.recount(entries.map(|e| {
+            mapped[e.object.slot as usize] += 1;
+            w.object(e.object).chain_length
+        }));
         for object in w.objects.iter() {
             let counted = mapped[object.id.slot as usize];
             if object.mapped_by != counted {
                 return Err(Violation::MappedBy { object: object.id, kept: object.mapped_by, counted });
             }
         }
-        // Every unsettled object is listed for settling.
+        if w.unsettled_count > 0 || w.objects.iter().any(|o| o.length_unsettled) {
+            self.check_unsettled(w)?;
+        }
+        // Where nothing on the chain is unsettled, the kept length is right:
+        // everywhere, once settled (the simulator settles before checking).
+        let settled: &[u32] = if w.unsettled_count == 0 { &[] } else { self.settled_chains(w) };
+        let is_settled = |o: &crate::object::VmObject| settled.is_empty() || settled[o.id.slot as usize] == SETTLED;
+        for object in w.objects.iter().filter(|o| is_settled(o)) {
+            let walked = object.shadow.map_or(1, |(below, _)| w.object(below).chain_length + 1);
+            if object.chain_length != walked {
+                return Err(Violation::ChainLength { object: object.id, kept: object.chain_length, walked });
+            }
+        }
+        let kept = w.kept_chain_lengths();
+        if !kept.same_counts_as(&self.lengths) {
+            return Err(Violation::ChainHistogram {
+                kept_longest: kept.longest(),
+                counted_longest: self.lengths.longest(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Every unsettled object is listed for settling, and counted.
+    fn check_unsettled(&mut self, w: &World) -> Result<(), Violation> {
         let listed = zeroed(&mut self.per_object, w.objects.slots());
         for &id in &w.unsettled_lengths {
             if w.objects.contains(id) {
@@ -337,20 +380,6 @@ impl Checker {
                 counted: w.unsettled_count as u64,
                 actual: unsettled as u64,
             });
-        }
-        // Where nothing on the chain is unsettled, the kept length is right.
-        let settled = self.settled_chains(w);
-        for object in w.objects.iter().filter(|o| settled[o.id.slot as usize] == SETTLED) {
-            let walked = object.shadow.map_or(1, |(below, _)| w.object(below).chain_length + 1);
-            if object.chain_length != walked {
-                return Err(Violation::ChainLength { object: object.id, kept: object.chain_length, walked });
-            }
-        }
-        let entries = w.tasks.values().flat_map(|t| t.map.entries());
-        let counted = ChainLengths::of(entries.map(|e| w.object(e.object).chain_length));
-        let kept = w.kept_chain_lengths().trimmed();
-        if kept != counted {
-            return Err(Violation::ChainHistogram { kept_longest: kept.longest(), counted_longest: counted.longest() });
         }
         Ok(())
     }
@@ -432,19 +461,35 @@ fn check_reached_inside(w: &World) -> Result<(), Violation> {
 
 impl Checker {
     /// Every object's `direct` is the coverage of its entries' windows: the
-    /// windows' edges, sorted and swept object by object, give back the
-    /// kept runs one for one. A file keeps nothing.
+    /// windows' edges, grouped by object (a counting sort by arena slot,
+    /// then a sort of each object's few edges) and swept in order, give
+    /// back the kept runs one for one. A file keeps nothing.
     fn check_direct(&mut self, w: &World) -> Result<(), Violation> {
-        let edges = &mut self.edges;
-        edges.clear();
+        // Where each object's edges start in `edges`: two per entry.
+        let starts = zeroed(&mut self.per_object, w.objects.slots() + 1);
         for task in w.tasks.values() {
-            for e in task.map.entries().filter(|e| !w.object(e.object).is_file()) {
-                edges.push((e.object.serial(), e.offset.0, 1));
-                edges.push((e.object.serial(), e.offset.0 + e.pages(), -1));
+            for e in task.map.entries() {
+                starts[e.object.slot as usize + 1] += 2;
             }
         }
-        edges.sort_unstable();
-        let mut at = 0;
+        for slot in 1..starts.len() {
+            starts[slot] += starts[slot - 1];
+        }
+        let total = starts[starts.len() - 1] as usize;
+        self.edges.clear();
+        self.edges.resize(total, (0, 0));
+        let mut next = std::mem::take(&mut self.next_edge);
+        next.clear();
+        next.extend_from_slice(&self.per_object);
+        for task in w.tasks.values() {
+            for e in task.map.entries() {
+                let at = &mut next[e.object.slot as usize];
+                self.edges[*at as usize] = (e.offset.0, 1);
+                self.edges[*at as usize + 1] = (e.offset.0 + e.pages(), -1);
+                *at += 2;
+            }
+        }
+        self.next_edge = next;
         for object in w.objects.iter() {
             let bad = Err(Violation::Coverage { object: object.id });
             if object.is_file() {
@@ -453,13 +498,16 @@ impl Checker {
                 }
                 continue;
             }
-            let serial = object.id.serial();
+            let slot = object.id.slot as usize;
+            let edges = &mut self.edges[self.per_object[slot] as usize..self.per_object[slot + 1] as usize];
+            edges.sort_unstable();
             let mut kept = object.reach.direct.runs();
             let (mut count, mut previous) = (0i64, 0i64);
-            while at < edges.len() && edges[at].0 == serial {
-                let index = edges[at].1;
-                while at < edges.len() && edges[at].0 == serial && edges[at].1 == index {
-                    count += i64::from(edges[at].2);
+            let mut at = 0;
+            while at < edges.len() {
+                let index = edges[at].0;
+                while at < edges.len() && edges[at].0 == index {
+                    count += i64::from(edges[at].1);
                     at += 1;
                 }
                 if count != previous {
@@ -503,7 +551,9 @@ impl Checker {
                     push_shifted(fresh, cursor..r.end, offset.0);
                 }
             }
-            fresh.sort_unstable_by_key(|r| r.start);
+            if !o.shadowers.is_empty() {
+                fresh.sort_unstable_by_key(|r| r.start);
+            }
             let mut merged = fresh.iter().cloned().peekable();
             let mut kept = o.reach.reached.iter();
             while let Some(mut run) = merged.next() {
@@ -524,20 +574,13 @@ impl Checker {
         Ok(())
     }
 
-    /// Every page's count of reached slots, and the count of hidden pages
-    /// (held by no reached slot), recounted slot by slot.
+    /// Every page's count of reached slots (recounted slot by slot while
+    /// checking invariant 3), and the count of hidden pages: held by no
+    /// reached slot.
     fn check_page_reach(&mut self, w: &World) -> Result<(), Violation> {
-        let reached = zeroed(&mut self.per_page, w.pages.slots());
-        for object in w.objects.iter() {
-            for (index, page) in object.pages.iter() {
-                if object.is_file() || object.reach.reached.contains(index.0) {
-                    reached[page.index() as usize] += 1;
-                }
-            }
-        }
         let mut hidden = 0;
         for (id, page) in w.pages.iter() {
-            let counted = reached[id.index() as usize];
+            let counted = self.reached_per_page[id.index() as usize];
             if page.reached != counted {
                 return Err(Violation::PageReached { page: id, kept: page.reached, counted });
             }
@@ -550,8 +593,12 @@ impl Checker {
     }
 
     /// The kept count of hidden pages is what the report defines: the walk
-    /// of every entry's chain (`measure.rs`) finds as many.
-    fn check_hidden(&mut self, w: &World) -> Result<(), Violation> {
+    /// of every entry's chain (`measure.rs`) finds as many. The checks above
+    /// hold the bookkeeping to its own definition after every operation;
+    /// this one holds that definition to the report's. It walks every chain,
+    /// so the simulator runs it where the report reads the count: at every
+    /// sample point of a checked run.
+    pub(crate) fn check_hidden_walk(&mut self, w: &World) -> Result<(), Violation> {
         let walked = self.walk.count(w);
         if walked != w.hidden_pages() {
             return Err(Violation::HiddenPages { kept: w.hidden_pages(), counted: walked, walked: Some(walked) });

@@ -104,6 +104,12 @@ impl Coverage {
         })
     }
 
+    /// Asks "is this index covered?" for indices in increasing order, one
+    /// run at a time instead of one tree search per index.
+    pub fn ascending(&self) -> CoverageCursor<'_> {
+        CoverageCursor { runs: self.runs.iter().peekable(), count: 0 }
+    }
+
     /// Every run with its count, in order (for the invariant checker).
     pub fn runs(&self) -> impl Iterator<Item = (u64, u32)> + '_ {
         self.runs.iter().map(|(k, c)| (*k, *c))
@@ -210,6 +216,49 @@ impl Columns {
     pub fn iter(&self) -> impl Iterator<Item = Range<u64>> + '_ {
         self.runs.iter().map(|(s, e)| *s..*e)
     }
+
+    /// Asks "is this index in the set?" for indices in increasing order,
+    /// one run at a time instead of one tree search per index.
+    pub fn ascending(&self) -> ColumnsCursor<'_> {
+        ColumnsCursor { runs: self.runs.iter().peekable() }
+    }
+}
+
+/// See [`Coverage::ascending`].
+pub struct CoverageCursor<'a> {
+    runs: std::iter::Peekable<std::collections::btree_map::Iter<'a, u64, u32>>,
+    /// The count of the run the last index asked fell in.
+    count: u32,
+}
+
+impl CoverageCursor<'_> {
+    /// Is `index` covered? `index` must not be below the last one asked.
+    pub fn covers(&mut self, index: u64) -> bool {
+        while let Some((start, count)) = self.runs.peek()
+            && **start <= index
+        {
+            self.count = **count;
+            self.runs.next();
+        }
+        self.count > 0
+    }
+}
+
+/// See [`Columns::ascending`].
+pub struct ColumnsCursor<'a> {
+    runs: std::iter::Peekable<std::collections::btree_map::Iter<'a, u64, u64>>,
+}
+
+impl ColumnsCursor<'_> {
+    /// Is `index` in the set? `index` must not be below the last one asked.
+    pub fn contains(&mut self, index: u64) -> bool {
+        while let Some((_, end)) = self.runs.peek()
+            && **end <= index
+        {
+            self.runs.next();
+        }
+        self.runs.peek().is_some_and(|(start, _)| **start <= index)
+    }
 }
 
 #[cfg(test)]
@@ -231,6 +280,9 @@ mod tests {
         assert_eq!(c.runs().collect::<Vec<_>>(), vec![(2, 1), (4, 2), (6, 1), (8, 0)]);
         assert_eq!(c.covered_within(0..5).collect::<Vec<_>>(), vec![2..4, 4..5]);
         assert_eq!(c.covered_within(7..20).collect::<Vec<_>>(), vec![7..8]);
+        let mut ascending = c.ascending();
+        let covered: Vec<bool> = (0..10).map(|i| ascending.covers(i)).collect();
+        assert_eq!(covered, (0..10).map(|i| c.count(i) > 0).collect::<Vec<_>>());
         assert_eq!(c.remove(2..6), vec![2..4]);
         assert_eq!(counts(&c, 9), vec![0, 0, 0, 0, 1, 1, 1, 1, 0]);
         assert_eq!(c.remove(4..8), vec![4..8]);
@@ -256,6 +308,9 @@ mod tests {
         assert!(s.contains(1) && !s.contains(2) && !s.contains(3) && s.contains(6) && !s.contains(7));
         s.insert(10..12);
         assert_eq!(s.within(0..11).collect::<Vec<_>>(), vec![1..2, 4..7, 10..11]);
+        let mut ascending = s.ascending();
+        let inside: Vec<bool> = (0..14).map(|i| ascending.contains(i)).collect();
+        assert_eq!(inside, (0..14).map(|i| s.contains(i)).collect::<Vec<_>>());
         s.remove(0..100);
         assert!(s.is_empty());
         s.insert(0..10);

@@ -161,6 +161,7 @@ impl Pmap {
                 .iter()
                 .enumerate()
                 .filter(|(_, entry)| entry.page != EMPTY)
+                .take(usize::from(leaf.used))
                 .map(move |(slot, entry)| (Vpn(base + slot as u64), *entry))
         })
     }

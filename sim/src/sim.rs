@@ -251,6 +251,16 @@ impl Sim {
     /// time series. `last` marks the end of the run, always kept: a full
     /// series is thinned before the point is added, never after.
     fn sample(&mut self, last: bool) {
+        if self.config.check_invariants {
+            let walked = self.checker.borrow_mut().check_hidden_walk(&self.world);
+            if let Err(violation) = walked {
+                panic!(
+                    "invariant broken at the sample after op {} under {}: {violation}",
+                    self.op_index,
+                    self.policy_name()
+                );
+            }
+        }
         let m = measure(&mut self.world);
         self.peaks = self.peaks.max(&m);
         self.last = m;

@@ -129,8 +129,11 @@
 //! starts one only when an amap is first split); `vm_copy` and `vm_read`,
 //! which UVM does not have, copy like a fork.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
+
+use crate::columns::Coverage;
 
 use crate::event::{Event, FaultKind};
 use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
@@ -148,7 +151,15 @@ pub struct Uvm {
     /// live amaps, and each amap's counts equal the coverage of its slots by
     /// the references that hold it (map entries and snapshot pieces).
     slot_refs: BTreeMap<ObjectId, SlotRefs>,
+    /// Scratch space the invariant check reuses: the edges of the windows
+    /// entries map amaps with, by kind of entry.
+    check_edges: RefCell<Vec<WindowEdge>>,
 }
+
+/// One end of an entry's window on an amap: `(amap, slot, +1 or -1, kind)`,
+/// the kind 0 for a private entry, 1 for a needs-copy one, 2 for a shared
+/// one.
+type WindowEdge = (ObjectId, u64, i32, usize);
 
 /// Per-slot reference counts of one amap (UVM's `am_ppref`): how many
 /// references cover each slot. Stored as runs, like `am_ppref`'s encoding of
@@ -224,9 +235,19 @@ impl SlotRefs {
         unreached
     }
 
-    /// Every run boundary (for comparing several counts slot by slot).
-    fn boundaries(&self) -> impl Iterator<Item = u64> + '_ {
-        self.runs.keys().copied()
+    /// Are these the same counts as `coverage`'s, slot for slot?
+    fn same_counts_as(&self, coverage: &Coverage) -> bool {
+        // Both are canonical runs; this one starts with a run at 0, which
+        // counts 0 when the first covered slot is further on.
+        let mut mine = self.runs.iter().map(|(k, c)| (*k, *c)).skip_while(|(k, c)| *k == 0 && *c == 0);
+        let mut theirs = coverage.runs();
+        loop {
+            match (mine.next(), theirs.next()) {
+                (None, None) => return true,
+                (a, b) if a == b => {}
+                _ => return false,
+            }
+        }
     }
 
     fn split_at(&mut self, at: u64) {
@@ -682,60 +703,57 @@ fn check_layers(w: &World) -> Result<(), Violation> {
     Ok(())
 }
 
-/// The coverage of one amap's slots by map entries, by kind of entry.
-#[derive(Default)]
-struct Coverage {
-    all: SlotRefs,
-    needs_copy: SlotRefs,
-    shared: SlotRefs,
-}
-
 impl Uvm {
     /// The per-slot counts against the map entries (at an operation
     /// boundary no snapshot piece is outstanding):
-    /// - the tracked counts are exactly the entries' coverage, for exactly
-    ///   the live amaps;
+    /// - the tracked counts are exactly the entries' coverage (the world
+    ///   keeps it, `reach.rs`, and checks it before this), for exactly the
+    ///   live amaps;
     /// - no anon sits in a slot no entry covers (partial unmaps free them);
     /// - a slot two entries see is seen only by needs-copy entries or only
     ///   by shared ones: a private writer never shares a slot.
     fn check_slot_refs(&self, w: &World) -> Result<(), Violation> {
-        let mut coverage: BTreeMap<ObjectId, Coverage> = BTreeMap::new();
-        for task in w.tasks.values() {
-            for e in task.map.entries().filter(|e| w.object(e.object).role == ObjectRole::Amap) {
-                let c = coverage.entry(e.object).or_default();
-                c.all.add(window(e));
-                if e.needs_copy {
-                    c.needs_copy.add(window(e));
-                }
-                if e.shared {
-                    c.shared.add(window(e));
-                }
-            }
-        }
         let bad = |message: String| Err(Violation::Policy(message));
-        let live: BTreeSet<ObjectId> = w.objects.iter().filter(|o| o.role == ObjectRole::Amap).map(|o| o.id).collect();
-        let tracked: BTreeSet<ObjectId> = self.slot_refs.keys().copied().collect();
-        if live != tracked {
+        let amaps = || w.objects.iter().filter(|o| o.role == ObjectRole::Amap);
+        if amaps().count() != self.slot_refs.len() || amaps().any(|o| !self.slot_refs.contains_key(&o.id)) {
+            let live: BTreeSet<ObjectId> = amaps().map(|o| o.id).collect();
+            let tracked: BTreeSet<ObjectId> = self.slot_refs.keys().copied().collect();
             return bad(format!("slot refs are kept for {tracked:?} but the live amaps are {live:?}"));
         }
-        let empty = Coverage::default();
-        for amap in live {
-            let c = coverage.get(&amap).unwrap_or(&empty);
-            if self.slot_refs[&amap] != c.all {
-                return bad(format!(
-                    "{amap:?} slot refs {:?} but its entries cover {:?}",
-                    self.slot_refs[&amap], c.all
-                ));
+        let mut edges = self.check_edges.borrow_mut();
+        edges.clear();
+        for task in w.tasks.values() {
+            for e in task.map.entries().filter(|e| w.object(e.object).role == ObjectRole::Amap) {
+                let kind = if e.shared { 2 } else { usize::from(e.needs_copy) };
+                edges.push((e.object, window(e).start, 1, kind));
+                edges.push((e.object, window(e).end, -1, kind));
             }
-            if let Some(slot) = w.object(amap).pages.keys().find(|s| c.all.count(s.0) == 0) {
+        }
+        edges.sort_unstable();
+        let mut at = 0;
+        for (&amap, refs) in &self.slot_refs {
+            let o = w.object(amap);
+            if !refs.same_counts_as(&o.reach.direct) {
+                return bad(format!("{amap:?} slot refs {refs:?} but its entries cover {:?}", o.reach.direct));
+            }
+            let mut covered = o.reach.direct.ascending();
+            if let Some(slot) = o.pages.keys().find(|s| !covered.covers(s.0)) {
                 return bad(format!("{amap:?} keeps an anon in {slot:?}, which no entry covers"));
             }
-            let mut boundaries: BTreeSet<u64> = c.all.boundaries().collect();
-            boundaries.extend(c.needs_copy.boundaries());
-            boundaries.extend(c.shared.boundaries());
-            for slot in boundaries {
-                let all = c.all.count(slot);
-                if all >= 2 && c.needs_copy.count(slot) != all && c.shared.count(slot) != all {
+            // Sweep this amap's window edges in slot order, counting the
+            // entries of each kind that cover the slots from each edge on.
+            while at < edges.len() && edges[at].0 < amap {
+                at += 1;
+            }
+            let mut by_kind = [0i64; 3];
+            while at < edges.len() && edges[at].0 == amap {
+                let slot = edges[at].1;
+                while at < edges.len() && edges[at].0 == amap && edges[at].1 == slot {
+                    by_kind[edges[at].3] += i64::from(edges[at].2);
+                    at += 1;
+                }
+                let all: i64 = by_kind.iter().sum();
+                if all >= 2 && by_kind[1] != all && by_kind[2] != all {
                     return bad(format!("{amap:?} slot {slot} is seen by a private writer and {} others", all - 1));
                 }
             }
