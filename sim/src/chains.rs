@@ -9,7 +9,7 @@
 //! Instead:
 //!
 //! - every object keeps its own `chain_length` (1, plus its shadow's);
-//! - every object keeps `mapped_by`, how many map entries point at it;
+//! - every object keeps `mappers`, the map entries that point at it;
 //! - the world keeps [`ChainLengths`], how many entries have each length,
 //!   counting each entry at its object's kept `chain_length`.
 //!
@@ -27,14 +27,14 @@
 //! above the deepest collapse once per sample, not once per exit.
 //!
 //! Invariants, checked after every operation by the invariant checker
-//! against a fresh count: each object's `mapped_by` is the number of
-//! entries pointing at it; [`ChainLengths`] counts every entry of every
+//! against a fresh count: each object's `mappers` are the entries
+//! pointing at it; [`ChainLengths`] counts every entry of every
 //! live task once, at its object's kept length; every object marked
 //! unsettled is listed; and the kept length of every object with no
 //! unsettled object on its chain (itself included) is one more than its
 //! shadow's, or 1.
 
-use crate::ids::ObjectId;
+use crate::ids::{ObjectId, TaskId, Vpn};
 use crate::world::World;
 
 /// How many map entries have each chain length. `by_length[n]` counts the
@@ -140,15 +140,18 @@ impl World {
         &self.chains
     }
 
-    /// One more (`+1`) or one fewer (`-1`) map entry points at `object`.
-    pub(crate) fn count_mapping(&mut self, object: ObjectId, change: i32) {
+    /// The entry of `task` starting at `start` now points (`+1`) or no
+    /// longer points (`-1`) at `object`.
+    pub(crate) fn count_mapping(&mut self, object: ObjectId, task: TaskId, start: Vpn, change: i32) {
         let o = self.objects.get_mut(object);
         let length = o.chain_length;
         if change > 0 {
-            o.mapped_by += 1;
+            let new = o.mappers.insert((task, start));
+            debug_assert!(new, "chains: {task:?} {start:?} already maps {object:?}");
             self.chains.add(length, 1);
         } else {
-            o.mapped_by -= 1;
+            let was = o.mappers.remove(&(task, start));
+            debug_assert!(was, "chains: {task:?} {start:?} did not map {object:?}");
             self.chains.remove(length, 1);
         }
     }
@@ -213,7 +216,7 @@ impl World {
                 continue;
             }
             o.chain_length = wanted;
-            chains.shift(old, wanted, o.mapped_by);
+            chains.shift(old, wanted, o.mapped_by());
             for &shadower in &o.shadowers {
                 above.push(shadower);
             }

@@ -335,8 +335,18 @@ impl Checker {
         }));
         for object in w.objects.iter() {
             let counted = mapped[object.id.slot as usize];
-            if object.mapped_by != counted {
-                return Err(Violation::MappedBy { object: object.id, kept: object.mapped_by, counted });
+            if object.mapped_by() != counted {
+                return Err(Violation::MappedBy { object: object.id, kept: object.mapped_by(), counted });
+            }
+        }
+        // Each listed mapping is an entry of that task, starting there, on
+        // this object (with the counts equal, the lists are then exact).
+        for object in w.objects.iter() {
+            for &(task, start) in &object.mappers {
+                let listed = w.tasks.get(&task).and_then(|t| t.map.lookup(start));
+                if !listed.is_some_and(|e| e.start == start && e.object == object.id) {
+                    return Err(Violation::MappedBy { object: object.id, kept: object.mapped_by(), counted: 0 });
+                }
             }
         }
         if w.unsettled_count > 0 || w.objects.iter().any(|o| o.length_unsettled) {

@@ -22,11 +22,11 @@
 //! those files states its invariant, and the invariant checker compares
 //! every kept number with a fresh walk after every operation.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use slab::Slab;
 
-use crate::ids::{ObjectId, PageId, Pindex};
+use crate::ids::{ObjectId, PageId, Pindex, TaskId, Vpn};
 use crate::reach::Reach;
 
 /// What the model knows an object to be; shown in graphs and narrations.
@@ -114,8 +114,10 @@ pub struct VmObject {
     /// Only policies that follow FreeBSD may rely on it.
     pub one_mapping: bool,
     pub fill: Fill,
-    /// How many map entries point at this object (`chains.rs`).
-    pub mapped_by: u32,
+    /// The map entries that point at this object, by task and first page,
+    /// in that order (`chains.rs`): how many (for chain lengths) and which
+    /// (for a design that must reach every mapping of a slot).
+    pub mappers: BTreeSet<(TaskId, Vpn)>,
     /// The objects from this one to the end of its chain: 1, plus its
     /// shadow's `chain_length` if it has a shadow, once settled
     /// (`chains.rs`).
@@ -142,6 +144,10 @@ impl VmObject {
     #[inline]
     pub fn page(&self, pindex: Pindex) -> Option<PageId> {
         self.pages.get(pindex)
+    }
+    /// How many map entries point at this object.
+    pub fn mapped_by(&self) -> u32 {
+        u32::try_from(self.mappers.len()).expect("objects: fewer than 2^32 entries map one object")
     }
     /// Is this object a copy object?
     pub fn is_copy(&self) -> bool {
@@ -190,7 +196,7 @@ impl Objects {
             copy: None,
             shared: false,
             one_mapping: matches!(role, ObjectRole::Anonymous | ObjectRole::Shadow),
-            mapped_by: 0,
+            mappers: BTreeSet::new(),
             chain_length: 1,
             length_unsettled: false,
             shows_through: 0,

@@ -150,7 +150,7 @@ impl World {
     /// is free and has taken the entry's reference to its object.
     pub(crate) fn insert_entry(&mut self, task: TaskId, entry: MapEntry) {
         self.task_mut(task).map.insert(entry);
-        self.entry_added(&entry);
+        self.entry_added(task, &entry);
     }
 
     /// Takes the entry starting at `start` out of `task`'s map (its
@@ -159,7 +159,7 @@ impl World {
         let Some(entry) = self.task_mut(task).map.remove(start) else {
             panic!("world: {task:?} has no entry starting at {start:?}");
         };
-        self.entry_removed(&entry);
+        self.entry_removed(task, &entry);
         entry
     }
 
@@ -167,7 +167,7 @@ impl World {
     pub(crate) fn remove_all_entries(&mut self, task: TaskId) -> Vec<MapEntry> {
         let entries = self.task_mut(task).map.take_all();
         for entry in &entries {
-            self.entry_removed(entry);
+            self.entry_removed(task, entry);
         }
         entries
     }
@@ -180,11 +180,13 @@ impl World {
             Some(slot) => std::mem::replace(slot, entry),
             None => panic!("world: {task:?} has no entry starting at {:?}", entry.start),
         };
-        let window = |e: &MapEntry| (e.object, e.offset, e.end);
-        if window(&old) != window(&entry) {
+        if old.object != entry.object {
             // The new window first, so columns both reach never drop out.
-            self.entry_added(&entry);
-            self.entry_removed(&old);
+            self.entry_added(task, &entry);
+            self.entry_removed(task, &old);
+        } else if (old.offset, old.end) != (entry.offset, entry.end) {
+            self.reach_window_added(entry.object, window_of(&entry));
+            self.reach_window_removed(old.object, window_of(&old));
         }
         old
     }
@@ -196,20 +198,20 @@ impl World {
     /// entries changes.
     pub(crate) fn split_entry(&mut self, task: TaskId, at: Vpn) -> Option<MapEntry> {
         let upper = self.task_mut(task).map.split(at)?;
-        self.count_mapping(upper.object, 1);
+        self.count_mapping(upper.object, task, upper.start, 1);
         Some(upper)
     }
 
-    /// An entry now maps its window of its object.
-    fn entry_added(&mut self, entry: &MapEntry) {
-        self.count_mapping(entry.object, 1);
+    /// An entry of `task` now maps its window of its object.
+    fn entry_added(&mut self, task: TaskId, entry: &MapEntry) {
+        self.count_mapping(entry.object, task, entry.start, 1);
         self.reach_window_added(entry.object, window_of(entry));
     }
 
-    /// An entry no longer maps its window of its object.
-    fn entry_removed(&mut self, entry: &MapEntry) {
+    /// An entry of `task` no longer maps its window of its object.
+    fn entry_removed(&mut self, task: TaskId, entry: &MapEntry) {
         self.reach_window_removed(entry.object, window_of(entry));
-        self.count_mapping(entry.object, -1);
+        self.count_mapping(entry.object, task, entry.start, -1);
     }
 
     // ----- objects -----
@@ -290,7 +292,10 @@ impl World {
         let shadow = self.object(id).shadow;
         self.set_shadow(id, None);
         let object = self.objects.remove(id);
-        debug_assert!(object.mapped_by == 0 && object.reach.reached.is_empty(), "terminate: {id:?} is still reached");
+        debug_assert!(
+            object.mappers.is_empty() && object.reach.reached.is_empty(),
+            "terminate: {id:?} is still reached"
+        );
         if object.length_unsettled {
             self.unsettled_count -= 1;
         }

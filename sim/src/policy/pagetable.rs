@@ -115,7 +115,7 @@
 //! or not-yet-uptodate pages, no end of file and no large folios (which
 //! Linux maps whole): every page the page cache holds is ready to map.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::ops::Range;
 
 use crate::event::{Event, FaultKind};
@@ -549,19 +549,16 @@ fn copy_into_slot(w: &mut World, table: ObjectId, index: Pindex, old: PageId) ->
     copy_new(w, old, table, index)
 }
 
-/// The windows of every map entry that maps `table`, in task order.
-fn windows_of(w: &World, table: ObjectId) -> Vec<Range<Pindex>> {
-    w.tasks.values().flat_map(|t| t.map.entries()).filter(|e| e.object == table).map(window).collect()
-}
-
 /// `table[index]` changed its page: every task mapping that slot through
 /// a shared entry loses its hardware mapping of it (the faulting task's is
-/// replaced right after).
+/// replaced right after). The entries mapping the table are the world's to
+/// list (`chains.rs`), so this costs the table's mappings, not the world's.
 fn forget_slot_mappings(w: &mut World, table: ObjectId, index: Pindex) {
     let mut mapped: Vec<(TaskId, Vpn)> = Vec::new();
-    for task in w.tasks.values() {
-        for e in task.map.entries().filter(|e| e.object == table && window(e).contains(&index)) {
-            mapped.push((task.id, e.start.plus(index.0 - e.offset.0)));
+    for &(task, start) in &w.object(table).mappers {
+        let e = w.task(task).map.lookup(start).expect("pagetable: a listed mapping is in its map");
+        if window(e).contains(&index) {
+            mapped.push((task, e.start.plus(index.0 - e.offset.0)));
         }
     }
     for (task, vpn) in mapped {
@@ -644,13 +641,17 @@ impl Policy for PageTables {
         if w.object(table).is_file() {
             return;
         }
-        let others = if entry.shared || self.snapshots.contains(&table) { windows_of(w, table) } else { Vec::new() };
-        let unmapped: Vec<Pindex> = w
-            .object(table)
+        // Another entry may map these slots only if the table is shared or
+        // a snapshot. The entry has left its map already (or, for a
+        // snapshot's own reference, never was in one), so the table's
+        // coverage by entries (`reach.rs`) is the others' coverage.
+        let others_may_map = entry.shared || self.snapshots.contains(&table);
+        let t = w.object(table);
+        let unmapped: Vec<Pindex> = t
             .pages
             .range(window(entry))
             .map(|(index, _)| index)
-            .filter(|index| !others.iter().any(|other| other.contains(index)))
+            .filter(|index| !(others_may_map && t.reach.direct.count(index.0) > 0))
             .collect();
         for index in unmapped {
             w.drop_slot(table, index);
@@ -714,7 +715,6 @@ impl Policy for PageTables {
                 return fail(format!("the zero page {:?} held by {:?} was changed", zero.page, zero.holder));
             }
         }
-        let mut windows: BTreeMap<ObjectId, Vec<Range<Pindex>>> = BTreeMap::new();
         for task in w.tasks.values() {
             for e in task.map.entries() {
                 let object = w.object(e.object);
@@ -727,9 +727,10 @@ impl Policy for PageTables {
                         object.role.name()
                     ));
                 }
-                windows.entry(e.object).or_default().push(window(e));
             }
         }
+        // Which entries map a table, and where, is the world's bookkeeping
+        // (`chains.rs`, `reach.rs`), checked before this.
         for object in w.objects.iter().filter(|o| o.role == ObjectRole::PageTable) {
             if self.zero.is_some_and(|z| z.holder == object.id) {
                 continue;
@@ -737,11 +738,11 @@ impl Policy for PageTables {
             if object.shadow.is_some_and(|(below, _)| !w.object(below).is_file()) {
                 return fail(format!("page table {:?} shadows {:?}, which is not a file", object.id, object.shadow));
             }
-            let mapped = windows.get(&object.id).map(Vec::as_slice).unwrap_or_default();
-            if mapped.is_empty() {
+            if object.mappers.is_empty() {
                 return fail(format!("page table {:?} is alive but no entry maps it", object.id));
             }
-            if let Some(index) = object.pages.keys().find(|i| !mapped.iter().any(|m| m.contains(i))) {
+            let mut covered = object.reach.direct.ascending();
+            if let Some(index) = object.pages.keys().find(|i| !covered.covers(i.0)) {
                 return fail(format!("page table {:?} keeps {index:?}, which no entry maps", object.id));
             }
         }
