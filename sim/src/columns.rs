@@ -170,9 +170,9 @@ impl Columns {
             start = s;
             end = end.max(e);
         }
-        // Runs starting inside (or right at the end of) the range merge in.
-        let merged: Vec<(u64, u64)> = self.runs.range(start..=end).map(|(s, e)| (*s, *e)).collect();
-        for (s, e) in merged {
+        // Runs starting inside (or right at the end of) the range merge in,
+        // one at a time (no list is built: usually there are none).
+        while let Some((&s, &e)) = self.runs.range(start..=end).next() {
             self.runs.remove(&s);
             end = end.max(e);
         }
@@ -193,12 +193,54 @@ impl Columns {
                 return;
             }
         }
-        let inside: Vec<(u64, u64)> = self.runs.range(range.clone()).map(|(s, e)| (*s, *e)).collect();
-        for (s, e) in inside {
+        while let Some((&s, &e)) = self.runs.range(range.clone()).next() {
             self.runs.remove(&s);
             if e > range.end {
                 self.runs.insert(range.end, e);
             }
+        }
+    }
+
+    /// Adds one index: [`Columns::insert`] for the commonest case, a column
+    /// followed down a chain, in one or two tree operations.
+    pub fn insert_one(&mut self, index: u64) {
+        let before = self.runs.range(..=index).next_back().map(|(s, e)| (*s, *e));
+        if before.is_some_and(|(_, e)| index < e) {
+            return;
+        }
+        let after = index.checked_add(1).and_then(|next| self.runs.get(&next).map(|e| (next, *e)));
+        match (before.filter(|(_, e)| *e == index), after) {
+            (Some((s, _)), Some((next, e))) => {
+                self.runs.remove(&next);
+                self.runs.insert(s, e);
+            }
+            (Some((s, _)), None) => {
+                self.runs.insert(s, index + 1);
+            }
+            (None, Some((next, e))) => {
+                self.runs.remove(&next);
+                self.runs.insert(index, e);
+            }
+            (None, None) => {
+                self.runs.insert(index, index + 1);
+            }
+        }
+    }
+
+    /// Removes one index: [`Columns::remove`] for the commonest case, in
+    /// one or two tree operations.
+    pub fn remove_one(&mut self, index: u64) {
+        let Some((s, e)) = self.runs.range(..=index).next_back().map(|(s, e)| (*s, *e)) else { return };
+        if index >= e {
+            return;
+        }
+        if s == index {
+            self.runs.remove(&s);
+        } else {
+            self.runs.insert(s, index);
+        }
+        if index + 1 < e {
+            self.runs.insert(index + 1, e);
         }
     }
 
@@ -317,5 +359,13 @@ mod tests {
         s.remove(3..4);
         s.insert(3..4);
         assert_eq!(s.iter().collect::<Vec<_>>(), vec![0..10]);
+        for i in [3, 0, 9, 5] {
+            s.remove_one(i);
+        }
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![1..3, 4..5, 6..9]);
+        for i in [5, 3, 0, 9, 20] {
+            s.insert_one(i);
+        }
+        assert_eq!(s.iter().collect::<Vec<_>>(), vec![0..10, 20..21]);
     }
 }

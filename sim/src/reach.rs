@@ -215,21 +215,11 @@ impl World {
     /// being reached there, one after the other, until a level something
     /// else reaches or a level with a page.
     pub(crate) fn close_column(&mut self, object: ObjectId, index: Pindex) {
-        let (mut id, mut column) = (object, index.0);
-        loop {
-            let Some((below, offset)) = self.object(id).shadow else { return };
-            let Some(at) = column.checked_add(offset.0) else { return };
-            let b = self.object(below);
-            if b.is_file() || !b.reach.reached.contains(at) || self.reached_otherwise(below, at) {
-                return;
-            }
-            let page = b.page(Pindex(at));
-            self.objects.get_mut(below).reach.reached.remove(at..at + 1);
-            if let Some(page) = page {
-                count_reached_slot(&mut self.pages, &mut self.hidden_pages, page, false);
-                return;
-            }
-            (id, column) = (below, at);
+        if let Some((below, at)) = self.column_below(object, index.0)
+            && self.object(below).reach.reached.contains(at)
+            && !self.reached_otherwise(below, at)
+        {
+            self.lose_column(below, at);
         }
     }
 
@@ -237,21 +227,59 @@ impl World {
     /// reached: the column passes down again, and the objects below are
     /// reached there, down to the first that was already or has a page.
     pub(crate) fn open_column(&mut self, object: ObjectId, index: Pindex) {
-        let (mut id, mut column) = (object, index.0);
+        if let Some((below, at)) = self.column_below(object, index.0)
+            && !self.object(below).reach.reached.contains(at)
+        {
+            self.gain_column(below, at);
+        }
+    }
+
+    /// Where `column` of `object` falls in the object below it, if that is
+    /// not a file.
+    fn column_below(&self, object: ObjectId, column: u64) -> Option<(ObjectId, u64)> {
+        let (below, offset) = self.object(object).shadow?;
+        let at = column.checked_add(offset.0)?;
+        (!self.object(below).is_file()).then_some((below, at))
+    }
+
+    /// One column of [`World::lose`], followed down without allocating:
+    /// `column` of `object`, reached until now, is reached by nothing any
+    /// more.
+    fn lose_column(&mut self, object: ObjectId, column: u64) {
+        let (mut id, mut column) = (object, column);
         loop {
-            let Some((below, offset)) = self.object(id).shadow else { return };
-            let Some(at) = column.checked_add(offset.0) else { return };
-            let b = self.object(below);
-            if b.is_file() || b.reach.reached.contains(at) {
+            let o = self.objects.get_mut(id);
+            o.reach.reached.remove_one(column);
+            if let Some(page) = o.page(Pindex(column)) {
+                count_reached_slot(&mut self.pages, &mut self.hidden_pages, page, false);
                 return;
             }
-            let page = b.page(Pindex(at));
-            self.objects.get_mut(below).reach.reached.insert(at..at + 1);
-            if let Some(page) = page {
+            match self.column_below(id, column) {
+                Some((below, at))
+                    if self.object(below).reach.reached.contains(at) && !self.reached_otherwise(below, at) =>
+                {
+                    (id, column) = (below, at);
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// One column of [`World::gain`], followed down without allocating:
+    /// `column` of `object`, not reached until now, is reached.
+    fn gain_column(&mut self, object: ObjectId, column: u64) {
+        let (mut id, mut column) = (object, column);
+        loop {
+            let o = self.objects.get_mut(id);
+            o.reach.reached.insert_one(column);
+            if let Some(page) = o.page(Pindex(column)) {
                 count_reached_slot(&mut self.pages, &mut self.hidden_pages, page, true);
                 return;
             }
-            (id, column) = (below, at);
+            match self.column_below(id, column) {
+                Some((below, at)) if !self.object(below).reach.reached.contains(at) => (id, column) = (below, at),
+                _ => return,
+            }
         }
     }
 
@@ -306,6 +334,12 @@ impl World {
     fn gain(&mut self, object: ObjectId, columns: Ranges) {
         let mut work = vec![(object, columns)];
         while let Some((id, columns)) = work.pop() {
+            if let [only] = &columns[..]
+                && only.end - only.start == 1
+            {
+                self.gain_column(id, only.start);
+                continue;
+            }
             if columns.is_empty() {
                 continue;
             }
@@ -339,6 +373,12 @@ impl World {
     fn lose(&mut self, object: ObjectId, columns: Ranges) {
         let mut work = vec![(object, columns)];
         while let Some((id, columns)) = work.pop() {
+            if let [only] = &columns[..]
+                && only.end - only.start == 1
+            {
+                self.lose_column(id, only.start);
+                continue;
+            }
             if columns.is_empty() {
                 continue;
             }

@@ -18,6 +18,14 @@
 //! chain until a later copy-up reaches it (the `stranding` workload shows
 //! it).
 //!
+//! Superlinear by nature where it strands: a run of forks whose children
+//! exit after the parent's next write (the `stranding` workload, or `bgsave`
+//! with one snapshot after another) leaves one more object in the parent's
+//! chain each round, and a fault that searches that chain for a page last
+//! written long ago walks all of it, so N rounds cost O(N^2) levels
+//! searched (`work.chain_steps` counts them). That is GNU Mach's cost, not
+//! the simulator's; XNU and FreeBSD collapse those objects and stay linear.
+//!
 //! Memory shared by `VM_INHERIT_SHARE` is copied with the delayed strategy
 //! (a copy object that receives pages before the sharers change them), as
 //! GNU Mach does for objects with `use_shared_copy`.
