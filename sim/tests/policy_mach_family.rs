@@ -170,6 +170,38 @@ fn stranding_grows_only_under_gnumach() {
     }
 }
 
+/// A child writes every page of a region it shares with its parent, in
+/// ascending order, one page per op. When may its shadow bypass the
+/// parent's object? Only once it holds its own copy of every page of it:
+/// after the last copy-up, never before (the test a GNU Mach or XNU
+/// collapse makes after every copy-up; the world keeps it as a count,
+/// `shows_through.rs`, where the kernels scan the backing object). Pages
+/// the child zero-fills first, beyond what the parent wrote, must not fool
+/// the test into counting them.
+#[test]
+fn bypass_comes_with_the_last_copy_up() {
+    const PAGES: u64 = 96;
+    for policy in [GNUMACH, XNU] {
+        let mut run = parent(policy, 2 * PAGES, PAGES);
+        run.fork(1, 2);
+        // As many pages of the child's own as the parent wrote: a count of
+        // pages alone would allow the bypass far too early.
+        run.write(2, BASE + PAGES, PAGES);
+        for page in 0..PAGES {
+            run.write(2, BASE + page, 1);
+            let bypassed = stats(&mut run).work.bypasses;
+            let last = page + 1 == PAGES;
+            assert_eq!(bypassed, u64::from(last), "{policy}: after page {page}");
+            assert_eq!(run.chain(2, BASE), if last { 1 } else { 2 }, "{policy}: after page {page}");
+        }
+        let r = stats(&mut run);
+        assert_eq!((r.faults.cow_copy, r.faults.zero_fill), (PAGES, 2 * PAGES), "{policy}");
+        // The parent's pages are all the child no longer sees: none hidden,
+        // the parent still maps them.
+        assert_eq!(r.pages.hidden, 0, "{policy}");
+    }
+}
+
 /// After a fork both parent and child write the same page. How many
 /// physical copies of it exist, and when does the original go?
 ///

@@ -21,10 +21,12 @@
 //! Superlinear by nature where it strands: a run of forks whose children
 //! exit after the parent's next write (the `stranding` workload, or `bgsave`
 //! with one snapshot after another) leaves one more object in the parent's
-//! chain each round, and a fault that searches that chain for a page last
-//! written long ago walks all of it, so N rounds cost O(N^2) levels
-//! searched (`work.chain_steps` counts them). That is GNU Mach's cost, not
-//! the simulator's; XNU and FreeBSD collapse those objects and stay linear.
+//! chain each round, and the world grows with the rounds (each stranded
+//! object keeps a hidden page). A fault that searches the chain for a page
+//! nobody wrote since the first round walks all of it: `bgsave`'s child
+//! reads the whole heap at every snapshot, so N snapshots cost O(N^2)
+//! levels searched (`work.chain_steps` counts them). That is GNU Mach's
+//! cost, not the simulator's; XNU and FreeBSD collapse those objects.
 //!
 //! Memory shared by `VM_INHERIT_SHARE` is copied with the delayed strategy
 //! (a copy object that receives pages before the sharers change them), as
