@@ -9,7 +9,9 @@
 //! ```
 //!
 //! naming axes (`trace-length`, `live-tasks`, `region-size`, `chain-depth`)
-//! to run only those. The axes:
+//! to run only those, and `--scale N` to multiply every base size by N
+//! (small sizes run in milliseconds, where caches and noise can bend the
+//! fit; a larger scale tells a real trend from that). The axes:
 //!
 //! - **trace length**: `fork-exit` rounds. Every round does the same work,
 //!   so the time should grow linearly, except under `mach-nocollapse`,
@@ -52,10 +54,26 @@ struct Axis {
     /// What one unit of the axis is.
     unit: &'static str,
     base: u64,
-    /// The ops of the workload at `size` units.
-    ops: fn(u64) -> Vec<TraceOp>,
-    /// Whether `mach-nocollapse` is meant to grow faster than linearly here.
-    nocollapse_grows_by_design: bool,
+    /// The workload at `size` units, for an axis whose largest size is the
+    /// second argument.
+    workload: fn(u64, u64) -> Workload,
+    /// The designs meant to grow faster than linearly here: their files say
+    /// why.
+    superlinear_by_design: &'static [PolicyKind],
+}
+
+/// The ops of one size of an axis, and where the timed part begins: the
+/// ops before it build the state the axis is about, and only what follows
+/// is what the axis measures.
+struct Workload {
+    ops: Vec<TraceOp>,
+    timed_from: usize,
+}
+
+impl Workload {
+    fn all_timed(ops: Vec<TraceOp>) -> Self {
+        Workload { ops, timed_from: 0 }
+    }
 }
 
 const AXES: [Axis; 4] = [
@@ -63,29 +81,34 @@ const AXES: [Axis; 4] = [
         name: "trace-length",
         unit: "fork-exit rounds",
         base: 4000,
-        ops: fork_exit_rounds,
-        nocollapse_grows_by_design: true,
+        workload: fork_exit_rounds,
+        // Its chain grows by a level a round: what the design shows.
+        superlinear_by_design: &[PolicyKind::MachNoCollapse],
     },
     Axis {
         name: "live-tasks",
         unit: "live-children children",
         base: 128,
-        ops: live_children,
-        nocollapse_grows_by_design: false,
+        workload: live_children,
+        // The collapse after every copy-up walks the whole chain, which is
+        // as deep as the children are many (`sim/src/policy/xnu.rs`).
+        superlinear_by_design: &[PolicyKind::Xnu],
     },
     Axis {
         name: "region-size",
         unit: "pages written after a fork",
         base: 2048,
-        ops: region_written_after_fork,
-        nocollapse_grows_by_design: false,
+        workload: region_written_after_fork,
+        superlinear_by_design: &[],
     },
     Axis {
         name: "chain-depth",
         unit: "forks with live children",
         base: 128,
-        ops: faults_below_chain,
-        nocollapse_grows_by_design: true,
+        workload: faults_below_chain,
+        // Only the faults below the finished chain are timed, and each
+        // walks the chain once: linear in depth under the Mach family.
+        superlinear_by_design: &[],
     },
 ];
 
@@ -95,12 +118,12 @@ fn generated(workload: &str, settings: &[String]) -> Vec<TraceOp> {
     workload.generate(DEFAULT_SEED, &params).collect()
 }
 
-fn fork_exit_rounds(rounds: u64) -> Vec<TraceOp> {
-    generated("fork-exit", &[format!("rounds={rounds}")])
+fn fork_exit_rounds(rounds: u64, _largest: u64) -> Workload {
+    Workload::all_timed(generated("fork-exit", &[format!("rounds={rounds}")]))
 }
 
-fn live_children(children: u64) -> Vec<TraceOp> {
-    generated("live-children", &["generations=1".to_owned(), format!("children={children}")])
+fn live_children(children: u64, _largest: u64) -> Workload {
+    Workload::all_timed(generated("live-children", &["generations=1".to_owned(), format!("children={children}")]))
 }
 
 const PAGE_SIZE: u64 = 4096;
@@ -136,29 +159,34 @@ fn touched_region(pages: u64) -> Vec<TraceOp> {
     ]
 }
 
-fn region_written_after_fork(pages: u64) -> Vec<TraceOp> {
+fn region_written_after_fork(pages: u64, _largest: u64) -> Workload {
     let mut ops = touched_region(pages);
     ops.push(untraced(Op::Fork { parent: PARENT, child: child(0) }));
     // One op per page, as a program takes one fault per page.
     ops.extend((0..pages).map(|page| write(child(0), page, 1)));
-    ops
+    Workload::all_timed(ops)
 }
 
 /// Pages written at the bottom of the chain, whatever its depth.
 const PAGES_BELOW_CHAIN: u64 = 256;
-/// The deepest chain the axis builds; every depth gets a region this deep
-/// plus the pages below, so the region's size does not change with depth.
-const DEEPEST_CHAIN: u64 = 8 * AXES[3].base;
 
-fn faults_below_chain(depth: u64) -> Vec<TraceOp> {
-    let mut ops = touched_region(DEEPEST_CHAIN + PAGES_BELOW_CHAIN);
+/// Every depth gets a region as deep as the deepest chain of the axis plus
+/// the pages below, so the region's size does not change with depth.
+///
+/// Building the chain is not timed: under the Mach family each level's own
+/// write walks the levels already there, so building a chain of depth D
+/// costs D^2/2 levels visited, in the kernels too. The timed part is the
+/// writes below the finished chain.
+fn faults_below_chain(depth: u64, deepest: u64) -> Workload {
+    let mut ops = touched_region(deepest + PAGES_BELOW_CHAIN);
     for level in 0..depth {
         ops.push(untraced(Op::Fork { parent: PARENT, child: child(level) }));
         // A page of this level's own, so no level can be bypassed.
         ops.push(write(PARENT, level, 1));
     }
-    ops.extend((0..PAGES_BELOW_CHAIN).map(|page| write(PARENT, DEEPEST_CHAIN + page, 1)));
-    ops
+    let timed_from = ops.len();
+    ops.extend((0..PAGES_BELOW_CHAIN).map(|page| write(PARENT, deepest + page, 1)));
+    Workload { ops, timed_from }
 }
 
 /// How one size went.
@@ -168,13 +196,18 @@ enum Timing {
     OverCap,
 }
 
-/// Replays `ops` under `policy`; `None` once it has run past [`CAP`].
-fn replay_once(policy: PolicyKind, ops: &[TraceOp]) -> Option<Duration> {
+/// Replays `workload` under `policy` and times its timed part; `None` once
+/// the whole replay has run past [`CAP`].
+fn replay_once(policy: PolicyKind, workload: &Workload) -> Option<Duration> {
     // No invariant checker and no time series: the model's own cost.
     let config = Config::default().check_invariants(false).sample_every(u64::MAX);
     let mut sim = Sim::new(policy, config);
     let started = Instant::now();
-    for (index, op) in ops.iter().enumerate() {
+    let mut timed_start = started;
+    for (index, op) in workload.ops.iter().enumerate() {
+        if index == workload.timed_from {
+            timed_start = Instant::now();
+        }
         if let Err(error) = sim.apply_traced(op) {
             panic!("{policy}: op {} failed: {error}", index + 1);
         }
@@ -183,16 +216,16 @@ fn replay_once(policy: PolicyKind, ops: &[TraceOp]) -> Option<Duration> {
             return None;
         }
     }
-    let elapsed = started.elapsed();
+    let elapsed = timed_start.elapsed();
     // Freeing the world is not part of the replay.
     drop(sim);
     Some(elapsed)
 }
 
-fn best_of_runs(policy: PolicyKind, ops: &[TraceOp]) -> Timing {
+fn best_of_runs(policy: PolicyKind, workload: &Workload) -> Timing {
     let mut best = Duration::MAX;
     for _ in 0..RUNS {
-        match replay_once(policy, ops) {
+        match replay_once(policy, workload) {
             None => return Timing::OverCap,
             Some(elapsed) => best = best.min(elapsed),
         }
@@ -224,8 +257,29 @@ fn show(timing: Timing) -> String {
     }
 }
 
+/// The command line: the axes named (all when none is) and the scale.
+fn parse_args() -> (Vec<String>, u64) {
+    let mut chosen = Vec::new();
+    let mut scale = 1;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--scale" {
+            scale = match args.next().and_then(|n| n.parse::<u64>().ok()) {
+                Some(n) if (1..=1024).contains(&n) => n,
+                _ => {
+                    eprintln!("--scale takes a whole number from 1 to 1024");
+                    std::process::exit(2);
+                }
+            };
+        } else {
+            chosen.push(arg);
+        }
+    }
+    (chosen, scale)
+}
+
 fn main() {
-    let chosen: Vec<String> = std::env::args().skip(1).collect();
+    let (chosen, scale) = parse_args();
     let axes: Vec<&Axis> =
         AXES.iter().filter(|axis| chosen.is_empty() || chosen.iter().any(|c| c == axis.name)).collect();
     if axes.is_empty() {
@@ -238,7 +292,7 @@ fn main() {
         CAP.as_secs()
     );
     for axis in &axes {
-        let sizes: Vec<String> = MULTIPLES.iter().map(|m| (m * axis.base).to_string()).collect();
+        let sizes: Vec<String> = MULTIPLES.iter().map(|m| (m * axis.base * scale).to_string()).collect();
         println!("  {}: {} = {}", axis.name, axis.unit, sizes.join(", "));
     }
     println!();
@@ -248,15 +302,19 @@ fn main() {
     );
     let mut flagged = Vec::new();
     for axis in &axes {
-        let workloads: Vec<(u64, Vec<TraceOp>)> =
-            MULTIPLES.iter().map(|m| m * axis.base).map(|size| (size, (axis.ops)(size))).collect();
+        let largest = MULTIPLES[MULTIPLES.len() - 1] * axis.base * scale;
+        let workloads: Vec<(u64, Workload)> = MULTIPLES
+            .iter()
+            .map(|m| m * axis.base * scale)
+            .map(|size| (size, (axis.workload)(size, largest)))
+            .collect();
         for policy in PolicyKind::ALL {
             let mut timings = Vec::new();
-            for (_, ops) in &workloads {
+            for (_, workload) in &workloads {
                 // Once a size is over the cap the larger ones would be too.
                 let timing = match timings.last() {
                     Some(Timing::OverCap) => Timing::OverCap,
-                    _ => best_of_runs(policy, ops),
+                    _ => best_of_runs(policy, workload),
                 };
                 timings.push(timing);
             }
@@ -277,7 +335,7 @@ fn main() {
                 let shown = if capped { format!(">={k:.2}") } else { format!("{k:.2}") };
                 let note = if k <= FLAG_ABOVE && !capped {
                     String::new()
-                } else if policy == PolicyKind::MachNoCollapse && axis.nocollapse_grows_by_design {
+                } else if axis.superlinear_by_design.contains(&policy) {
                     "by design".to_owned()
                 } else {
                     flagged.push(format!("{policy} on {} (k = {shown})", axis.name));

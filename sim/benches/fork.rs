@@ -15,20 +15,6 @@ fn main() {
     divan::main();
 }
 
-/// The designs whose copy-on-write faults cost the same however large the
-/// region. Today `gnumach` and `xnu` pay a cost that grows with the
-/// object's size at every fault (quadratic over a region), so a 256 MiB
-/// region written by the child takes them about half a minute; they are
-/// measured on the smaller regions only.
-const LINEAR_FAULT_DESIGNS: [PolicyKind; 6] = [
-    PolicyKind::Eager,
-    PolicyKind::MachNoCollapse,
-    PolicyKind::FreeBsd,
-    PolicyKind::Uvm,
-    PolicyKind::Linux,
-    PolicyKind::Plan9,
-];
-
 /// A fork of a task whose region of `PAGES` pages is all resident and
 /// written (16 MiB, 64 MiB, 256 MiB and 1 GiB): what the real kernel's
 /// fork copies (page tables) and what a lazy design avoids copying.
@@ -44,16 +30,11 @@ fn touched_region<const PAGES: u64>(bencher: Bencher, policy: PolicyKind) {
 
 /// After the fork of a touched region of `PAGES` pages, the child writes
 /// every page, one copy-on-write fault each; counted per fault. The same
-/// shape as the C program in benches/fork-cost/.
-#[divan::bench(consts = [4096, 16384], args = PolicyKind::ALL, sample_count = 5, sample_size = 1)]
+/// shape as the C program in benches/fork-cost/. Every design's fault costs
+/// the same however large the region, so the four sizes should give four
+/// equal rates.
+#[divan::bench(consts = [4096, 16384, 65536, 262144], args = PolicyKind::ALL, sample_count = 5, sample_size = 1)]
 fn child_writes_every_page<const PAGES: u64>(bencher: Bencher, policy: PolicyKind) {
-    child_writes_every_page_of(bencher, policy, PAGES);
-}
-
-/// As [`child_writes_every_page`], for 256 MiB and 1 GiB, under the
-/// designs that finish them in well under a second.
-#[divan::bench(consts = [65536, 262144], args = LINEAR_FAULT_DESIGNS, sample_count = 5, sample_size = 1)]
-fn child_writes_every_page_large<const PAGES: u64>(bencher: Bencher, policy: PolicyKind) {
     child_writes_every_page_of(bencher, policy, PAGES);
 }
 
