@@ -168,7 +168,7 @@ fn region_written_after_fork(pages: u64, _largest: u64) -> Workload {
 }
 
 /// Pages written at the bottom of the chain, whatever its depth.
-const PAGES_BELOW_CHAIN: u64 = 256;
+const PAGES_BELOW_CHAIN: u64 = 2048;
 
 /// Every depth gets a region as deep as the deepest chain of the axis plus
 /// the pages below, so the region's size does not change with depth.
