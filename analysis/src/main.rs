@@ -149,6 +149,10 @@ enum Command {
         #[arg(long, default_value_t = workloads::import::perf::DEFAULT_WINDOW as u64,
               value_parser = clap::value_parser!(u64).range(1..=workloads::import::perf::MAX_WINDOW as u64))]
         window: u64,
+        /// perf only: refuse a capture that lost more than this percentage
+        /// of its events (0 to 100, decimals allowed).
+        #[arg(long, value_name = "PERCENT", default_value = "1", value_parser = parse_percent)]
+        max_lost: u32,
     },
     /// Run a command under perf, recording its page faults, process events
     /// and mapping changes (see docs/fidelity.md), and import the capture.
@@ -159,6 +163,14 @@ enum Command {
         /// Also keep the `perf script` text here.
         #[arg(long)]
         perf_text: Option<PathBuf>,
+        /// perf's ring buffer, in pages a CPU (a power of two; perf's own
+        /// default when not given). Raise it when events are lost.
+        #[arg(long, value_name = "PAGES", value_parser = parse_mmap_pages)]
+        mmap_pages: Option<u32>,
+        /// Refuse a capture that lost more than this percentage of its
+        /// events (0 to 100, decimals allowed).
+        #[arg(long, value_name = "PERCENT", default_value = "1", value_parser = parse_percent)]
+        max_lost: u32,
         /// The command and its arguments, after `--`.
         #[arg(last = true, required = true)]
         command: Vec<String>,
@@ -269,9 +281,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out.flush().or_else(teaching::ignore_broken_pipe).context("writing to stdout")?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Import { format, file, output, window }) => {
+        Some(Command::Import { format, file, output, window, max_lost }) => {
             let importer = workloads::import::find(&format)?;
-            let settings = ImportSettings { window: window as usize };
+            let settings = ImportSettings { window: window as usize, max_lost_ppm: max_lost };
             let summary = match analysis::import::import_file(importer, &file, &output, &settings, None) {
                 Err(error) if error.is_broken_pipe() => return Ok(ExitCode::SUCCESS),
                 result => result?,
@@ -281,8 +293,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Record { output, perf_text, command }) => {
-            let recorded = match analysis::record::record(&command, &output, perf_text.as_deref()) {
+        Some(Command::Record { output, perf_text, mmap_pages, max_lost, command }) => {
+            let options = analysis::record::RecordOptions { mmap_pages, max_lost_ppm: max_lost };
+            let recorded = match analysis::record::record(&command, &output, perf_text.as_deref(), &options) {
                 Err(RecordError::Import(error)) if error.is_broken_pipe() => return Ok(ExitCode::SUCCESS),
                 result => result?,
             };
@@ -365,6 +378,19 @@ fn print_to_stdout(text: &str) -> anyhow::Result<()> {
         .and_then(|()| out.flush())
         .or_else(teaching::ignore_broken_pipe)
         .context("writing to stdout")
+}
+
+/// `--max-lost`: a percentage, in parts per million.
+fn parse_percent(text: &str) -> Result<u32, String> {
+    workloads::import::percent_to_parts_per_million(text)
+}
+
+/// `--mmap-pages`: a power of two from 1 to 2^20 pages, as perf takes it.
+fn parse_mmap_pages(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(pages) if pages.is_power_of_two() && pages <= 1 << 20 => Ok(pages),
+        _ => Err(format!("expected a power of two from 1 to 1048576 pages, such as 1024, not {text:?}")),
+    }
 }
 
 /// One policy name (`all` is not allowed: a graph or a narration follows

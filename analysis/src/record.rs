@@ -5,9 +5,11 @@
 //!
 //! 1. `perf record` with the tracepoints of [`PERF_EVENTS`] runs the command
 //!    (its output goes to the terminal as usual);
-//! 2. `perf script --show-mmap-events --show-task-events` prints the
-//!    capture as text;
-//! 3. `cowsim import perf` turns the text into a trace.
+//! 2. `perf script --show-mmap-events --show-task-events --show-lost-events`
+//!    prints the capture as text, with a line wherever perf's buffer was
+//!    full and events were dropped;
+//! 3. `cowsim import perf` turns the text into a trace, and refuses it if
+//!    more than `--max-lost` of its events were lost.
 //!
 //! When perf is not installed, or the kernel does not let this user record
 //! tracepoints, the error says which and how to fix it.
@@ -75,13 +77,29 @@ pub struct Recorded {
     pub command_status: Option<i32>,
 }
 
+/// How to record, beyond the command.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RecordOptions {
+    /// perf's ring buffer in pages a CPU (`perf record -m`); perf's own
+    /// default when `None`.
+    pub mmap_pages: Option<u32>,
+    /// The share of lost events above which the import refuses the
+    /// capture, in parts per million.
+    pub max_lost_ppm: u32,
+}
+
 /// Records `command` with perf and writes the imported trace to `output`;
 /// with `perf_text`, the `perf script` text is kept there too.
 ///
 /// Both outputs are checked before perf runs and written beside their
 /// places (see [`crate::output`]): a failed recording leaves existing files
 /// as they were.
-pub fn record(command: &[String], output: &Path, perf_text: Option<&Path>) -> Result<Recorded, RecordError> {
+pub fn record(
+    command: &[String],
+    output: &Path,
+    perf_text: Option<&Path>,
+    options: &RecordOptions,
+) -> Result<Recorded, RecordError> {
     if !is_stdout(output) {
         output::check_file_target(output, &[])?;
     }
@@ -99,6 +117,9 @@ pub fn record(command: &[String], output: &Path, perf_text: Option<&Path>) -> Re
     let data = scratch.path.join("capture.data");
     let mut record = Command::new(&perf);
     record.arg("record").arg("-d");
+    if let Some(pages) = options.mmap_pages {
+        record.arg("-m").arg(pages.to_string());
+    }
     for event in PERF_EVENTS {
         record.arg("-e").arg(event);
     }
@@ -121,7 +142,9 @@ pub fn record(command: &[String], output: &Path, perf_text: Option<&Path>) -> Re
         .arg("script")
         .arg("-i")
         .arg(&data)
-        .args(["--show-mmap-events", "--show-task-events"])
+        // Without --show-lost-events, perf script says nothing of the
+        // events its buffer dropped, and the trace's gaps would go unseen.
+        .args(["--show-mmap-events", "--show-task-events", "--show-lost-events"])
         .stdout(text_file)
         .stderr(Stdio::piped())
         .output()
@@ -140,7 +163,8 @@ pub fn record(command: &[String], output: &Path, perf_text: Option<&Path>) -> Re
     }
     let preamble = provenance(&perf, command);
     let perf = workloads::import::perf::PerfImport::default();
-    let summary = import_file(&perf, &text, output, &ImportSettings::default(), Some(&preamble))?;
+    let settings = ImportSettings { max_lost_ppm: options.max_lost_ppm, ..ImportSettings::default() };
+    let summary = import_file(&perf, &text, output, &settings, Some(&preamble))?;
     if summary.events == 0 {
         return Err(RecordError::NotPermitted { status: status_text, advice: permission_advice() });
     }

@@ -153,6 +153,53 @@ fn numeric_flags_are_bounded() {
     }
 }
 
+/// A capture whose perf buffer overflowed used to import silently, gaps
+/// and all: above `--max-lost` it is refused (exit 2, the way to fix it
+/// said, an existing output untouched); at or under it, imported with the
+/// loss in the summary.
+#[test]
+fn a_capture_that_lost_events_is_refused_above_the_limit() {
+    let dir = scratch("lost-events");
+    let header = |micros: u32, event: &str| format!("            prog   100 [000] 0.{micros:06}: {event}\n");
+    let mut capture = header(1, "PERF_RECORD_COMM exec: prog:100/100");
+    capture += &header(2, "PERF_RECORD_MMAP2 100/100: [0x400000(0x4000) @ 0 00:00 0 0]: rw-p //anon");
+    for i in 0..8 {
+        let fault = format!(
+            "exceptions:page_fault_user: address={:#x} ip=0x401000 error_code=0x6",
+            0x400000 + i * 0x1000 % 0x4000
+        );
+        capture += &header(10 + i, &fault);
+    }
+    // 10 events printed, 10 lost: half the capture.
+    capture += &header(30, "PERF_RECORD_LOST lost 10");
+    std::fs::write(dir.join("cap.perf.txt"), &capture).unwrap();
+    std::fs::write(dir.join("trace.jsonl"), "# precious\n").unwrap();
+
+    let out = run(&dir, &["import", "perf", "cap.perf.txt", "-o", "trace.jsonl"]);
+    assert_exit(&out, 2);
+    let said = stderr(&out);
+    assert!(said.contains("perf lost 10 of the capture's 20 events (50%), more than the 1% allowed"), "{said}");
+    assert!(said.contains("-m 4M") && said.contains("--max-lost 100"), "{said}");
+    assert_eq!(text(&dir.join("trace.jsonl")), "# precious\n");
+    assert_eq!(listing(&dir), ["cap.perf.txt", "trace.jsonl"]);
+
+    // A replay of the capture itself is refused the same way.
+    let out = run(&dir, &["run", "cap.perf.txt"]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("perf lost 10"), "{}", stderr(&out));
+
+    let out = run(&dir, &["import", "perf", "cap.perf.txt", "--max-lost", "50", "-o", "trace.jsonl"]);
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("perf lost 10 of 20 events (50%): the trace has gaps"), "{}", stderr(&out));
+    assert!(text(&dir.join("trace.jsonl")).contains("# import summary: perf lost 10 of 20 events (50%)"));
+
+    for bad in ["-1", "101", "1e2", "half", "0.00001"] {
+        let out = run(&dir, &["import", "perf", "cap.perf.txt", &format!("--max-lost={bad}"), "-o", "-"]);
+        assert_exit(&out, 2);
+        assert!(stderr(&out).contains("--max-lost"), "{}", stderr(&out));
+    }
+}
+
 /// Runs cowsim with `args`, killing it after `limit`: returns its output,
 /// or panics if it had to be killed (it hung).
 fn run_with_limit(args: &[&str], limit: Duration) -> Output {

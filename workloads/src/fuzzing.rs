@@ -68,7 +68,7 @@ pub fn trace_jsonl(data: &[u8]) {
 /// window of 2 events, so that small inputs also reach the path for events
 /// that come later than the window can repair.
 pub fn perf_script(data: &[u8]) {
-    for importer in [PerfImport::default(), PerfImport { window: 2 }] {
+    for importer in [PerfImport::default(), PerfImport { window: 2, ..PerfImport::default() }] {
         let imported = import(|writer| importer.run(data, "fuzz.perf.txt", writer, "fuzz.jsonl"));
         if let Some(trace) = imported {
             check_imported_trace("perf", &trace);

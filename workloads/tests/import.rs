@@ -619,7 +619,8 @@ fn out_of_order_events_are_repaired() {
         + &line(100, 30, &fault(0x40_2000, 0x6))
         + &line(100, 10, &fault(0x40_0000, 0x6));
     let mut writer = TraceWriter::new(Vec::new());
-    let summary = PerfImport { window: 1 }.run(text.as_bytes(), "t", &mut writer, "out").unwrap();
+    let summary =
+        PerfImport { window: 1, ..PerfImport::default() }.run(text.as_bytes(), "t", &mut writer, "out").unwrap();
     assert_eq!(summary.notes.get("events later than the reordering window could repair (applied in input order)"), 1);
 }
 
@@ -631,16 +632,52 @@ fn unknown_kinds_are_skipped_and_counted() {
         + "# a comment\n\n"
         + &line(100, 4, "sched:sched_switch: prev_comm=prog prev_pid=100")
         + &line(100, 5, "sched:sched_switch: prev_comm=prog prev_pid=100")
-        + &line(100, 6, "PERF_RECORD_LOST lost 12");
+        + &line(100, 6, "ftrace:function: nothing we know");
     let imported = import_perf_text(&text).unwrap();
     let lines = imported.summary.report_lines();
-    assert_eq!(lines[1], "skipped 3 lines: 2 sched:sched_switch, 1 PERF_RECORD_LOST");
-    assert!(
-        lines.iter().any(|l| l == "note: 1 captures that lost events (PERF_RECORD_LOST): the trace has gaps"),
-        "{lines:?}"
-    );
+    assert_eq!(lines[1], "skipped 3 lines: 2 sched:sched_switch, 1 ftrace:function");
     let footer: String = lines.iter().map(|l| format!("# import summary: {l}\n")).collect();
     assert!(imported.text.ends_with(&footer), "{}", imported.text);
+}
+
+/// `n` faults of thread 100, each on its own page of the anonymous mapping
+/// of [`exec_100`], from time 10 µs on.
+fn faults_of_100(n: u64) -> String {
+    (0..n).map(|i| line(100, 10 + i, &fault(0x40_0000 + (i % 4) * 0x1000, 0x6))).collect()
+}
+
+/// Are the events perf lost counted, said in the summary, and a capture
+/// that lost more than the limit refused with the way to fix it?
+#[test]
+fn lost_events_are_counted_and_too_many_refused() {
+    // exec_100 is 3 events; with 96 faults and 1 lost that is 1 of 100.
+    let text = exec_100() + &faults_of_100(96) + &line(100, 200, "PERF_RECORD_LOST lost 1");
+    let imported = import_perf_text(&text).unwrap();
+    assert_eq!((imported.summary.lost, imported.summary.recorded_or_lost), (1, 100));
+    let lines = imported.summary.report_lines();
+    assert_eq!(lines[1], "perf lost 1 of 100 events (1%): the trace has gaps where they were", "{lines:?}");
+    assert!(imported.text.contains("# import summary: perf lost 1 of 100 events (1%)"), "{}", imported.text);
+
+    // One more lost event is over the 1 % default.
+    let text = exec_100() + &faults_of_100(96) + &line(100, 200, "PERF_RECORD_LOST lost 2");
+    let error = import_perf_text(&text).err().expect("2 of 101 lost is over 1 %");
+    assert!(matches!(error, ImportError::TooManyLost { lost: 2, total: 101, max_lost_ppm: 10_000, .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(
+            "capture.perf.txt: perf lost 2 of the capture's 101 events (1.9801%), more than the 1% allowed"
+        ),
+        "{message}"
+    );
+    assert!(message.contains("perf record -m") && message.contains("--max-lost"), "{message}");
+
+    // A higher limit accepts it; a limit of 0 refuses any loss at all.
+    let lenient = PerfImport { max_lost_ppm: 20_000, ..PerfImport::default() };
+    assert!(import_with(|w| lenient.run(text.as_bytes(), "c", w, "out")).is_ok());
+    let strict = PerfImport { max_lost_ppm: 0, ..PerfImport::default() };
+    let one_lost = exec_100() + &line(100, 200, "PERF_RECORD_LOST lost 1");
+    assert!(import_with(|w| strict.run(one_lost.as_bytes(), "c", w, "out")).is_err());
+    assert!(import_with(|w| strict.run(exec_100().as_bytes(), "c", w, "out")).is_ok());
 }
 
 /// Does a malformed line of a known kind stop the import with its file,
@@ -776,7 +813,7 @@ proptest! {
             lines.swap(a, b);
         }
         let text = lines.join("\n");
-        let imported = import_with(|w| PerfImport { window: 8 }.run(text.as_bytes(), "capture.perf.txt", w, "out"));
+        let imported = import_with(|w| PerfImport { window: 8, ..PerfImport::default() }.run(text.as_bytes(), "capture.perf.txt", w, "out"));
         let imported = imported.map_err(|e| TestCaseError::fail(e.to_string()))?;
         replay_leniently(&imported.ops)?;
     }
@@ -975,7 +1012,10 @@ fn over_long_lines_fail_at_the_limit() {
 #[test]
 fn the_reordering_window_is_bounded() {
     let run = |window: usize| {
-        import_with(|w| PerfImport { window }.run(exec_100().as_bytes(), "capture.perf.txt", w, "out")).map(|_| ())
+        import_with(|w| {
+            PerfImport { window, ..PerfImport::default() }.run(exec_100().as_bytes(), "capture.perf.txt", w, "out")
+        })
+        .map(|_| ())
     };
     for window in [0, 1 << 21, 1_000_000_000_000, usize::MAX] {
         let error = run(window).err().map(|e| e.to_string()).unwrap_or_default();

@@ -136,16 +136,23 @@ pub struct ImportSettings {
     /// perf: how many events to hold back to repair their order (1 to
     /// [`perf::MAX_WINDOW`]).
     pub window: usize,
+    /// perf: the largest share of a capture's events perf may have lost
+    /// (dropped because its buffer was full) before the import refuses it,
+    /// in parts per million of the events it recorded or lost.
+    pub max_lost_ppm: u32,
 }
 
 impl Default for ImportSettings {
     fn default() -> Self {
-        ImportSettings { window: perf::DEFAULT_WINDOW }
+        ImportSettings { window: perf::DEFAULT_WINDOW, max_lost_ppm: perf::DEFAULT_MAX_LOST_PPM }
     }
 }
 
 /// Every importer, in the order help texts list them.
-pub static IMPORTERS: [&dyn Importer; 2] = [&perf::PerfImport { window: perf::DEFAULT_WINDOW }, &lackey::LackeyImport];
+pub static IMPORTERS: [&dyn Importer; 2] = [
+    &perf::PerfImport { window: perf::DEFAULT_WINDOW, max_lost_ppm: perf::DEFAULT_MAX_LOST_PPM },
+    &lackey::LackeyImport,
+];
 
 /// The importer called `name`, or an error with the known names and the
 /// closest one.
@@ -187,6 +194,16 @@ pub enum ImportError {
     /// more than [`perf::MAX_WINDOW`].
     #[error("the reordering window must hold 1 to {max} events, not {window}", max = perf::MAX_WINDOW)]
     InvalidWindow { window: usize },
+    /// perf lost more of the capture's events than the import allows: the
+    /// trace would have gaps large enough to mislead.
+    #[error(
+        "{file}: perf lost {lost} of the capture's {total} events ({share}), more than the {limit} allowed: \
+         the trace would have gaps. Record again with a larger buffer (`perf record -m 4M`, or \
+         `cowsim record --mmap-pages 1024`), or accept the gaps with `--max-lost 100`",
+        share = parts_per_million_text(lost * 1_000_000 / total.max(&1)),
+        limit = parts_per_million_text(u64::from(*max_lost_ppm))
+    )]
+    TooManyLost { file: String, lost: u64, total: u64, max_lost_ppm: u32 },
     /// Writing the trace failed.
     #[error("writing {file}: {source}")]
     Output { file: String, source: io::Error },
@@ -466,6 +483,11 @@ pub struct ImportSummary {
     pub ignored: Tally,
     /// Assumptions and oddities the user should know about, by kind.
     pub notes: Tally,
+    /// Events the recording tool dropped (perf's `PERF_RECORD_LOST`), and
+    /// the events it recorded or dropped in all: the trace has gaps where
+    /// the dropped ones were.
+    pub lost: u64,
+    pub recorded_or_lost: u64,
 }
 
 impl ImportSummary {
@@ -477,6 +499,13 @@ impl ImportSummary {
     /// worth reading, so all are listed).
     pub fn report_lines(&self) -> Vec<String> {
         let mut lines = vec![format!("read {}, wrote {} ops", count_lines(self.lines), self.ops)];
+        if self.lost > 0 {
+            let share = parts_per_million_text(self.lost * 1_000_000 / self.recorded_or_lost.max(1));
+            lines.push(format!(
+                "perf lost {} of {} events ({share}): the trace has gaps where they were",
+                self.lost, self.recorded_or_lost
+            ));
+        }
         if !self.skipped.is_empty() {
             lines.push(format!("skipped {}: {}", count_lines(self.skipped.total()), self.skipped));
         }
@@ -500,6 +529,33 @@ pub(crate) fn write_summary<S: OpSink + ?Sized>(writer: &mut S, summary: &Import
     writer.comment(&lines.join("\n"))
 }
 
+/// A share in parts per million as a percentage: `1.5%`, `0.0012%`, `100%`.
+pub fn parts_per_million_text(ppm: u64) -> String {
+    let whole = ppm / 10_000;
+    let fraction = format!("{:04}", ppm % 10_000);
+    let fraction = fraction.trim_end_matches('0');
+    if fraction.is_empty() { format!("{whole}%") } else { format!("{whole}.{fraction}%") }
+}
+
+/// A percentage from 0 to 100 with at most four decimals (`1`, `0.5`,
+/// `12.25`), in parts per million; an error in words otherwise.
+pub fn percent_to_parts_per_million(text: &str) -> Result<u32, String> {
+    let refuse =
+        || format!("expected a percentage from 0 to 100 with at most four decimals, such as 0.5, not {text:?}");
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || whole.len() > 3 || !digits(whole) || fraction.len() > 4 || !digits(fraction) {
+        return Err(refuse());
+    }
+    if text.ends_with('.') {
+        return Err(refuse());
+    }
+    let whole: u32 = whole.parse().map_err(|_| refuse())?;
+    let fraction: u32 = format!("{fraction:0<4}").parse().map_err(|_| refuse())?;
+    let ppm = whole * 10_000 + fraction;
+    if ppm > 1_000_000 { Err(refuse()) } else { Ok(ppm) }
+}
+
 /// `1 line`, `2 lines`.
 fn count_lines(n: u64) -> String {
     if n == 1 { "1 line".to_owned() } else { format!("{n} lines") }
@@ -515,6 +571,22 @@ pub(crate) fn base_name(name: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn percentages() {
+        assert_eq!(percent_to_parts_per_million("1"), Ok(10_000));
+        assert_eq!(percent_to_parts_per_million("0.5"), Ok(5_000));
+        assert_eq!(percent_to_parts_per_million("100"), Ok(1_000_000));
+        assert_eq!(percent_to_parts_per_million("0.0001"), Ok(1));
+        assert_eq!(percent_to_parts_per_million("0"), Ok(0));
+        for bad in ["", "-1", "100.0001", "101", "1e3", "0.00001", ".5", "5.", "1,5", "abc", "99999999999"] {
+            assert!(percent_to_parts_per_million(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(parts_per_million_text(10_000), "1%");
+        assert_eq!(parts_per_million_text(225_000), "22.5%");
+        assert_eq!(parts_per_million_text(12), "0.0012%");
+        assert_eq!(parts_per_million_text(1_000_000), "100%");
+    }
 
     #[test]
     fn tallies_print_largest_first() {

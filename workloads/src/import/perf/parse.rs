@@ -26,13 +26,17 @@
 //!   fields do not parse, a [`ParseProblem`] pointing at the column;
 //! - a known kind that adds nothing (the `sched:` tracepoints duplicate the
 //!   `PERF_RECORD_` side-band records) is *ignored*, by name;
-//! - any other kind (an extra tracepoint, `PERF_RECORD_LOST`) is *skipped*,
-//!   by name (at most [`EXCERPT_CHARS`] characters of it); the importer
-//!   tallies both;
+//! - `PERF_RECORD_LOST lost N` (printed with `--show-lost-events`: perf's
+//!   ring buffer was full and N events were dropped) is a count of [`Lost`]
+//!   events, and `PERF_RECORD_LOST_SAMPLES lost N` too;
+//! - any other kind (an extra tracepoint) is *skipped*, by name (at most
+//!   [`EXCERPT_CHARS`] characters of it); the importer tallies both;
 //! - a line indented by a tab is a *continuation* of the event before it
 //!   (a callchain entry);
 //! - a line with no header at all is an error: it is not `perf script`
 //!   output, or not the output this importer was built for.
+//!
+//! [`Lost`]: Parsed::Lost
 
 use crate::import::{EXCERPT_CHARS, excerpt, quote_excerpt};
 use crate::trace::ParseProblem;
@@ -56,6 +60,8 @@ pub(crate) enum Parsed {
     Ignored(&'static str),
     /// A kind the importer does not know, by name (an excerpt of it).
     Skipped(String),
+    /// Events perf dropped here because its buffer was full.
+    Lost(u64),
     /// A line indented by a tab: perf prints callchain entries and some
     /// extra fields on lines of their own after the event's line.
     Continuation,
@@ -149,6 +155,7 @@ pub(crate) fn parse_line(text: &str) -> Result<Parsed, ParseProblem> {
         Kind::Event(event) => Parsed::Sample(Sample { time: header.time, tid: header.tid, event }),
         Kind::Ignored(what) => Parsed::Ignored(what),
         Kind::Skipped(what) => Parsed::Skipped(what),
+        Kind::Lost(count) => Parsed::Lost(count),
     })
 }
 
@@ -157,6 +164,7 @@ enum Kind {
     Event(Event),
     Ignored(&'static str),
     Skipped(String),
+    Lost(u64),
 }
 
 struct Header {
@@ -289,8 +297,20 @@ fn side_band(c: &mut Cursor<'_>) -> Result<Kind, ParseProblem> {
             let (pid, tid, _, _) = pid_pairs(c, "PERF_RECORD_EXIT")?;
             Kind::Event(Event::Exit { pid, tid })
         }
+        "PERF_RECORD_LOST" => lost(c, "PERF_RECORD_LOST")?,
+        "PERF_RECORD_LOST_SAMPLES" => lost(c, "PERF_RECORD_LOST_SAMPLES")?,
         _ => skipped(name),
     })
+}
+
+/// ` lost N`
+fn lost(c: &mut Cursor<'_>, what: &str) -> Result<Kind, ParseProblem> {
+    c.skip_spaces();
+    c.expect("lost", what)?;
+    c.skip_spaces();
+    let count = c.number("the count of lost events", what)?;
+    c.end_of_word("the count of lost events", what)?;
+    Ok(Kind::Lost(count))
 }
 
 /// A kind the importer does not know, named by an excerpt of `name`.
@@ -665,6 +685,20 @@ mod tests {
     }
 
     #[test]
+    fn lost_events() {
+        // As `perf script --show-lost-events` prints them (perf 6.x).
+        assert_eq!(
+            parse_line("          :21718 21718 [000] 12643.171061: PERF_RECORD_LOST lost 26"),
+            Ok(Parsed::Lost(26))
+        );
+        assert_eq!(parse_line("bash 2 [001] 1.0: PERF_RECORD_LOST_SAMPLES lost 0x381"), Ok(Parsed::Lost(0x381)));
+        let damaged = parse_line("bash 2 [001] 1.0: PERF_RECORD_LOST lost many").unwrap_err();
+        assert_eq!(damaged.column, 41, "{}", damaged.message);
+        assert!(damaged.message.contains("count of lost events"), "{}", damaged.message);
+        assert!(parse_line("bash 2 [001] 1.0: PERF_RECORD_LOST lost 3x").is_err());
+    }
+
+    #[test]
     fn syscalls() {
         assert_eq!(
             event(
@@ -710,7 +744,10 @@ mod tests {
             parse_line("a 1 [0] 1.0: sched:sched_switch: prev_comm=a"),
             Ok(Parsed::Skipped("sched:sched_switch".into()))
         );
-        assert_eq!(parse_line("a 1 [0] 1.0: PERF_RECORD_LOST lost 3"), Ok(Parsed::Skipped("PERF_RECORD_LOST".into())));
+        assert_eq!(
+            parse_line("a 1 [0] 1.0: PERF_RECORD_SWITCH_CPU_WIDE OUT"),
+            Ok(Parsed::Skipped("PERF_RECORD_SWITCH_CPU_WIDE".into()))
+        );
         assert_eq!(parse_line("a 1 [0] 1.0:    1 page-faults: 7f00 foo"), Ok(Parsed::Skipped("page-faults".into())));
         assert!(matches!(parse_line("a 1 [0] 1.0: sched:sched_process_fork: comm=a"), Ok(Parsed::Ignored(_))));
         assert_eq!(parse_line(""), Ok(Parsed::Nothing));
