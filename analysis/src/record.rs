@@ -25,10 +25,12 @@ use crate::output::{self, OutputError, is_stdout};
 
 /// The events a capture records (page faults, process events, the system
 /// calls that change mappings), as `perf record` arguments.
-pub const PERF_EVENTS: [&str; 14] = [
+pub const PERF_EVENTS: [&str; 15] = [
     "exceptions:page_fault_user",
     "exceptions:page_fault_kernel",
     "sched:sched_process_fork",
+    // The clone flags: whether a child shares its parent's memory (vfork).
+    "task:task_newtask",
     "sched:sched_process_exec",
     "sched:sched_process_exit",
     "syscalls:sys_enter_munmap",

@@ -450,7 +450,9 @@ fn the_builtin_suite_has_examples_workloads_and_real_captures() {
             "perf gcc-compile.perf.txt.gz",
             "perf python.perf.txt.gz",
             "perf shell-pipeline.perf.txt.gz",
+            // By file name: touch before vfork.
             "lackey touch.lackey.txt.gz",
+            "perf vfork.perf.txt.gz",
         ]
         .map(String::from),
     );

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use proptest::prelude::*;
 use sim::PageCache;
 use sim::op::Recorded;
-use sim::{Config, KernReturn, Op, PolicyKind, Sim, TraceOp};
+use sim::{Config, KernReturn, Op, PolicyKind, Sim, TaskId, TraceOp};
 use workloads::import::lackey::LackeyImport;
 use workloads::import::perf::PerfImport;
 use workloads::import::{ImportError, ImportSummary};
@@ -21,8 +21,13 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
-const PERF_FIXTURES: [&str; 4] =
-    ["shell-pipeline.perf.txt.gz", "forkwrite.perf.txt.gz", "python.perf.txt.gz", "gcc-compile.perf.txt.gz"];
+const PERF_FIXTURES: [&str; 5] = [
+    "shell-pipeline.perf.txt.gz",
+    "forkwrite.perf.txt.gz",
+    "python.perf.txt.gz",
+    "gcc-compile.perf.txt.gz",
+    "vfork.perf.txt.gz",
+];
 const LACKEY_FIXTURES: [&str; 1] = ["touch.lackey.txt.gz"];
 
 /// An import's trace, read back through the trace reader, and its summary.
@@ -210,11 +215,12 @@ struct Agreement {
     warm_not_faulted: u64,
 }
 
-const AGREEMENT: [Agreement; 4] = [
+const AGREEMENT: [Agreement; 5] = [
     Agreement { fixture: "shell-pipeline.perf.txt.gz", recorded: 299, linux: 294, warm: 298, warm_not_faulted: 1 },
     Agreement { fixture: "forkwrite.perf.txt.gz", recorded: 188, linux: 186, warm: 188, warm_not_faulted: 0 },
     Agreement { fixture: "python.perf.txt.gz", recorded: 4686, linux: 4421, warm: 4684, warm_not_faulted: 2 },
     Agreement { fixture: "gcc-compile.perf.txt.gz", recorded: 1677, linux: 1644, warm: 1672, warm_not_faulted: 4 },
+    Agreement { fixture: "vfork.perf.txt.gz", recorded: 220, linux: 216, warm: 220, warm_not_faulted: 0 },
 ];
 
 /// How often does `linux` fault where the real kernel did, with the same
@@ -395,6 +401,83 @@ fn fork_exec_exit() {
             "exit 200"
         ]
     );
+}
+
+/// A vfork (`task:task_newtask` with `CLONE_VM`): the child runs in its
+/// parent's memory until exec, so its accesses are the parent's, and the
+/// parent's pages are never made copy-on-write.
+fn vfork_of_100(clone_flags: Option<&str>) -> String {
+    let newtask = clone_flags.map(|flags| {
+        line(100, 21, &format!("task:task_newtask: pid=101 comm=prog clone_flags={flags} oom_score_adj=0"))
+    });
+    exec_100()
+        + &(0..4).map(|page| line(100, 10 + page, &fault(0x40_0000 + page * 0x1000, 0x6))).collect::<String>()
+        + &line(100, 20, "PERF_RECORD_FORK(101:101):(100:100)")
+        + &newtask.unwrap_or_default()
+        + &line(101, 22, &fault(0x7ff0_0002_0000, 0x7))
+        + &line(101, 23, "PERF_RECORD_COMM exec: true:101/101")
+        + &line(101, 24, "PERF_RECORD_EXIT(101:101):(100:100)")
+}
+
+#[test]
+fn a_vfork_child_shares_its_parents_memory_until_exec() {
+    let ops = ops_of(&vfork_of_100(Some("4100")));
+    assert_eq!(
+        ops[ops.len() - 5..],
+        [
+            "write 100 0x403000 not_present",
+            // No fork: the child's stack write is a write to the parent's stack.
+            "write 100 0x7ff000020000 present",
+            "task_create 101",
+            "mark 101 exec true",
+            "exit 101"
+        ]
+    );
+    // The real capture: a vfork and a posix_spawn, neither a fork.
+    let imported = import_fixture("vfork.perf.txt.gz");
+    let counts = op_counts(&imported.ops);
+    // The parent is first seen at its exec; each child gets its task at its own.
+    assert_eq!(
+        (counts.get("fork"), counts.get("task_create"), counts.get("exec")),
+        (None, Some(&3), None),
+        "{counts:?}"
+    );
+    let note = "note: 2 children sharing their parent's memory until exec or exit (vfork, posix_spawn, CLONE_VM)";
+    assert!(imported.summary.report_lines().iter().any(|l| l == note), "{:?}", imported.summary.report_lines());
+    // Without the flags (an older capture) it is a fork, as it always was;
+    // with the flags of a plain fork, too.
+    for flags in [None, Some("1200011")] {
+        let ops = ops_of(&vfork_of_100(flags));
+        assert!(ops.contains(&"fork 100 101".to_owned()), "{flags:?}: {ops:?}");
+        assert!(ops.contains(&"write 101 0x7ff000020000 present".to_owned()), "{flags:?}: {ops:?}");
+    }
+}
+
+/// What the vfork changes in the simulator: the parent writes its pages
+/// again after the child is gone. The kernel takes no fault (it never
+/// write-protected them); replayed as a fork, `linux` took one a page.
+#[test]
+fn after_a_vfork_the_parent_writes_without_faults() {
+    let rewrite = |task| TraceOp {
+        op: Op::Access(sim::op::AccessOp {
+            task,
+            access: sim::types::Access::Write,
+            addr: 0x40_0000,
+            len: 0x4000,
+            value: None,
+            expect_value: None,
+            recorded: None,
+        }),
+        expect: None,
+    };
+    let faults_of_rewrite = |flags: Option<&str>| {
+        let mut ops = import_perf_text(&vfork_of_100(flags)).unwrap().ops;
+        let before = replay(PolicyKind::Linux, &ops).1.faults.total;
+        ops.push(rewrite(TaskId(100)));
+        replay(PolicyKind::Linux, &ops).1.faults.total - before
+    };
+    assert_eq!(faults_of_rewrite(Some("4100")), 0);
+    assert_eq!(faults_of_rewrite(None), 4);
 }
 
 /// Does an mprotect apply at its successful exit, the MMAP2 perf prints for

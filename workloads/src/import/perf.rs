@@ -184,6 +184,7 @@ impl PerfImport {
         while let Some(ready) = window.pop() {
             translator.handle(ready.tid, ready.event).map_err(output_error)?;
         }
+        translator.release_held_forks().map_err(output_error)?;
         let late = window.late;
         let mut summary = translator.finish();
         summary.lines = lines;

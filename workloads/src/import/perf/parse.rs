@@ -96,6 +96,10 @@ pub(crate) enum Event {
     /// `syscalls:sys_exit_*` of a call the importer follows: its return
     /// value, as the kernel's 64-bit register (`-errno` wraps around).
     Return { call: CallName, value: u64 },
+    /// `task:task_newtask`: a task was created with these `clone` flags
+    /// (`CLONE_VM`, `CLONE_VFORK`, `CLONE_THREAD`...); `pid` is its thread
+    /// id. perf's own fork record does not carry the flags.
+    NewTask { pid: u32, clone_flags: u64 },
 }
 
 /// A `PERF_RECORD_MMAP2` record.
@@ -484,6 +488,11 @@ fn tracepoint(c: &mut Cursor<'_>) -> Result<Kind, ParseProblem> {
         "syscalls:sys_exit_brk" => Kind::Event(Event::Return { call: CallName::Brk, value: body.value()? }),
         "syscalls:sys_exit_mremap" => Kind::Event(Event::Return { call: CallName::Mremap, value: body.value()? }),
         "syscalls:sys_exit_madvise" => Kind::Ignored("syscalls:sys_exit_madvise (madvise is applied at entry)"),
+        "task:task_newtask" => {
+            let pid = body.equals_field("pid")?;
+            let pid = u32::try_from(pid).map_err(|_| c.problem_at(c.pos, "the pid does not fit in 32 bits"))?;
+            Kind::Event(Event::NewTask { pid, clone_flags: body.last_hex_field("clone_flags")? })
+        }
         "sched:sched_process_fork" => Kind::Ignored("sched:sched_process_fork (PERF_RECORD_FORK says the same)"),
         "sched:sched_process_exec" => Kind::Ignored("sched:sched_process_exec (PERF_RECORD_COMM exec says the same)"),
         "sched:sched_process_exit" => Kind::Ignored("sched:sched_process_exit (PERF_RECORD_EXIT says the same)"),
@@ -524,6 +533,23 @@ impl Body<'_> {
             offset += word.len() + 1;
         }
         Err(self.c.problem_at(self.c.pos, format!("expected field \"{key}{separator}\" in {}", self.what)))
+    }
+
+    /// `key=HEX` without a `0x`, as `task:task_newtask` prints its flags;
+    /// the last such field, since the command name before it may hold
+    /// anything, spaces and `=` included.
+    fn last_hex_field(&self, key: &str) -> Result<u64, ParseProblem> {
+        let body = self.c.rest();
+        let pattern = format!(" {key}=");
+        let Some(at) = body.rfind(&pattern) else {
+            return Err(self.c.problem_at(self.c.pos, format!("expected field \"{key}=\" in {}", self.what)));
+        };
+        let start = self.c.pos + at + pattern.len();
+        let digits = self.c.text[start..].bytes().take_while(u8::is_ascii_hexdigit).count();
+        let value = u64::from_str_radix(&self.c.text[start..start + digits], 16)
+            .map_err(|_| self.c.problem_at(start, format!("expected {key} (a hexadecimal number) in {}", self.what)))?;
+        Cursor { text: self.c.text, pos: start + digits }.end_of_word(key, self.what)?;
+        Ok(value)
     }
 
     /// The single value of a `sys_exit_*` line: hex (`0x0`,
@@ -681,6 +707,28 @@ mod tests {
         assert_eq!(
             event("ls 2 [000] 1.0: PERF_RECORD_EXIT(28698:28700):(28697:28697)"),
             Event::Exit { pid: 28698, tid: 28700 }
+        );
+    }
+
+    #[test]
+    fn new_tasks() {
+        assert_eq!(
+            event(
+                "vforkwrite 30153 [000] 13007.726245:   task:task_newtask: pid=30155 comm=vforkwrite clone_flags=4100 oom_score_adj=0"
+            ),
+            Event::NewTask { pid: 30155, clone_flags: 0x4100 }
+        );
+        // A command name with spaces and an `=` in it.
+        assert_eq!(
+            event(
+                "a 1 [0] 1.0: task:task_newtask: pid=7 comm=Web clone_flags=1 x clone_flags=3d0f00 oom_score_adj=-100"
+            ),
+            Event::NewTask { pid: 7, clone_flags: 0x3d0f00 }
+        );
+        assert!(parse_line("a 1 [0] 1.0: task:task_newtask: pid=7 comm=a oom_score_adj=0").is_err());
+        assert!(parse_line("a 1 [0] 1.0: task:task_newtask: pid=7 comm=a clone_flags=xyz oom_score_adj=0").is_err());
+        assert!(
+            parse_line("a 1 [0] 1.0: task:task_newtask: pid=99999999999 comm=a clone_flags=1 oom_score_adj=0").is_err()
         );
     }
 

@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `PERF_RECORD_MMAP2` (a new mapping) | `vm_deallocate` of whatever it replaced, then `vm_allocate` (anonymous) or `vm_map` (a file; shared ones also `vm_inherit share`) for the new part |
 //! | `PERF_RECORD_COMM exec` | `exec` (or `task_create` for a process first seen at its exec) and a `mark` naming the program |
-//! | `PERF_RECORD_FORK` of a process | `fork`; of a thread (child pid = parent pid): nothing, the thread shares the map |
+//! | `PERF_RECORD_FORK` of a process | `fork`, unless its `task:task_newtask` says `CLONE_VM` (vfork, posix_spawn): then nothing, the child's accesses are its parent's until its exec, which creates its task; of a thread (child pid = parent pid): nothing, the thread shares the map |
 //! | `PERF_RECORD_EXIT` of the last thread | `exit` |
 //! | `munmap` returning 0 | `vm_deallocate` of each mapped stretch |
 //! | `mprotect` returning 0 | `vm_protect` of each stretch whose protection changes |
@@ -59,8 +59,12 @@
 //! process through the `PERF_RECORD_FORK` that made the thread, and a
 //! process exits when its last known thread has.
 //!
-//! Limits, all counted in the summary where they arise: `vfork` children are
-//! replayed as forks (perf's records do not say `CLONE_VM`); `MADV_FREE`,
+//! **Forks are held** until the next event of the parent or the child:
+//! `task:task_newtask`, which carries the clone flags that perf's fork
+//! record lacks, comes just after it. A capture without that event (made
+//! before it was recorded) replays every child as a fork.
+//!
+//! Limits, all counted in the summary where they arise: `MADV_FREE`,
 //! `MADV_WIPEONFORK` and `MADV_REMOVE` are not followed; an `mremap` move is
 //! replayed as a lazy copy (the pages are shared copy-on-write until written
 //! rather than moved).
@@ -106,6 +110,10 @@ const MADV_DOFORK: u64 = 11;
 const MADV_WIPEONFORK: u64 = 18;
 const MADV_KEEPONFORK: u64 = 19;
 const MREMAP_DONTUNMAP: u64 = 4;
+
+// Linux clone flags (include/uapi/linux/sched.h).
+const CLONE_VM: u64 = 0x100;
+const CLONE_THREAD: u64 = 0x10000;
 
 /// What the importer knows of one process.
 #[derive(Debug, Default)]
@@ -180,12 +188,29 @@ impl<S: OpSink + ?Sized> Out<'_, S> {
     }
 }
 
+/// A process fork seen (`PERF_RECORD_FORK`) but not yet written: its
+/// `task:task_newtask`, which follows it, may say that the child shares the
+/// parent's memory (`CLONE_VM`: vfork, posix_spawn) and is no fork at all.
+#[derive(Clone, Copy, Debug)]
+struct HeldFork {
+    pid: u32,
+    tid: u32,
+    parent_pid: u32,
+}
+
 /// The translator: processes, threads, syscalls in flight.
 pub(crate) struct Translator<'w, S: OpSink + ?Sized> {
     out: Out<'w, S>,
     processes: BTreeMap<u32, Process>,
-    /// Thread id → process id, for threads other than a process's leader.
+    /// Thread id → process id, for threads other than a process's leader,
+    /// and for children that share their parent's memory.
     thread_owner: BTreeMap<u32, u32>,
+    /// Forks held back until their `task:task_newtask` or the next event
+    /// of the parent or the child, in the order they came.
+    held_forks: Vec<HeldFork>,
+    /// Children that share their parent's memory until they exec or exit
+    /// (`CLONE_VM` without `CLONE_THREAD`): pid → the parent's pid.
+    memory_sharing_children: BTreeMap<u32, u32>,
     /// Syscalls entered and not yet returned, by thread.
     pending: BTreeMap<u32, Call>,
     summary: ImportSummary,
@@ -197,6 +222,8 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
             out: Out { writer, ops: 0, expected_failures: 0 },
             processes: BTreeMap::new(),
             thread_owner: BTreeMap::new(),
+            held_forks: Vec::new(),
+            memory_sharing_children: BTreeMap::new(),
             pending: BTreeMap::new(),
             summary: ImportSummary::default(),
         }
@@ -211,6 +238,14 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
         self.summary.ignored.add(what);
     }
 
+    /// Writes the forks still held at the end of the capture.
+    pub fn release_held_forks(&mut self) -> io::Result<()> {
+        for held in std::mem::take(&mut self.held_forks) {
+            self.write_fork(held)?;
+        }
+        Ok(())
+    }
+
     /// What was done, with the ops written (the caller adds line counts).
     pub fn finish(mut self) -> ImportSummary {
         self.summary.ops = self.out.ops;
@@ -221,8 +256,17 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
     /// Turns one event of thread `tid` into ops.
     pub fn handle(&mut self, tid: u32, event: Event) -> io::Result<()> {
         self.summary.events += 1;
+        if !self.held_forks.is_empty() && !matches!(event, Event::NewTask { .. }) {
+            self.release_forks_concerned(tid, &event)?;
+        }
         match event {
-            Event::Mmap(m) => self.on_mmap(m),
+            Event::NewTask { pid, clone_flags } => self.on_new_task(pid, clone_flags),
+            Event::Mmap(mut m) => {
+                if let Some(&parent) = self.memory_sharing_children.get(&m.pid) {
+                    m.pid = parent;
+                }
+                self.on_mmap(m)
+            }
             Event::Comm { pid, name, exec } => self.on_comm(pid, name, exec),
             Event::Fork { pid, tid, parent_pid } => self.on_fork(pid, tid, parent_pid),
             Event::Exit { pid, tid } => self.on_exit(pid, tid),
@@ -258,11 +302,75 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
         Ok(())
     }
 
+    /// Writes the held forks that `event` of thread `tid` depends on: those
+    /// whose parent or child the event is about. A fork's child must exist
+    /// before its own events, and the parent's later events must not reach
+    /// the child's copy; the events of other processes can go first.
+    fn release_forks_concerned(&mut self, tid: u32, event: &Event) -> io::Result<()> {
+        let concerned: [u32; 2] = match *event {
+            Event::Mmap(ref m) => [m.pid, m.tid],
+            Event::Comm { pid, .. } | Event::Exit { pid, .. } => [pid, tid],
+            Event::Fork { pid, parent_pid, .. } => [pid, parent_pid],
+            _ => [self.pid_of(tid), tid],
+        };
+        while let Some(index) =
+            self.held_forks.iter().position(|h| concerned.contains(&h.pid) || concerned.contains(&h.parent_pid))
+        {
+            let held = self.held_forks.remove(index);
+            self.write_fork(held)?;
+        }
+        Ok(())
+    }
+
+    /// `task:task_newtask`: a held fork's clone flags decide what it is.
+    fn on_new_task(&mut self, pid: u32, clone_flags: u64) -> io::Result<()> {
+        if clone_flags & CLONE_THREAD != 0 {
+            self.ignore("task:task_newtask of a thread (PERF_RECORD_FORK says the same)");
+            return Ok(());
+        }
+        let Some(index) = self.held_forks.iter().position(|h| h.pid == pid) else {
+            if clone_flags & CLONE_VM != 0 {
+                self.note("children sharing their parent's memory seen too late to share it (replayed as forks)");
+            } else {
+                self.ignore("task:task_newtask of a fork (PERF_RECORD_FORK says the same)");
+            }
+            return Ok(());
+        };
+        let held = self.held_forks.remove(index);
+        if clone_flags & CLONE_VM == 0 {
+            self.ignore("task:task_newtask of a fork (PERF_RECORD_FORK says the same)");
+            return self.write_fork(held);
+        }
+        // vfork, posix_spawn, clone(CLONE_VM): the child runs in the
+        // parent's address space, like a thread, until it execs or exits.
+        let parent = self.pid_of(held.parent_pid);
+        self.ensure_process(parent)?;
+        // A new process has one thread, its leader: `held.tid == held.pid`.
+        self.memory_sharing_children.insert(held.pid, parent);
+        self.thread_owner.insert(held.pid, parent);
+        self.note("children sharing their parent's memory until exec or exit (vfork, posix_spawn, CLONE_VM)");
+        Ok(())
+    }
+
+    /// A child that shared its parent's memory stops sharing it (at its
+    /// exec or exit); false if `pid` is no such child.
+    fn stop_sharing(&mut self, pid: u32) -> bool {
+        if self.memory_sharing_children.remove(&pid).is_none() {
+            return false;
+        }
+        self.thread_owner.remove(&pid);
+        self.pending.remove(&pid);
+        true
+    }
+
     fn on_comm(&mut self, pid: u32, name: String, exec: bool) -> io::Result<()> {
         if !exec {
             self.ignore("PERF_RECORD_COMM (a new name, not an exec)");
             return Ok(());
         }
+        // A child that shared its parent's memory gets its own at exec: a
+        // new task, as for a process first seen at its exec.
+        self.stop_sharing(pid);
         let task = TaskId(pid);
         if let Some(old) = self.processes.remove(&pid) {
             self.out.op(Op::Exec { task })?;
@@ -279,16 +387,26 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
         self.out.mark(format!("{pid} exec {name}"))
     }
 
+    /// A process fork is held until its clone flags are known (see
+    /// [`HeldFork`]); a thread joins its process at once.
     fn on_fork(&mut self, pid: u32, tid: u32, parent_pid: u32) -> io::Result<()> {
-        if pid == parent_pid {
-            // A thread: same address space, no task of its own.
-            self.ensure_process(pid)?;
-            self.thread_owner.insert(tid, pid);
-            if let Some(p) = self.processes.get_mut(&pid) {
-                p.threads.insert(tid);
-            }
+        if pid != parent_pid {
+            self.held_forks.push(HeldFork { pid, tid, parent_pid });
             return Ok(());
         }
+        // A thread: same address space, no task of its own.
+        self.ensure_process(pid)?;
+        self.thread_owner.insert(tid, pid);
+        if let Some(p) = self.processes.get_mut(&pid) {
+            p.threads.insert(tid);
+        }
+        Ok(())
+    }
+
+    /// Writes the fork of a process (no longer held).
+    fn write_fork(&mut self, HeldFork { pid, tid, parent_pid }: HeldFork) -> io::Result<()> {
+        // A child sharing its parent's memory forks from that memory.
+        let parent_pid = self.pid_of(parent_pid);
         self.ensure_process(parent_pid)?;
         if self.processes.contains_key(&pid) {
             self.note("process ids reused before the old process's exit was seen");
@@ -311,6 +429,10 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
 
     fn on_exit(&mut self, pid: u32, tid: u32) -> io::Result<()> {
         self.pending.remove(&tid);
+        if self.stop_sharing(pid) {
+            // The memory was the parent's, and stays with it.
+            return Ok(());
+        }
         let Some(process) = self.processes.get_mut(&pid) else {
             self.ignore("PERF_RECORD_EXIT of a process not alive in the capture");
             return Ok(());
