@@ -111,6 +111,13 @@ const MADV_WIPEONFORK: u64 = 18;
 const MADV_KEEPONFORK: u64 = 19;
 const MREMAP_DONTUNMAP: u64 = 4;
 
+/// How far `setup_arg_pages` (fs/exec.c) extends a new stack below the
+/// pages holding the arguments: 128 KiB. The `[stack]` mapping perf reports
+/// at exec is that much plus the pages the kernel wrote the arguments,
+/// environment and auxiliary vector into, which are present before the
+/// program takes a single fault.
+const EXEC_STACK_GAP: u64 = (128 << 10) / PAGE_SIZE;
+
 // Linux clone flags (include/uapi/linux/sched.h).
 const CLONE_VM: u64 = 0x100;
 const CLONE_THREAD: u64 = 0x10000;
@@ -128,6 +135,9 @@ struct Process {
     threads: BTreeSet<u32>,
     /// The leader's thread exited while other threads lived on.
     leader_exited: bool,
+    /// Exec'd in the capture, and its new stack not yet mapped: the kernel
+    /// fills the top of that stack itself (see [`EXEC_STACK_GAP`]).
+    awaiting_exec_stack: bool,
 }
 
 /// Writes ops, counting them.
@@ -383,7 +393,7 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
             self.out.op(Op::TaskCreate { task })?;
         }
         self.pending.remove(&pid);
-        self.processes.insert(pid, Process { whole_history: true, ..Process::default() });
+        self.processes.insert(pid, Process { whole_history: true, awaiting_exec_stack: true, ..Process::default() });
         self.out.mark(format!("{pid} exec {name}"))
     }
 
@@ -492,10 +502,38 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
                 if let Backing::File { offset, .. } = &mut region.backing {
                     *offset += new_start - start;
                 }
+                let is_stack = region.stack;
                 self.unmap(m.pid, new_start, new_end)?;
-                self.map(m.pid, new_start, region)
+                self.map(m.pid, new_start, region)?;
+                if is_stack { self.fill_exec_stack(m.pid, new_start, new_end) } else { Ok(()) }
             }
         }
+    }
+
+    /// The first `[stack]` of an exec'd process: writes the pages above the
+    /// 128 KiB `setup_arg_pages` leaves below the arguments, as the kernel
+    /// did (`copy_strings`, `create_elf_tables`) with no fault to record.
+    /// Without them the program's first recorded fault on such a page (a
+    /// copy-on-write after a fork) finds nothing in the simulator.
+    fn fill_exec_stack(&mut self, pid: u32, start: u64, end: u64) -> io::Result<()> {
+        let Some(process) = self.processes.get_mut(&pid) else { return Ok(()) };
+        if !std::mem::take(&mut process.awaiting_exec_stack) || end - start <= EXEC_STACK_GAP {
+            return Ok(());
+        }
+        let first = start + EXEC_STACK_GAP;
+        self.summary
+            .notes
+            .add_many("stack pages the kernel wrote at exec (arguments, environment; replayed as writes)", end - first);
+        let op = AccessOp {
+            task: TaskId(pid),
+            access: Access::Write,
+            addr: first * PAGE_SIZE,
+            len: (end - first) * PAGE_SIZE,
+            value: None,
+            expect_value: None,
+            recorded: None,
+        };
+        self.out.access(op, KernReturn::Success)
     }
 
     /// The part of a `PERF_RECORD_MMAP2` range `[start, end)` that the new
