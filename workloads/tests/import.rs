@@ -589,6 +589,9 @@ fn mremap_moves_with_its_contents() {
             "vm_deallocate 100 0x400000 0x3000"
         ]
     );
+    // The move is an approximation, and the summary counts it.
+    let notes = import_perf_text(&text).unwrap().summary.notes;
+    assert_eq!(notes.get("mremap moves (replayed as vm_copy: the pages are shared copy-on-write, not moved with their page-table entries)"), 1, "{notes:?}");
 }
 
 /// Does madvise(MADV_DONTNEED) renew private memory, and DONTFORK keep a

@@ -722,6 +722,7 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
             return Ok(());
         }
         // Moved: whatever was at the destination is gone (MREMAP_FIXED).
+        self.note("mremap moves (replayed as vm_copy: the pages are shared copy-on-write, not moved with their page-table entries)");
         self.unmap(pid, new_start, new_end)?;
         let kept = old_pages.min(new_pages);
         let pieces = self.processes.get(&pid).map(|p| p.space.pieces(old_start, old_start + kept)).unwrap_or_default();
