@@ -510,6 +510,9 @@ impl<'a> OpStory<'a> {
             Op::VmCopy { task, src, size, dst } => {
                 format!("task {} copies {} to {:#x} (vm_copy)", task.0, range(*src, *size), dst)
             }
+            Op::VmMove { task, src, size, dst } => {
+                format!("task {} moves its {} to {:#x}, memory and all (vm_move)", task.0, range(*src, *size), dst)
+            }
             Op::VmMap { task, addr, size, anywhere, file, offset, private, prot } => {
                 let place = match (addr, anywhere) {
                     (Some(a), false) => format!("at {a:#x}"),

@@ -14,7 +14,7 @@ use crate::fault::{AccessStop, access_range, pmap_finding};
 use crate::ids::{Pindex, TaskId, Token, Vpn, page_span};
 use crate::map::{MapBounds, MapEntry, VmMap};
 use crate::op::AccessOp;
-use crate::pmap::Pmap;
+use crate::pmap::{Pmap, PmapEntry};
 use crate::policy::Backing;
 use crate::sim::{Sim, SimError};
 use crate::stats::mix;
@@ -414,6 +414,65 @@ impl Sim {
         for (pages, backing) in snapshot.pieces {
             let entry = snapshot_entry(Vpn(0), pages, backing);
             self.policy.release(&mut self.world, task, &entry);
+        }
+    }
+
+    /// `vm_move(task, src, size, dst)`: the entries of `[src, src + size)`
+    /// move to `dst` with their objects and offsets, so the memory goes with
+    /// them and nothing is copied (Linux `mremap` with `MREMAP_MAYMOVE`,
+    /// `move_vma`). Whether the hardware entries move too is the policy's
+    /// choice ([`Policy::moves_pmap_entries`]): Linux moves its page-table
+    /// entries (`move_page_tables`); a design without such a call would
+    /// remap and unmap (Mach `vm_remap`, NetBSD's `uvm_mremap`), and the
+    /// next access is a soft fault that maps the same page again.
+    ///
+    /// The checks, in `vm_copy`'s order: `size == 0` succeeds; the source
+    /// must be mapped throughout (`KERN_INVALID_ADDRESS`; its protection
+    /// does not matter, nothing is read); alignment of `src`, `size` and
+    /// `dst` (`KERN_INVALID_ARGUMENT`); overlapping ranges
+    /// (`KERN_INVALID_ARGUMENT`, as Linux refuses them); the destination
+    /// must be legal (`KERN_INVALID_ADDRESS`) and free (`KERN_NO_SPACE`).
+    pub(crate) fn vm_move(&mut self, task: TaskId, src: u64, size: u64, dst: u64) -> Result<KernReturn, SimError> {
+        self.require_task(task)?;
+        let (src_start, src_end) = match self.mapped_range(task, src, size, |_| true) {
+            ControlFlow::Continue(range) => range,
+            ControlFlow::Break(code) => return Ok(code),
+        };
+        if !(self.aligned(src) && self.aligned(size) && self.aligned(dst)) {
+            return Ok(KernReturn::InvalidArgument);
+        }
+        let Some((dst_start, dst_end)) = self.legal_range(dst, size) else {
+            return Ok(KernReturn::InvalidAddress);
+        };
+        if dst_start < src_end && src_start < dst_end {
+            return Ok(KernReturn::InvalidArgument);
+        }
+        if !self.world.task(task).map.overlapping(dst_start, dst_end).is_empty() {
+            return Ok(KernReturn::NoSpace);
+        }
+        self.move_entries(task, src_start, src_end, dst_start);
+        Ok(KernReturn::Success)
+    }
+
+    /// Moves the entries of `[start, end)` (clipped first) to begin at
+    /// `to`, which the caller has found free.
+    fn move_entries(&mut self, task: TaskId, start: Vpn, end: Vpn, to: Vpn) {
+        self.clip_range(task, start, end);
+        let moving = self.world.task(task).map.overlapping(start, end);
+        let shift = |vpn: Vpn| Vpn(vpn.0 - start.0 + to.0);
+        let pmap = &mut self.world.task_mut(task).pmap;
+        let hardware: Vec<(Vpn, PmapEntry)> =
+            if self.policy.moves_pmap_entries() { pmap.range(start, end).collect() } else { Vec::new() };
+        pmap.remove_range(start, end);
+        for (vpn, entry) in hardware {
+            pmap.enter(shift(vpn), entry);
+        }
+        for entry in &moving {
+            self.world.remove_entry(task, entry.start);
+        }
+        for entry in moving {
+            let moved = MapEntry { start: shift(entry.start), end: shift(entry.end), ..entry };
+            self.world.insert_entry(task, moved);
         }
     }
 

@@ -37,6 +37,9 @@ pub enum Op {
     VmWrite { task: TaskId, addr: u64, size: u64, caller: TaskId, src: u64 },
     /// Copy `size` bytes from `src` to `dst` inside one task, lazily.
     VmCopy { task: TaskId, src: u64, size: u64, dst: u64 },
+    /// Move the mappings of `[src, src + size)` to the free range at `dst`,
+    /// with their memory (Linux `mremap` that moves).
+    VmMove { task: TaskId, src: u64, size: u64, dst: u64 },
     /// Map `size` bytes of a file, from byte `offset`, privately
     /// (copy-on-write) or shared (writes reach the file).
     VmMap {
@@ -119,6 +122,7 @@ impl Op {
             Op::VmRead { .. } => "vm_read",
             Op::VmWrite { .. } => "vm_write",
             Op::VmCopy { .. } => "vm_copy",
+            Op::VmMove { .. } => "vm_move",
             Op::VmMap { .. } => "vm_map",
             Op::Access(a) => match a.access {
                 Access::Read => "read",

@@ -229,6 +229,7 @@ impl Sim {
             Op::VmRead { task, addr, size, caller, dst } => self.vm_read(*task, *addr, *size, *caller, *dst),
             Op::VmWrite { task, addr, size, caller, src } => self.vm_write(*task, *addr, *size, *caller, *src),
             Op::VmCopy { task, src, size, dst } => self.vm_copy(*task, *src, *size, *dst),
+            Op::VmMove { task, src, size, dst } => self.vm_move(*task, *src, *size, *dst),
             Op::VmMap { task, addr, size, anywhere, file, offset, private, prot } => {
                 self.vm_map(*task, *addr, *size, *anywhere, file, *offset, *private, *prot)
             }

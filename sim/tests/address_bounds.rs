@@ -195,6 +195,17 @@ fn vm_copy_destination() {
     every_edge(|s| Op::VmCopy { task: TaskId(1), src: 0x100 * P, size: s.size, dst: s.addr }, fixed);
 }
 
+#[test]
+fn vm_move_source() {
+    every_edge(|s| Op::VmMove { task: TaskId(1), src: s.addr, size: s.size, dst: 0x300 * P }, fixed);
+}
+
+/// Task 2 moves its pages 0x200.. to the edge (its top is free).
+#[test]
+fn vm_move_destination() {
+    every_edge(|s| Op::VmMove { task: TaskId(2), src: 0x200 * P, size: s.size, dst: s.addr }, fixed);
+}
+
 fn map_file(addr: u64, size: u64, anywhere: bool, offset: u64) -> Op {
     Op::VmMap {
         task: TaskId(2),

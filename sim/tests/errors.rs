@@ -124,6 +124,31 @@ fn vm_copy_check_order() {
     });
 }
 
+/// vm_move's checks, in order: a zero size, a source mapped throughout
+/// (protection does not matter: the memory moves, nothing is read),
+/// alignment, ranges that overlap, then a legal and free destination.
+#[test]
+fn vm_move_check_order() {
+    every_policy(|policy, run| {
+        let mv = |run: &mut Run, src: u64, size: u64, dst: u64| run.op(Op::VmMove { task: TaskId(1), src, size, dst });
+        assert_eq!(mv(run, 0xdead, 0, 0xbeef), Success, "{policy}: size 0");
+        assert_eq!(mv(run, 0x100 * P + 8, P, 0x900 * P), InvalidArgument, "{policy}: src");
+        assert_eq!(mv(run, 0x100 * P, P + 8, 0x900 * P), InvalidArgument, "{policy}: size");
+        assert_eq!(mv(run, 0x100 * P, P, 0x900 * P + 8), InvalidArgument, "{policy}: dst");
+        assert_eq!(mv(run, 0x107 * P, 4 * P, 0x900 * P), InvalidAddress, "{policy}: a hole in the source");
+        assert_eq!(mv(run, 0x107 * P, 4 * P, 0x900 * P + 8), InvalidAddress, "{policy}: the source first");
+        assert_eq!(mv(run, 0x100 * P, 4 * P, 0x102 * P), InvalidArgument, "{policy}: overlap above");
+        assert_eq!(mv(run, 0x102 * P, 4 * P, 0x100 * P), InvalidArgument, "{policy}: overlap below");
+        assert_eq!(mv(run, 0x100 * P, 2 * P, 0x111 * P), NoSpace, "{policy}: the destination is in use");
+        assert_eq!(mv(run, 0x100 * P, 2 * P, 0x10f * P), NoSpace, "{policy}: partly in use");
+        let past_the_map = sim::Config::default().map_max;
+        assert_eq!(mv(run, 0x100 * P, 2 * P, past_the_map), InvalidAddress, "{policy}: past the map");
+        // Read-only memory moves too, and keeps its protection.
+        assert_eq!(mv(run, 0x104 * P, 4 * P, 0x900 * P), Success, "{policy}");
+        assert_eq!(run.entry(1, 0x900).protection, Prot::parse("r").unwrap(), "{policy}");
+    });
+}
+
 /// vm_read and vm_write between tasks: their codes, including NO_SPACE for
 /// a vm_read with no room in the caller.
 #[test]

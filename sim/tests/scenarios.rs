@@ -1,6 +1,8 @@
-use sim::PolicyKind;
+use sim::KernReturn::{self, Success};
+use sim::event::{Event, FaultKind};
+use sim::{Op, PolicyKind, TaskId};
 
-use crate::support::Run;
+use crate::support::{P, Run};
 
 /// A parent with four written pages, forked into child 2.
 fn forked(policy: PolicyKind) -> Run {
@@ -168,4 +170,41 @@ fn nocollapse_grows_where_gnumach_does_not() {
     assert_eq!((*plain_chain, plain.objects.alive, plain.objects.max_chain), (7, 7, 7));
     assert_eq!(plain.pages.hidden, rounds as u64, "one stale original per round");
     assert_eq!(gnumach.read_digest, plain.read_digest);
+}
+
+/// What does a moving `mremap` (`vm_move`) do? The memory goes with the
+/// mapping under every design: the data is at the new address, the old one
+/// is unmapped, and nothing is copied. Linux moves its page-table entries
+/// too, so the moved pages are read without a fault; the other designs
+/// start the new range with no hardware entries, and each page's next
+/// access is a soft fault that maps the same page.
+#[test]
+fn a_move_carries_the_memory() {
+    for policy in PolicyKind::ALL {
+        let mut run = Run::new(policy);
+        run.task(1);
+        assert_eq!(run.alloc(1, 0x100, 4), Success);
+        assert_eq!(run.write_value(1, 0x100, 4, 7), Success);
+        run.sim.keep_events(true);
+        let moved = Op::VmMove { task: TaskId(1), src: 0x100 * P, size: 4 * P, dst: 0x500 * P };
+        assert_eq!(run.op(moved), Success, "{policy}");
+        assert_eq!(run.read_expect(1, 0x500, 4, 7), Success, "{policy}: the data moved");
+        assert_eq!(run.read(1, 0x100, 1), KernReturn::InvalidAddress, "{policy}: the old range is gone");
+        let events = run.sim.take_events();
+        let faults: Vec<FaultKind> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Fault { kind, .. } => Some(*kind),
+                _ => None,
+            })
+            .collect();
+        let copied = events.iter().filter(|e| matches!(e, Event::PageCopied { .. })).count();
+        assert_eq!(copied, 0, "{policy}: nothing is copied");
+        let expected = match policy {
+            // Linux moves its page-table entries with the mapping.
+            PolicyKind::Linux => vec![FaultKind::Segv],
+            _ => [vec![FaultKind::Map; 4], vec![FaultKind::Segv]].concat(),
+        };
+        assert_eq!(faults, expected, "{policy}");
+    }
 }

@@ -414,7 +414,8 @@ impl TraceDecoder<'_> {
             9 => self.deallocate(),
             10 | 11 => self.protect(),
             12 | 13 => self.inherit(),
-            14..=16 => self.copy(),
+            14 | 15 => self.copy(),
+            16 => self.move_range(),
             17 | 18 => self.vm_read(),
             19 | 20 => self.vm_write(),
             21 | 22 => self.map_file(),
@@ -480,6 +481,11 @@ impl TraceDecoder<'_> {
     fn copy(&mut self) -> Option<Op> {
         let task = self.live_task()?;
         Some(Op::VmCopy { task, src: self.input.address(), size: self.input.size(), dst: self.input.address() })
+    }
+
+    fn move_range(&mut self) -> Option<Op> {
+        let task = self.live_task()?;
+        Some(Op::VmMove { task, src: self.input.address(), size: self.input.size(), dst: self.input.address() })
     }
 
     fn vm_read(&mut self) -> Option<Op> {

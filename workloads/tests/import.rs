@@ -170,14 +170,14 @@ fn forkwrite_fixture_is_pinned() {
         ("task_create", 1),
         // Stack, heap, thread stack and its guard, the two private pages
         // madvise(MADV_DONTNEED) renews, the thread stack renewed as the
-        // thread exits, the mremap destination and its growth...
-        ("vm_allocate", 13),
-        // ...and the mremap: the contents follow the pages.
-        ("vm_copy", 1),
-        ("vm_deallocate", 17),
+        // thread exits, the growth at the mremap's destination...
+        ("vm_allocate", 12),
+        ("vm_deallocate", 16),
         // The shared anonymous mapping.
         ("vm_inherit", 1),
         ("vm_map", 17),
+        // ...and the mremap: the mapping moves with its pages.
+        ("vm_move", 1),
         ("vm_protect", 7),
         // 118 recorded, and the stack page the kernel wrote at exec.
         ("write", 119),
@@ -307,6 +307,7 @@ fn compact(t: &TraceOp) -> String {
             )
         }
         Op::VmCopy { task, src, size, dst } => format!("vm_copy {} {src:#x} {size:#x} {dst:#x}", task.0),
+        Op::VmMove { task, src, size, dst } => format!("vm_move {} {src:#x} {size:#x} {dst:#x}", task.0),
         Op::Access(a) => {
             let expect = t.expect.map_or(String::new(), |e| format!(" {e}"));
             let recorded = a.recorded.map_or("", |r| r.name());
@@ -558,40 +559,63 @@ fn brk_grows_and_shrinks_the_heap() {
     );
 }
 
-/// Does mremap shrink, grow in place, and move (copying the contents)?
+/// Does mremap shrink, grow in place, and move (the mapping goes with its
+/// pages: one `vm_move`, then the growth at the new place)?
 #[test]
 fn mremap_moves_with_its_contents() {
-    let enter = |addr: u64, old: u64, new: u64| {
+    let enter = |addr: u64, old: u64, new: u64, flags: u64| {
         format!(
-            "syscalls:sys_enter_mremap: addr: {addr:#x}, old_len: {old:#x}, new_len: {new:#x}, flags: 0x00000001, new_addr: 0x00000000"
+            "syscalls:sys_enter_mremap: addr: {addr:#x}, old_len: {old:#x}, new_len: {new:#x}, flags: {flags:#010x}, new_addr: 0x00000000"
         )
     };
     let text = exec_100()
-        + &line(100, 10, &enter(0x40_0000, 0x4000, 0x2000))
+        + &line(100, 10, &enter(0x40_0000, 0x4000, 0x2000, 1))
         + &line(100, 11, "syscalls:sys_exit_mremap: 0x400000")
-        + &line(100, 12, &enter(0x40_0000, 0x2000, 0x3000))
+        + &line(100, 12, &enter(0x40_0000, 0x2000, 0x3000, 1))
         + &line(100, 13, "syscalls:sys_exit_mremap: 0x400000")
-        + &line(100, 14, &enter(0x40_0000, 0x3000, 0x5000))
+        + &line(100, 14, &enter(0x40_0000, 0x3000, 0x5000, 1))
         + &line(100, 15, "syscalls:sys_exit_mremap: 0x7000000");
-    let ops = ops_of(&text);
+    let imported = import_perf_text(&text).unwrap();
+    let ops: Vec<String> = imported.ops.iter().map(compact).collect();
     assert_eq!(
-        ops[ops.len() - 8..],
+        ops[ops.len() - 4..],
         [
             "vm_deallocate 100 0x402000 0x2000",
             "vm_allocate 100 0x402000 0x1000",
-            // Moved: each region is mapped at the new place and its
-            // contents copied, the growth added, the old place unmapped.
-            "vm_allocate 100 0x7000000 0x2000",
-            "vm_copy 100 0x400000 0x2000 0x7000000",
-            "vm_allocate 100 0x7002000 0x1000",
-            "vm_copy 100 0x402000 0x1000 0x7002000",
+            "vm_move 100 0x400000 0x3000 0x7000000",
             "vm_allocate 100 0x7003000 0x2000",
-            "vm_deallocate 100 0x400000 0x3000"
         ]
     );
-    // The move is an approximation, and the summary counts it.
-    let notes = import_perf_text(&text).unwrap().summary.notes;
-    assert_eq!(notes.get("mremap moves (replayed as vm_copy: the pages are shared copy-on-write, not moved with their page-table entries)"), 1, "{notes:?}");
+    assert_eq!(imported.summary.notes.total(), 1, "only the exec's stack page: {:?}", imported.summary.notes);
+
+    // Written pages keep their data at the new place, and under linux
+    // (which moves its page-table entries) are read there without a fault.
+    let written = exec_100()
+        + &line(100, 10, &fault(0x40_0000, 0x6))
+        + &line(100, 11, &enter(0x40_0000, 0x4000, 0x4000, 1))
+        + &line(100, 12, "syscalls:sys_exit_mremap: 0x7000000");
+    let mut ops = import_perf_text(&written).unwrap().ops;
+    let before = replay(PolicyKind::Linux, &ops).1.faults.total;
+    ops.push(TraceOp {
+        op: Op::Access(sim::op::AccessOp {
+            task: TaskId(100),
+            access: sim::types::Access::Read,
+            addr: 0x700_0000,
+            len: 0x1000,
+            value: None,
+            expect_value: None,
+            recorded: None,
+        }),
+        expect: None,
+    });
+    assert_eq!(replay(PolicyKind::Linux, &ops).1.faults.total, before);
+
+    // MREMAP_DONTUNMAP (flag 4): the old range stays, emptied.
+    let kept = exec_100()
+        + &line(100, 10, &enter(0x40_0000, 0x4000, 0x4000, 1 | 2 | 4))
+        + &line(100, 11, "syscalls:sys_exit_mremap: 0x7000000");
+    let ops = ops_of(&kept);
+    assert_eq!(ops[ops.len() - 2..], ["vm_move 100 0x400000 0x4000 0x7000000", "vm_allocate 100 0x400000 0x4000"]);
 }
 
 /// Does madvise(MADV_DONTNEED) renew private memory, and DONTFORK keep a

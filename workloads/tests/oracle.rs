@@ -51,6 +51,7 @@ enum Step {
     Protect { who: u8, page: u64, pages: u64, prot: u8, set_max: bool },
     Inherit { who: u8, page: u64, pages: u64, inherit: u8 },
     Copy { who: u8, src: u64, pages: u64, dst: u64, misalign: u8 },
+    Move { who: u8, src: u64, pages: u64, dst: u64, misalign: u8 },
     Read { who: u8, other: u8, page: u64, pages: u64, dst: Option<u64> },
     Write { who: u8, other: u8, page: u64, pages: u64, src: u64 },
     Map { who: u8, page: u64, pages: u64, file: u8, offset: u64, private: bool, prot: u8 },
@@ -96,6 +97,10 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (who, page(), 1..8u64, 0..3u8).prop_map(|(who, page, pages, inherit)| Step::Inherit { who, page, pages, inherit }),
         4 => (who, page(), 0..6u64, page(), 0..12u8)
             .prop_map(|(who, src, pages, dst, misalign)| Step::Copy { who, src, pages, dst, misalign }),
+        // Into the window's holes, or just past it, where it is usually free
+        // (accesses reach the first pages past it).
+        2 => (who, page(), 0..6u64, prop_oneof![page(), BASE + SPAN..BASE + SPAN + 4], 0..12u8)
+            .prop_map(|(who, src, pages, dst, misalign)| Step::Move { who, src, pages, dst, misalign }),
         2 => (who, any::<u8>(), page(), 1..5u64, prop::option::of(page()))
             .prop_map(|(who, other, page, pages, dst)| Step::Read { who, other, page, pages, dst }),
         2 => (who, any::<u8>(), page(), 1..5u64, page())
@@ -187,6 +192,17 @@ fn concretize(steps: &[Step]) -> Vec<TraceOp> {
                 }
                 Op::VmCopy { task, src: s, size: n, dst: d }
             }
+            Step::Move { who, src, pages, dst, misalign } => {
+                let Some(task) = pick(&live, who) else { continue };
+                let (mut s, mut n, mut d) = (src * P, pages * P, dst * P);
+                match misalign {
+                    0 => s += 8,
+                    1 => n += 8,
+                    2 => d += 8,
+                    _ => {}
+                }
+                Op::VmMove { task, src: s, size: n, dst: d }
+            }
             Step::Read { who, other, page, pages, dst } => {
                 let (Some(caller), Some(task)) = (pick(&live, who), pick(&live, other)) else { continue };
                 Op::VmRead { task, addr: page * P, size: pages * P, caller, dst: dst.map(|d| d * P) }
@@ -250,6 +266,16 @@ fn replay(design: Design, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimError
             results.iter().filter(|r| matches!(r, Ok(KernReturn::ProtectionFailure))).count() as u64,
         ),
         ("success_at_an_edge", edge_ops(trace, &results, |code| code == KernReturn::Success)),
+        (
+            "moves",
+            trace
+                .iter()
+                .zip(&results)
+                .filter(|(t, r)| {
+                    matches!(t.op, Op::VmMove { size, .. } if size > 0) && matches!(r, Ok(KernReturn::Success))
+                })
+                .count() as u64,
+        ),
         ("refused_at_an_edge", edge_ops(trace, &results, |code| code != KernReturn::Success)),
         ("cow_copy", report.faults.cow_copy),
         ("page_in", report.faults.page_in),
@@ -276,7 +302,7 @@ fn at_an_edge(op: &Op) -> bool {
         Op::VmDeallocate { addr, .. } | Op::VmProtect { addr, .. } | Op::VmInherit { addr, .. } => edge(*addr),
         Op::VmRead { addr, dst, .. } => edge(*addr) || dst.is_some_and(edge),
         Op::VmWrite { addr, src, .. } => edge(*addr) || edge(*src),
-        Op::VmCopy { src, dst, .. } => edge(*src) || edge(*dst),
+        Op::VmCopy { src, dst, .. } | Op::VmMove { src, dst, .. } => edge(*src) || edge(*dst),
         Op::VmMap { addr, offset, .. } => addr.is_some_and(edge) || edge(*offset),
         Op::Access(a) => edge(a.addr),
         _ => false,

@@ -73,6 +73,7 @@ pub const LINUX: PageTableRules = PageTableRules {
     read_maps_exclusive_writable: true,
     shared_fault_takes_write_path: false,
     fault_around: FaultAround::ResidentPages,
+    move_moves_page_table_entries: true,
 };
 
 /// A fresh `linux` policy.

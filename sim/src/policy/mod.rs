@@ -138,6 +138,16 @@ pub(crate) trait Policy: Send {
         w.reference(entry.object);
     }
 
+    /// Does `vm_move` carry the hardware entries (the pmap) to the new
+    /// address? Linux moves its page-table entries with the mapping
+    /// (`move_page_tables`), so moved pages need no fault. The other kernels
+    /// have no such call: moving memory is a remap and an unmap (Mach
+    /// `vm_remap`, NetBSD `uvm_mremap`), and the new range starts with no
+    /// hardware entries, so each page's next access is a soft fault.
+    fn moves_pmap_entries(&self) -> bool {
+        false
+    }
+
     /// The entry is being unmapped: let go of its backing.
     fn release(&mut self, w: &mut World, _task: TaskId, entry: &MapEntry) {
         w.deallocate(entry.object);

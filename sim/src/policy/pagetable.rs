@@ -176,6 +176,10 @@ pub struct PageTableRules {
     /// and which of them count as being in the page cache (Linux
     /// `do_fault_around`; see the module docs).
     pub fault_around: FaultAround,
+    /// `vm_move` (a moving `mremap`) carries the page-table entries to the
+    /// new address (Linux `move_page_tables`); without it the moved range
+    /// refaults page by page.
+    pub move_moves_page_table_entries: bool,
 }
 
 /// Fault-around, and what the page cache holds when it runs.
@@ -567,6 +571,10 @@ fn forget_slot_mappings(w: &mut World, table: ObjectId, index: Pindex) {
 }
 
 impl Policy for PageTables {
+    fn moves_pmap_entries(&self) -> bool {
+        self.rules.move_moves_page_table_entries
+    }
+
     fn new_anonymous(&mut self, w: &mut World, pages: u64) -> Backing {
         let table = w.create_object(ObjectRole::PageTable, pages, Fill::Zero);
         Backing { object: table, offset: Pindex(0), needs_copy: false }

@@ -50,6 +50,7 @@ pub const PLAN9: PageTableRules = PageTableRules {
     read_maps_exclusive_writable: false,
     shared_fault_takes_write_path: true,
     fault_around: FaultAround::Off,
+    move_moves_page_table_entries: false,
 };
 
 /// A fresh `plan9` policy.

@@ -158,6 +158,7 @@ pub const OPS: &[OpSpec] = &[
     VM_READ,
     VM_WRITE,
     VM_COPY,
+    VM_MOVE,
     VM_MAP,
     READ,
     WRITE,
@@ -204,6 +205,7 @@ pub fn spec_of(op: &Op) -> &'static OpSpec {
         Op::VmRead { .. } => &VM_READ,
         Op::VmWrite { .. } => &VM_WRITE,
         Op::VmCopy { .. } => &VM_COPY,
+        Op::VmMove { .. } => &VM_MOVE,
         Op::VmMap { .. } => &VM_MAP,
         Op::Access(access) => match access.access {
             Access::Read => &READ,
@@ -459,6 +461,33 @@ fn write_vm_copy(op: &Op, line: &mut ObjectWriter) {
     line.address("dst", *dst);
 }
 
+const VM_MOVE: OpSpec = OpSpec {
+    name: "vm_move",
+    fields: &[
+        required("task", FieldKind::Task),
+        required("src", FieldKind::Address),
+        required("size", FieldKind::Size),
+        required("dst", FieldKind::Address),
+    ],
+    build_op: |line, name| {
+        Ok(Op::VmMove {
+            task: line.task("task", name)?,
+            src: line.number("src", name)?,
+            size: line.number("size", name)?,
+            dst: line.number("dst", name)?,
+        })
+    },
+    write_fields: write_vm_move,
+};
+
+fn write_vm_move(op: &Op, line: &mut ObjectWriter) {
+    let Op::VmMove { task, src, size, dst } = op else { return };
+    line.task("task", *task);
+    line.address("src", *src);
+    line.size("size", *size);
+    line.address("dst", *dst);
+}
+
 const VM_MAP: OpSpec = OpSpec {
     name: "vm_map",
     fields: &[
@@ -627,6 +656,7 @@ mod tests {
             Op::VmRead { task: one, addr: 0x100000, size: 8192, caller: two, dst: Some(0x300000) },
             Op::VmWrite { task: one, addr: 0x100000, size: 8192, caller: two, src: 0x300000 },
             Op::VmCopy { task: one, src: 0x100000, size: 8192, dst: 0x200000 },
+            Op::VmMove { task: one, src: 0x100000, size: 8192, dst: 0x500000 },
             Op::VmMap {
                 task: one,
                 addr: Some(0x400000),
@@ -667,6 +697,7 @@ mod tests {
             "vm_read",
             "vm_write",
             "vm_copy",
+            "vm_move",
             "vm_map",
             "read",
             "write",

@@ -13,7 +13,7 @@
 //! | `munmap` returning 0 | `vm_deallocate` of each mapped stretch |
 //! | `mprotect` returning 0 | `vm_protect` of each stretch whose protection changes |
 //! | `brk` | the heap grows (`vm_allocate`) or shrinks (`vm_deallocate`) |
-//! | `mremap` | shrink, grow in place, or move: map the new place, `vm_copy` the contents over, unmap the old |
+//! | `mremap` | shrink, grow in place, or move: `vm_move` the mapping with its memory (and grow it at the new place) |
 //! | `madvise(MADV_DONTNEED)` | unmap and map again: private pages read as new afterwards |
 //! | `madvise(MADV_DONTFORK / DOFORK)` | `vm_inherit none` / back |
 //! | a page fault | one access op of one page: `write` (error code bit 1), `exec_fetch` (bit 4) or `read`, carrying `recorded`: `present` (bit 0) or `not_present` |
@@ -65,9 +65,7 @@
 //! before it was recorded) replays every child as a fork.
 //!
 //! Limits, all counted in the summary where they arise: `MADV_FREE`,
-//! `MADV_WIPEONFORK` and `MADV_REMOVE` are not followed; an `mremap` move is
-//! replayed as a lazy copy (the pages are shared copy-on-write until written
-//! rather than moved).
+//! `MADV_WIPEONFORK` and `MADV_REMOVE` are not followed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -722,46 +720,48 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
             return Ok(());
         }
         // Moved: whatever was at the destination is gone (MREMAP_FIXED).
-        self.note("mremap moves (replayed as vm_copy: the pages are shared copy-on-write, not moved with their page-table entries)");
         self.unmap(pid, new_start, new_end)?;
         let kept = old_pages.min(new_pages);
-        let pieces = self.processes.get(&pid).map(|p| p.space.pieces(old_start, old_start + kept)).unwrap_or_default();
-        let carried: u64 = pieces.iter().map(|p| p.region.end - p.start).sum();
-        if carried < kept {
+        let unknown = Region::new(old_start + kept, Prot::DEFAULT, Backing::Anonymous);
+        if !self.processes.get(&pid).is_some_and(|p| p.space.holes(old_start, old_start + kept).is_empty()) {
             self.note("mremap of memory never seen mapped (moved as anonymous)");
+            self.fill_holes(pid, old_start, old_start + kept, &unknown)?;
         }
-        for piece in pieces {
-            let at = new_start + (piece.start - old_start);
-            self.move_piece(pid, piece.start, at, piece.region)?;
-        }
-        let unknown = Region::new(new_start + kept, Prot::DEFAULT, Backing::Anonymous);
-        self.fill_holes(pid, new_start, new_start + kept, &unknown)?;
         let template = self.continuation(pid, old_start + kept);
+        let moved = self.move_range(pid, old_start, old_start + kept, new_start)?;
+        // A move that shrinks leaves the old range's tail unmapped.
+        self.unmap(pid, old_start + kept, old_end)?;
         self.fill_holes(pid, new_start + kept, new_end, &template)?;
         if flags & MREMAP_DONTUNMAP != 0 {
-            // The old range stays mapped, emptied.
-            self.renew(pid, old_start, old_end)
-        } else {
-            self.unmap(pid, old_start, old_end)
+            // The old range stays mapped, emptied: as it was, with no pages.
+            for (start, region) in moved {
+                self.map(pid, start, region)?;
+            }
         }
+        Ok(())
     }
 
-    /// Maps `region` (clipped at `from`) again at `at`, and copies the
-    /// contents over when they are readable.
-    fn move_piece(&mut self, pid: u32, from: u64, at: u64, region: Region) -> io::Result<()> {
-        let pages = region.end - from;
-        let mut moved = region.clone();
-        moved.end = at + pages;
-        if !region.prot.allows(Prot::READ) {
-            self.note("mremap of unreadable memory (contents not carried over)");
-            return self.map(pid, at, moved);
-        }
-        let final_prot = moved.prot;
-        moved.prot = Prot::DEFAULT;
-        self.map(pid, at, moved)?;
+    /// Moves `[start, end)` (mapped throughout) to `to` with a `vm_move`,
+    /// in the picture too; returns the regions as they were at the old place.
+    fn move_range(&mut self, pid: u32, start: u64, end: u64, to: u64) -> io::Result<Vec<(u64, Region)>> {
         let task = TaskId(pid);
-        self.out.op(Op::VmCopy { task, src: from * PAGE_SIZE, size: pages * PAGE_SIZE, dst: at * PAGE_SIZE })?;
-        self.protect(pid, at, at + pages, final_prot)
+        self.out.op(Op::VmMove {
+            task,
+            src: start * PAGE_SIZE,
+            size: (end - start) * PAGE_SIZE,
+            dst: to * PAGE_SIZE,
+        })?;
+        let Some(process) = self.processes.get_mut(&pid) else { return Ok(Vec::new()) };
+        let pieces = process.space.pieces(start, end);
+        process.space.remove(start, end);
+        let mut old = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            let mut region = piece.region.clone();
+            region.end = piece.region.end - start + to;
+            process.space.insert(piece.start - start + to, region);
+            old.push((piece.start, piece.region));
+        }
+        Ok(old)
     }
 
     /// A region that continues the one ending at `page` (same backing, the
