@@ -35,6 +35,10 @@
 //! cache is what the run has brought into the file objects (`pagetable.rs`
 //! has the rules and the other choice, a warm page cache).
 //!
+//! An `mremap` that moves a mapping (`vm_move`) moves its page-table
+//! entries with it (`move_vma` → `move_page_tables`): the moved pages are
+//! used at their new address without a fault.
+//!
 //! Here each map entry has a page table object of its own whose slots hold
 //! reference-counted pages (`pagetable.rs` has the model, shared with Plan
 //! 9). The pmap plays the hardware PTEs: the child's read-only PTEs are
@@ -49,7 +53,8 @@
 //! `do_read_fault`, `should_fault_around`, `do_fault_around`,
 //! `do_cow_fault`, `do_shared_fault`), `mm/filemap.c`
 //! (`filemap_map_pages`, `next_uptodate_folio`), `mm/rmap.c`
-//! (`folio_try_dup_anon_rmap_pte`, the mapcount).
+//! (`folio_try_dup_anon_rmap_pte`, the mapcount), `mm/mremap.c`
+//! (`move_vma`, `move_page_tables`).
 //!
 //! Simplified: `PageAnonExclusive` and the refcount are one count (`refs`:
 //! the slots holding the page); `vma_needs_copy` asks whether the entry
