@@ -9,9 +9,11 @@
 //! ```
 //!
 //! naming axes (`trace-length`, `live-tasks`, `region-size`, `chain-depth`)
-//! to run only those, and `--scale N` to multiply every base size by N
-//! (small sizes run in milliseconds, where caches and noise can bend the
-//! fit; a larger scale tells a real trend from that). The axes:
+//! to run only those, `--scale N` to multiply every base size by N (small
+//! sizes run in milliseconds, where caches and noise can bend the fit; a
+//! larger scale tells a real trend from that), `--cap SECONDS` to change
+//! how long one run may take (10 s unless told), and `--policy A,B` to run
+//! only those designs. The axes:
 //!
 //! - **trace length**: `fork-exit` rounds. Every round does the same work,
 //!   so the time should grow linearly, except under `mach-nocollapse`,
@@ -27,7 +29,7 @@
 //!   the bottom of the chain. The region has the same size at every depth,
 //!   so only the depth changes. Deep chains are `mach-nocollapse`'s point.
 //!
-//! A single run is stopped after [`CAP`]; that size and the larger ones are
+//! A single run is stopped after the cap; that size and the larger ones are
 //! reported as "> cap", and the exponent is fitted to the sizes that
 //! finished (a lower bound, marked `≥`).
 
@@ -36,8 +38,9 @@ use std::time::{Duration, Instant};
 use sim::{Access, AccessOp, Config, Op, PolicyKind, Sim, TaskId, TraceOp};
 use workloads::generators::{self, DEFAULT_SEED};
 
-/// The longest a single run may take before it is abandoned.
-const CAP: Duration = Duration::from_secs(10);
+/// The longest a single run may take before it is abandoned, unless
+/// `--cap` says otherwise.
+const DEFAULT_CAP: Duration = Duration::from_secs(10);
 /// The sizes of each axis, as multiples of its base.
 const MULTIPLES: [u64; 4] = [1, 2, 4, 8];
 /// Runs of each size; the fastest counts (the others only met more noise).
@@ -197,8 +200,8 @@ enum Timing {
 }
 
 /// Replays `workload` under `policy` and times its timed part; `None` once
-/// the whole replay has run past [`CAP`].
-fn replay_once(policy: PolicyKind, workload: &Workload) -> Option<Duration> {
+/// the whole replay has run past `cap`.
+fn replay_once(policy: PolicyKind, workload: &Workload, cap: Duration) -> Option<Duration> {
     // No invariant checker and no time series: the model's own cost.
     let config = Config::default().check_invariants(false).sample_every(u64::MAX);
     let mut sim = Sim::new(policy, config);
@@ -212,7 +215,7 @@ fn replay_once(policy: PolicyKind, workload: &Workload) -> Option<Duration> {
             panic!("{policy}: op {} failed: {error}", index + 1);
         }
         // Reading the clock costs little, but not nothing: every 256 ops.
-        if index % 256 == 0 && started.elapsed() > CAP {
+        if index % 256 == 0 && started.elapsed() > cap {
             return None;
         }
     }
@@ -222,10 +225,10 @@ fn replay_once(policy: PolicyKind, workload: &Workload) -> Option<Duration> {
     Some(elapsed)
 }
 
-fn best_of_runs(policy: PolicyKind, workload: &Workload) -> Timing {
+fn best_of_runs(policy: PolicyKind, workload: &Workload, cap: Duration) -> Timing {
     let mut best = Duration::MAX;
     for _ in 0..RUNS {
-        match replay_once(policy, workload) {
+        match replay_once(policy, workload, cap) {
             None => return Timing::OverCap,
             Some(elapsed) => best = best.min(elapsed),
         }
@@ -257,29 +260,52 @@ fn show(timing: Timing) -> String {
     }
 }
 
-/// The command line: the axes named (all when none is) and the scale.
-fn parse_args() -> (Vec<String>, u64) {
-    let mut chosen = Vec::new();
-    let mut scale = 1;
+/// The command line.
+struct Options {
+    /// The axes named; all when none is.
+    chosen: Vec<String>,
+    scale: u64,
+    cap: Duration,
+    policies: Vec<PolicyKind>,
+}
+
+/// Says what is wrong with the command line and exits with 2.
+fn refuse(message: &str) -> ! {
+    eprintln!("{message}");
+    std::process::exit(2);
+}
+
+/// The value after a flag, a whole number in `range`.
+fn number_after(flag: &str, value: Option<String>, range: std::ops::RangeInclusive<u64>) -> u64 {
+    match value.and_then(|n| n.parse::<u64>().ok()) {
+        Some(n) if range.contains(&n) => n,
+        _ => refuse(&format!("{flag} takes a whole number from {} to {}", range.start(), range.end())),
+    }
+}
+
+fn parse_args() -> Options {
+    let mut options =
+        Options { chosen: Vec::new(), scale: 1, cap: DEFAULT_CAP, policies: PolicyKind::ALL.to_vec() };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        if arg == "--scale" {
-            scale = match args.next().and_then(|n| n.parse::<u64>().ok()) {
-                Some(n) if (1..=1024).contains(&n) => n,
-                _ => {
-                    eprintln!("--scale takes a whole number from 1 to 1024");
-                    std::process::exit(2);
-                }
-            };
-        } else {
-            chosen.push(arg);
+        match arg.as_str() {
+            "--scale" => options.scale = number_after("--scale", args.next(), 1..=1024),
+            "--cap" => options.cap = Duration::from_secs(number_after("--cap", args.next(), 1..=86_400)),
+            "--policy" => {
+                let names = args.next().unwrap_or_default();
+                options.policies = names
+                    .split(',')
+                    .map(|name| PolicyKind::parse(name).unwrap_or_else(|| refuse(&format!("no policy is called {name:?}"))))
+                    .collect();
+            }
+            _ => options.chosen.push(arg),
         }
     }
-    (chosen, scale)
+    options
 }
 
 fn main() {
-    let (chosen, scale) = parse_args();
+    let Options { chosen, scale, cap, policies } = parse_args();
     let axes: Vec<&Axis> =
         AXES.iter().filter(|axis| chosen.is_empty() || chosen.iter().any(|c| c == axis.name)).collect();
     if axes.is_empty() {
@@ -289,7 +315,7 @@ fn main() {
     }
     println!(
         "Replay time at 1x, 2x, 4x, 8x the base size; best of {RUNS}; a run is stopped after {} s.",
-        CAP.as_secs()
+        cap.as_secs()
     );
     for axis in &axes {
         let sizes: Vec<String> = MULTIPLES.iter().map(|m| (m * axis.base * scale).to_string()).collect();
@@ -308,13 +334,13 @@ fn main() {
             .map(|m| m * axis.base * scale)
             .map(|size| (size, (axis.workload)(size, largest)))
             .collect();
-        for policy in PolicyKind::ALL {
+        for &policy in &policies {
             let mut timings = Vec::new();
             for (_, workload) in &workloads {
                 // Once a size is over the cap the larger ones would be too.
                 let timing = match timings.last() {
                     Some(Timing::OverCap) => Timing::OverCap,
-                    _ => best_of_runs(policy, workload),
+                    _ => best_of_runs(policy, workload, cap),
                 };
                 timings.push(timing);
             }
