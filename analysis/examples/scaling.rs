@@ -284,8 +284,7 @@ fn number_after(flag: &str, value: Option<String>, range: std::ops::RangeInclusi
 }
 
 fn parse_args() -> Options {
-    let mut options =
-        Options { chosen: Vec::new(), scale: 1, cap: DEFAULT_CAP, policies: PolicyKind::ALL.to_vec() };
+    let mut options = Options { chosen: Vec::new(), scale: 1, cap: DEFAULT_CAP, policies: PolicyKind::ALL.to_vec() };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -295,7 +294,9 @@ fn parse_args() -> Options {
                 let names = args.next().unwrap_or_default();
                 options.policies = names
                     .split(',')
-                    .map(|name| PolicyKind::parse(name).unwrap_or_else(|| refuse(&format!("no policy is called {name:?}"))))
+                    .map(|name| {
+                        PolicyKind::parse(name).unwrap_or_else(|| refuse(&format!("no policy is called {name:?}")))
+                    })
                     .collect();
             }
             _ => options.chosen.push(arg),

@@ -6,6 +6,7 @@
 pub mod charts;
 pub mod compare;
 pub mod exit;
+pub mod exit_tracer;
 pub mod feed;
 pub mod generate;
 pub mod import;

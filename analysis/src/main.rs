@@ -175,6 +175,17 @@ enum Command {
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
+    /// Runs a command under the exit tracer that `record` puts under perf
+    /// (see `analysis/src/exit_tracer.rs`); not for direct use.
+    #[command(name = "__trace-exits", hide = true)]
+    TraceExits {
+        /// Where to write what the tracer saw.
+        #[arg(long)]
+        out: PathBuf,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
     /// Generate a seeded workload trace (see `cowsim workloads`).
     Gen {
         /// The workload's name, such as fork-exit.
@@ -292,6 +303,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprintln!("cowsim import {format}: {line}");
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::TraceExits { out, command }) => {
+            let status = analysis::exit_tracer::trace_exits(&command, &out)
+                .with_context(|| format!("tracing {}", command.join(" ")))?;
+            Ok(ExitCode::from(u8::try_from(status).unwrap_or(1)))
         }
         Some(Command::Record { output, perf_text, mmap_pages, max_lost, command }) => {
             let options = analysis::record::RecordOptions { mmap_pages, max_lost_ppm: max_lost };

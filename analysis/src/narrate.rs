@@ -529,6 +529,14 @@ impl<'a> OpStory<'a> {
             }
             Op::Access(a) => self.access_sentence(a),
             Op::Mark { label } => format!("mark \"{label}\""),
+            Op::Resident { task, addr, size, present } => {
+                let pages: u64 = present.iter().map(|(_, count)| count).sum();
+                format!(
+                    "the real process {} had {pages} of the pages of its {} present at its exit (resident)",
+                    task.0,
+                    range(*addr, *size)
+                )
+            }
         }
     }
 

@@ -4,12 +4,15 @@
 //! Three steps, in a scratch folder that is removed afterwards:
 //!
 //! 1. `perf record` with the tracepoints of [`PERF_EVENTS`] runs the command
-//!    (its output goes to the terminal as usual);
+//!    (its output goes to the terminal as usual) under the exit tracer
+//!    (`exit_tracer.rs`), which notes the pages every process has present
+//!    when it exits;
 //! 2. `perf script --show-mmap-events --show-task-events --show-lost-events`
 //!    prints the capture as text, with a line wherever perf's buffer was
 //!    full and events were dropped;
-//! 3. `cowsim import perf` turns the text into a trace, and refuses it if
-//!    more than `--max-lost` of its events were lost.
+//! 3. `cowsim import perf` turns the text, the tracer's notes at its top,
+//!    into a trace, and refuses it if more than `--max-lost` of its events
+//!    were lost.
 //!
 //! When perf is not installed, or the kernel does not let this user record
 //! tracepoints, the error says which and how to fix it.
@@ -125,7 +128,14 @@ pub fn record(
     for event in PERF_EVENTS {
         record.arg("-e").arg(event);
     }
-    record.arg("-o").arg(&data).arg("--").args(command);
+    // The program runs under the exit tracer (`exit_tracer.rs`), which
+    // notes the pages each process has present when it exits; the importer
+    // leaves the tracer's own events out.
+    let exits = scratch.path.join("exits.txt");
+    let me = std::env::current_exe()
+        .map_err(|source| RecordError::Io { what: "finding the cowsim program".to_owned(), source })?;
+    record.arg("-o").arg(&data).arg("--").arg(me).arg("__trace-exits").arg("--out").arg(&exits).arg("--");
+    record.args(command);
     if output.as_os_str() == "-" {
         // The trace goes to stdout: keep the command's own output out of it.
         record.stdout(std::io::stderr());
@@ -138,8 +148,14 @@ pub fn record(
         return Err(RecordError::NotPermitted { status: status_text, advice: permission_advice() });
     }
     let text = scratch.path.join("capture.perf.txt");
-    let text_file = File::create(&text)
-        .map_err(|source| RecordError::Io { what: format!("creating {}", text.display()), source })?;
+    // The exits' residency first, so the importer knows it before the
+    // exits come; then perf's text after it, in the same file.
+    std::fs::copy(&exits, &text)
+        .map_err(|source| RecordError::Io { what: format!("reading {}", exits.display()), source })?;
+    let text_file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&text)
+        .map_err(|source| RecordError::Io { what: format!("opening {}", text.display()), source })?;
     let script = Command::new(&perf)
         .arg("script")
         .arg("-i")

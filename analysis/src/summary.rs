@@ -91,6 +91,9 @@ pub fn single(r: &Report) -> String {
     if let Some(line) = fidelity_line(r) {
         let _ = writeln!(out, "  {line}");
     }
+    if let Some(line) = exit_residency_line(r) {
+        let _ = writeln!(out, "  {line}");
+    }
     let _ = writeln!(out, "  read digest {}", r.read_digest);
     out
 }
@@ -105,6 +108,16 @@ pub fn fidelity_line(r: &Report) -> Option<String> {
     Some(format!(
         "fidelity: agreement {:.3} over {} recorded faults ({} agreed, {} not faulted, {} class mismatch{hint})",
         f.agreement, f.recorded, f.agreed, f.not_faulted, f.class_mismatch
+    ))
+}
+
+/// The pages present at processes' exits, against the real kernel's (see
+/// docs/fidelity.md), when the trace carried them.
+pub fn exit_residency_line(r: &Report) -> Option<String> {
+    let e = r.exit_residency.as_ref()?;
+    Some(format!(
+        "at exit: {:.3} of the pages present on either side are present on both ({} both, {} kernel only, {} simulator only)",
+        e.agreement, e.both, e.kernel_only, e.simulator_only
     ))
 }
 
@@ -136,6 +149,14 @@ pub fn side_by_side(reports: &[Report]) -> String {
         let _ = write!(out, "{:label_width$}", "fidelity");
         for (r, w) in reports.iter().zip(&widths) {
             let agreement = r.fidelity.as_ref().map_or_else(|| "-".to_owned(), |f| format!("{:.3}", f.agreement));
+            let _ = write!(out, "  {agreement:>w$}");
+        }
+        out.push('\n');
+    }
+    if reports.iter().any(|r| r.exit_residency.is_some()) {
+        let _ = write!(out, "{:label_width$}", "at exit");
+        for (r, w) in reports.iter().zip(&widths) {
+            let agreement = r.exit_residency.as_ref().map_or_else(|| "-".to_owned(), |e| format!("{:.3}", e.agreement));
             let _ = write!(out, "  {agreement:>w$}");
         }
         out.push('\n');

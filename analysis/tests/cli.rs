@@ -237,6 +237,44 @@ fn record_without_perf_says_how_to_install_it() {
     assert!(message.contains("/proc/sys/kernel/perf_event_paranoid"), "{message}");
 }
 
+/// The exit tracer `record` runs the program under (no perf needed): it
+/// follows every process, notes each one's present pages at its exit, and
+/// gives back the program's exit status. The importer reads its notes
+/// (`workloads/tests/import.rs` has that half).
+#[test]
+fn the_exit_tracer_notes_every_process_and_keeps_the_status() {
+    let dir = repo().join("target/cli-tests/exit-tracer");
+    std::fs::create_dir_all(&dir).unwrap();
+    let notes = dir.join("exits.txt");
+    // The shell forks a subshell, which exits first; then the shell exits 3.
+    let run = cowsim(&["__trace-exits", "--out", notes.to_str().unwrap(), "--", "sh", "-c", "(exit 0); exit 3"]);
+    assert_eq!(run.status.code(), Some(3), "{}", stderr(&run));
+    let text = std::fs::read_to_string(&notes).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("# cowsim tracer "), "{text}");
+    let exits: Vec<&str> = lines.iter().filter(|l| l.starts_with("# cowsim exit ")).copied().collect();
+    assert_eq!(exits.len(), 2, "{text}");
+    // Every process has mappings, and some of their pages present.
+    let resident: Vec<&str> = lines.iter().filter(|l| l.starts_with("# cowsim resident ")).copied().collect();
+    assert!(resident.len() > 10, "{text}");
+    assert!(resident.iter().any(|l| !l.ends_with(" -")), "{text}");
+    // The lines are what the importer reads: pid, aligned address, pages, runs.
+    for line in resident {
+        let words: Vec<&str> = line.split(' ').collect();
+        assert_eq!(words.len(), 7, "{line}");
+        let address = u64::from_str_radix(words[4].trim_start_matches("0x"), 16).unwrap();
+        assert_eq!(address % 4096, 0, "{line}");
+        let pages: u64 = words[5].parse().unwrap();
+        assert!(pages > 0, "{line}");
+        let runs_fit = words[6] == "-"
+            || words[6].split(',').all(|run| {
+                let (first, count) = run.split_once('+').unwrap();
+                first.parse::<u64>().unwrap() + count.parse::<u64>().unwrap() <= pages
+            });
+        assert!(runs_fit, "{line}");
+    }
+}
+
 // ----- a reader that goes away -----
 
 /// Does every command that writes to stdout end quietly, with exit 0, when

@@ -156,7 +156,7 @@ fn summary_csv_header_is_pinned() {
         header,
         "input,policy,ops,accesses,faults,zero_fill,zero_page,page_in,map,cow_copy,cow_move,reuse,segv,protection,\
          pages_copied,pages_moved,resident_peak,hidden_peak,objects_created,objects_alive_peak,max_chain,mean_chain,\
-         shadows_created,collapses,bypasses,push_copy,amap_copy,chain_steps,fidelity_agreement,read_digest,\
+         shadows_created,collapses,bypasses,push_copy,amap_copy,chain_steps,fidelity_agreement,at_exit_agreement,read_digest,\
          digest_check,status"
     );
     let rows: Vec<&str> = lines.collect();

@@ -476,6 +476,48 @@ impl Sim {
         }
     }
 
+    /// `resident`: compares which pages of `[addr, addr + size)` the real
+    /// kernel had present at the process's exit (`present`: runs of page
+    /// offsets into the range) with this simulator's pmap, and counts the
+    /// pages present in both, in one only (`Event::ResidencyCompared`).
+    /// Changes nothing. A zero size succeeds; a range that wraps or leaves
+    /// the map is `KERN_INVALID_ADDRESS`; a misaligned range, or runs out
+    /// of order or past the range, `KERN_INVALID_ARGUMENT`.
+    pub(crate) fn resident(
+        &mut self,
+        task: TaskId,
+        addr: u64,
+        size: u64,
+        present: &[(u64, u64)],
+    ) -> Result<KernReturn, SimError> {
+        self.require_task(task)?;
+        if size == 0 {
+            return Ok(KernReturn::Success);
+        }
+        let Some((start, end)) = self.legal_range(addr, size) else {
+            return Ok(KernReturn::InvalidAddress);
+        };
+        if !(self.aligned(addr) && self.aligned(size) && runs_fit(present, end.0 - start.0)) {
+            return Ok(KernReturn::InvalidArgument);
+        }
+        let (mut both, mut kernel_only, mut simulator_only) = (0, 0, 0);
+        let mut runs = present.iter().peekable();
+        for offset in 0..end.0 - start.0 {
+            while runs.next_if(|(first, count)| first + count <= offset).is_some() {}
+            let in_kernel = runs.peek().is_some_and(|(first, _)| *first <= offset);
+            let in_simulator = pmap_finding(&self.world, task, Vpn(start.0 + offset), Access::Read)
+                != Some(crate::op::Recorded::NotPresent);
+            match (in_kernel, in_simulator) {
+                (true, true) => both += 1,
+                (true, false) => kernel_only += 1,
+                (false, true) => simulator_only += 1,
+                (false, false) => {}
+            }
+        }
+        self.world.emit(Event::ResidencyCompared { task, both, kernel_only, simulator_only });
+        Ok(KernReturn::Success)
+    }
+
     /// `vm_copy(task, src, size, dst)`: `vm_write` within one task.
     pub(crate) fn vm_copy(&mut self, task: TaskId, src: u64, size: u64, dst: u64) -> Result<KernReturn, SimError> {
         self.copy_between(task, src, size, task, dst)
@@ -682,4 +724,18 @@ fn snapshot_entry(start: Vpn, pages: u64, backing: Backing) -> MapEntry {
         object: backing.object,
         offset: backing.offset,
     }
+}
+
+/// Are `runs` (first page, count) non-empty, in order, apart, and inside a
+/// range of `pages` pages?
+fn runs_fit(runs: &[(u64, u64)], pages: u64) -> bool {
+    let mut next_free = 0;
+    for &(first, count) in runs {
+        let Some(end) = first.checked_add(count) else { return false };
+        if count == 0 || first < next_free || end > pages {
+            return false;
+        }
+        next_free = end;
+    }
+    true
 }

@@ -242,4 +242,14 @@ pub enum Event {
         recorded: Recorded,
         found: Option<Recorded>,
     },
+    /// A `resident` op compared the pages a real process had present at
+    /// its exit with this simulator's page table, over one range of
+    /// `task`: pages present in both, in the real kernel only, and in the
+    /// simulator only.
+    ResidencyCompared {
+        task: TaskId,
+        both: u64,
+        kernel_only: u64,
+        simulator_only: u64,
+    },
 }

@@ -56,6 +56,12 @@ pub enum Op {
     Access(AccessOp),
     /// A label in the trace (a phase boundary); changes nothing.
     Mark { label: String },
+    /// What a real capture saw at a process's exit: of the pages of
+    /// `[addr, addr + size)`, the real kernel had those of `present` in
+    /// memory and mapped (page offsets into the range and counts, in
+    /// order). Changes nothing; the simulator compares its own page table
+    /// with it (see docs/fidelity.md).
+    Resident { task: TaskId, addr: u64, size: u64, present: Vec<(u64, u64)> },
 }
 
 /// A memory access over a byte range.
@@ -123,6 +129,7 @@ impl Op {
             Op::VmWrite { .. } => "vm_write",
             Op::VmCopy { .. } => "vm_copy",
             Op::VmMove { .. } => "vm_move",
+            Op::Resident { .. } => "resident",
             Op::VmMap { .. } => "vm_map",
             Op::Access(a) => match a.access {
                 Access::Read => "read",

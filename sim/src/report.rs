@@ -47,6 +47,11 @@ pub struct Report {
     /// perf), so reports of other traces keep their shape.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fidelity: Option<Fidelity>,
+    /// Which pages processes had present at their exit, in the real kernel
+    /// and here (see docs/fidelity.md). Present only when the trace carried
+    /// `resident` ops (a capture recorded with `cowsim record`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_residency: Option<ExitResidency>,
     /// Resident pages (valid pmap entries) of every live task at the end.
     pub tasks: Vec<TaskResident>,
     pub series: Vec<SeriesPoint>,
@@ -139,6 +144,36 @@ pub struct Fidelity {
     pub class_mismatch: u64,
     /// `agreed / recorded`, from 0.0 to 1.0.
     pub agreement: f64,
+}
+
+/// The pages present at processes' exits, compared with the real kernel:
+/// the other half of fidelity. A model that faults where the kernel did not
+/// is invisible to the fault agreement (those accesses are not in the
+/// trace) but shows here, as pages one side has and the other lacks.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExitResidency {
+    /// Pages present in both the real process and the simulated task.
+    pub both: u64,
+    /// Present in the real process only.
+    pub kernel_only: u64,
+    /// Present in the simulated task only.
+    pub simulator_only: u64,
+    /// `both / (both + kernel_only + simulator_only)`, from 0.0 to 1.0: of
+    /// the pages present on either side, the share present on both.
+    pub agreement: f64,
+}
+
+impl ExitResidency {
+    /// `None` when no `resident` op compared a page present on either side.
+    fn from_stats(s: &crate::stats::Stats) -> Option<ExitResidency> {
+        let either = s.resident_in_both + s.resident_kernel_only + s.resident_simulator_only;
+        (either > 0).then(|| ExitResidency {
+            both: s.resident_in_both,
+            kernel_only: s.resident_kernel_only,
+            simulator_only: s.resident_simulator_only,
+            agreement: s.resident_in_both as f64 / either as f64,
+        })
+    }
 }
 
 impl Fidelity {
@@ -234,6 +269,7 @@ impl Report {
                 mean_chain: last.mean_chain,
             },
             fidelity: Fidelity::from_stats(s),
+            exit_residency: ExitResidency::from_stats(s),
             tasks: task_resident(w).into_iter().map(|(t, r)| TaskResident { task: t.0, resident: r }).collect(),
             series: series.to_vec(),
         }

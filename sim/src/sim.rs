@@ -230,6 +230,7 @@ impl Sim {
             Op::VmWrite { task, addr, size, caller, src } => self.vm_write(*task, *addr, *size, *caller, *src),
             Op::VmCopy { task, src, size, dst } => self.vm_copy(*task, *src, *size, *dst),
             Op::VmMove { task, src, size, dst } => self.vm_move(*task, *src, *size, *dst),
+            Op::Resident { task, addr, size, present } => self.resident(*task, *addr, *size, present),
             Op::VmMap { task, addr, size, anywhere, file, offset, private, prot } => {
                 self.vm_map(*task, *addr, *size, *anywhere, file, *offset, *private, *prot)
             }

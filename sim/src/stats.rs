@@ -64,6 +64,12 @@ pub struct Stats {
     pub fidelity_not_faulted: u64,
     /// ...of which the simulator faulted with the other class.
     pub fidelity_class_mismatch: u64,
+    /// Pages compared at processes' exits (`resident` ops): present in the
+    /// real kernel and the simulator, in the kernel only, in the simulator
+    /// only.
+    pub resident_in_both: u64,
+    pub resident_kernel_only: u64,
+    pub resident_simulator_only: u64,
     /// Set by an event that can lengthen a chain (a shadow or copy object
     /// made); the simulator measures chains at the end of such an operation
     /// and clears it.
@@ -135,6 +141,11 @@ impl Stats {
                     Some(class) if class == recorded => self.fidelity_agreed += 1,
                     Some(_) => self.fidelity_class_mismatch += 1,
                 }
+            }
+            Event::ResidencyCompared { both, kernel_only, simulator_only, .. } => {
+                self.resident_in_both += both;
+                self.resident_kernel_only += kernel_only;
+                self.resident_simulator_only += simulator_only;
             }
             Event::PageTableCopied { .. } => {}
             Event::TaskCreated { .. }

@@ -208,3 +208,44 @@ fn a_move_carries_the_memory() {
         assert_eq!(faults, expected, "{policy}");
     }
 }
+
+/// What does a `resident` op count? The pages of its range the real kernel
+/// had present against those with a valid entry in the simulated task's
+/// page table: written pages are present under every design, untouched
+/// ones under none, and nothing changes.
+#[test]
+fn resident_compares_the_page_table_with_the_kernel() {
+    for policy in PolicyKind::ALL {
+        let mut run = Run::new(policy);
+        run.task(1);
+        assert_eq!(run.alloc(1, 0x100, 4), Success);
+        assert_eq!(run.write(1, 0x100, 2), Success);
+        run.sim.keep_events(true);
+        let resident =
+            |present: Vec<(u64, u64)>| Op::Resident { task: TaskId(1), addr: 0x100 * P, size: 4 * P, present };
+        assert_eq!(run.op(resident(vec![(0, 2), (3, 1)])), Success, "{policy}");
+        assert_eq!(run.op(resident(vec![(1, 3)])), Success, "{policy}");
+        let counts: Vec<(u64, u64, u64)> = run
+            .sim
+            .take_events()
+            .iter()
+            .filter_map(|e| match e {
+                Event::ResidencyCompared { both, kernel_only, simulator_only, .. } => {
+                    Some((*both, *kernel_only, *simulator_only))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(counts, [(2, 1, 0), (1, 2, 1)], "{policy}");
+        for bad in [vec![(3, 1), (0, 2)], vec![(0, 2), (1, 1)], vec![(2, 3)], vec![(0, 0)]] {
+            assert_eq!(run.op(resident(bad.clone())), KernReturn::InvalidArgument, "{policy}: {bad:?}");
+        }
+        let wraps = Op::Resident { task: TaskId(1), addr: u64::MAX - P + 1, size: 2 * P, present: vec![] };
+        assert_eq!(run.op(wraps), KernReturn::InvalidAddress, "{policy}");
+        let misaligned = Op::Resident { task: TaskId(1), addr: 0x100 * P + 8, size: P, present: vec![] };
+        assert_eq!(run.op(misaligned), KernReturn::InvalidArgument, "{policy}");
+        let report = run.report();
+        let e = report.exit_residency.expect("compared pages");
+        assert_eq!((e.both, e.kernel_only, e.simulator_only), (3, 3, 1), "{policy}");
+    }
+}

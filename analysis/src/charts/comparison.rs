@@ -38,6 +38,10 @@ pub struct AgreementRow<'r> {
     pub label: &'r str,
     pub recorded: u64,
     pub agreement: &'r [Option<f64>],
+    /// Pages present at the processes' exits on either side, and each
+    /// policy's share present on both (empty when not recorded).
+    pub pages_at_exit: u64,
+    pub at_exit: &'r [Option<f64>],
 }
 
 /// Every chart of a comparison, each with its path under the output folder
@@ -62,6 +66,9 @@ pub fn plan(inputs: &[InputRuns], policies: &[PolicyKind], fidelity: &[Agreement
     }
     if let Some(chart) = fidelity_chart(policies, fidelity) {
         charts.push((Path::new("charts").join("summary-fidelity"), AnyChart::Heat(chart)));
+    }
+    if let Some(chart) = exit_residency_chart(policies, fidelity) {
+        charts.push((Path::new("charts").join("summary-at-exit"), AnyChart::Heat(chart)));
     }
     charts
 }
@@ -113,6 +120,27 @@ fn fidelity_chart(policies: &[PolicyKind], fidelity: &[AgreementRow]) -> Option<
     Some(HeatTable::fractions(
         "Agreement with the real kernel".to_string(),
         "share of the recorded page faults each policy also took, with the same class; shade: 0 white, 1 dark"
+            .to_string(),
+        policies.to_vec(),
+        rows,
+    ))
+}
+
+/// The pages present at exit as a heat table, or `None` when no capture
+/// recorded them: the other half of fidelity (see docs/fidelity.md).
+fn exit_residency_chart(policies: &[PolicyKind], fidelity: &[AgreementRow]) -> Option<HeatTable> {
+    let rows: Vec<(String, Vec<Option<f64>>)> = fidelity
+        .iter()
+        .filter(|a| !a.at_exit.is_empty())
+        .map(|a| (format!("{} ({} pages)", a.label, a.pages_at_exit), a.at_exit.to_vec()))
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    Some(HeatTable::fractions(
+        "Pages present at exit, as in the real kernel".to_string(),
+        "of the pages present at the processes' exits in the kernel or the simulator, the share present in both; \
+         shade: 0 white, 1 dark"
             .to_string(),
         policies.to_vec(),
         rows,

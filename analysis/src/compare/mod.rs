@@ -424,7 +424,13 @@ fn chart_files(
         .collect();
     let fidelity: Vec<AgreementRow> = fidelity
         .iter()
-        .map(|a| AgreementRow { label: &a.input, recorded: a.recorded, agreement: &a.agreement })
+        .map(|a| AgreementRow {
+            label: &a.input,
+            recorded: a.recorded,
+            agreement: &a.agreement,
+            pages_at_exit: a.pages_at_exit,
+            at_exit: &a.at_exit,
+        })
         .collect();
     let planned = comparison::plan(&inputs, policies, &fidelity);
     progress.inc_length(planned.len() as u64);

@@ -130,6 +130,9 @@ pub struct Row {
     /// The report's `fidelity.agreement` (three decimals); `None` (an empty
     /// CSV cell, `null` in JSON) when the input recorded no faults.
     pub fidelity_agreement: Option<f64>,
+    /// The report's `exit_residency.agreement` (three decimals); `None`
+    /// when the capture did not record the pages present at exit.
+    pub at_exit_agreement: Option<f64>,
     pub read_digest: String,
     pub digest_check: DigestCheck,
     /// `ok` or `failed`.
@@ -170,6 +173,7 @@ impl Row {
             amap_copy: r.work.amap_copy,
             chain_steps: r.work.chain_steps,
             fidelity_agreement: r.fidelity.as_ref().map(|f| three_decimals(f.agreement)),
+            at_exit_agreement: r.exit_residency.as_ref().map(|e| three_decimals(e.agreement)),
             read_digest: r.read_digest.clone(),
             digest_check,
             status: if run.failure.is_some() { "failed" } else { "ok" },
@@ -217,6 +221,7 @@ pub const COLUMNS: &[Column] = &[
     ("amap_copy", |r| r.amap_copy.to_string()),
     ("chain_steps", |r| r.chain_steps.to_string()),
     ("fidelity_agreement", |r| r.fidelity_agreement.map_or_else(String::new, |a| format!("{a:.3}"))),
+    ("at_exit_agreement", |r| r.at_exit_agreement.map_or_else(String::new, |a| format!("{a:.3}"))),
     ("read_digest", |r| r.read_digest.clone()),
     ("digest_check", |r| r.digest_check.as_str().to_string()),
     ("status", |r| r.status.to_string()),
@@ -291,6 +296,19 @@ pub struct Agreement {
     /// share of recorded faults the policy took too, with the same class
     /// (three decimals); `None` for a run that replayed no recorded fault.
     pub agreement: Vec<Option<f64>>,
+    /// Pages present at the processes' exits in the real kernel or in a
+    /// run (the most any run compared); 0 when the capture did not record
+    /// them (see docs/fidelity.md).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub pages_at_exit: u64,
+    /// Per policy, the share of those pages present on both sides (three
+    /// decimals); empty when the capture did not record them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub at_exit: Vec<Option<f64>>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The agreement table of one input's runs (in policy order), or `None`
@@ -298,7 +316,11 @@ pub struct Agreement {
 pub fn agreement(input: &str, runs: &[&Run]) -> Option<Agreement> {
     let recorded = runs.iter().filter_map(|r| r.report.fidelity.as_ref()).map(|f| f.recorded).max()?;
     let agreement = runs.iter().map(|r| r.report.fidelity.as_ref().map(|f| three_decimals(f.agreement))).collect();
-    Some(Agreement { input: input.to_string(), recorded, agreement })
+    let exits = || runs.iter().map(|r| r.report.exit_residency.as_ref());
+    let pages_at_exit = exits().flatten().map(|e| e.both + e.kernel_only + e.simulator_only).max().unwrap_or(0);
+    let at_exit =
+        if pages_at_exit == 0 { Vec::new() } else { exits().map(|e| e.map(|e| three_decimals(e.agreement))).collect() };
+    Some(Agreement { input: input.to_string(), recorded, agreement, pages_at_exit, at_exit })
 }
 
 /// The agreement table as aligned text for a terminal, or `None` when no
@@ -315,10 +337,30 @@ pub fn agreement_text(summary: &Summary) -> Option<String> {
         cells.extend(row.agreement.iter().map(|a| a.map_or_else(|| "-".to_string(), |a| format!("{a:.3}"))));
         lines.push(cells);
     }
+    let mut out = String::from("agreement with the real kernel's recorded page faults (see docs/fidelity.md):\n");
+    push_aligned(&mut out, &lines);
+    let with_exits: Vec<&Agreement> = summary.fidelity.iter().filter(|row| !row.at_exit.is_empty()).collect();
+    if !with_exits.is_empty() {
+        let mut header = vec!["input".to_string(), "pages".to_string()];
+        header.extend(summary.policies.iter().map(|p| p.to_string()));
+        let mut lines = vec![header];
+        for row in with_exits {
+            let mut cells = vec![row.input.clone(), row.pages_at_exit.to_string()];
+            cells.extend(row.at_exit.iter().map(|a| a.map_or_else(|| "-".to_string(), |a| format!("{a:.3}"))));
+            lines.push(cells);
+        }
+        out.push_str("pages present at the processes' exits, the share present on both sides:\n");
+        push_aligned(&mut out, &lines);
+    }
+    Some(out)
+}
+
+/// Appends `lines` as a table: the first column left-aligned, the others
+/// right-aligned, each as wide as its widest cell.
+fn push_aligned(out: &mut String, lines: &[Vec<String>]) {
     let widths: Vec<usize> =
         (0..lines[0].len()).map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0)).collect();
-    let mut out = String::from("agreement with the real kernel's recorded page faults (see docs/fidelity.md):\n");
-    for line in &lines {
+    for line in lines {
         let cells: Vec<String> = line
             .iter()
             .zip(&widths)
@@ -328,7 +370,6 @@ pub fn agreement_text(summary: &Summary) -> Option<String> {
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
-    Some(out)
 }
 
 /// What the agreement table shows, in one sentence.
@@ -425,7 +466,26 @@ fn markdown_agreement(summary: &Summary, out: &mut String) {
         let _ = writeln!(out, "| {} | {} | {} |", markdown_cell(&row.input), row.recorded, cells.join(" | "));
     }
     out.push('\n');
+    let with_exits: Vec<&Agreement> = summary.fidelity.iter().filter(|row| !row.at_exit.is_empty()).collect();
+    if with_exits.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Pages present at exit\n");
+    let _ = writeln!(out, "{AT_EXIT_CAPTION}.\n");
+    let _ = writeln!(out, "| input | pages | {} |", summary.policies.join(" | "));
+    let _ = writeln!(out, "|---|---:|{}", "---:|".repeat(summary.policies.len()));
+    for row in with_exits {
+        let cells: Vec<String> =
+            row.at_exit.iter().map(|a| a.map_or_else(String::new, |a| format!("{a:.3}"))).collect();
+        let _ = writeln!(out, "| {} | {} | {} |", markdown_cell(&row.input), row.pages_at_exit, cells.join(" | "));
+    }
+    out.push('\n');
 }
+
+/// What the table of pages present at exit shows, in one sentence.
+pub const AT_EXIT_CAPTION: &str = "Of the pages the recorded processes had present when they exited, in the \
+     real kernel or in the simulator, the share present in both; a policy that faults where the kernel did \
+     not shows here and not in the agreement above; see docs/fidelity.md";
 
 fn is_text_column(title: &str) -> bool {
     matches!(title, "input" | "policy" | "read digest" | "digest check")

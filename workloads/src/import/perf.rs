@@ -42,6 +42,7 @@ use crate::import::{
 };
 use crate::trace::{MAX_LINE_BYTES, TraceError};
 
+mod exits;
 mod parse;
 mod translate;
 
@@ -150,6 +151,11 @@ impl PerfImport {
             lines += 1;
             let line = strip_newline(&buffer);
             let text = String::from_utf8_lossy(line);
+            if let Some(directive) = exits::parse(&text) {
+                let directive = directive.map_err(|p| p.at(input_name, lines as usize))?;
+                translator.directive(directive);
+                continue;
+            }
             let parsed = parse::parse_line(&text).map_err(|p| p.at(input_name, lines as usize))?;
             match parsed {
                 Parsed::Nothing => recognition.remember(line),

@@ -104,6 +104,34 @@ impl<'t> Line<'t> {
         }
     }
 
+    /// Required page runs, `"0+3,10+2"` (see `FieldKind::PageRuns`):
+    /// decimal first pages and counts. Their order and fit are the
+    /// simulator's to check; here only the form.
+    pub(super) fn page_runs(&self, key: &str, op_name: &str) -> Result<Vec<(u64, u64)>, ParseProblem> {
+        let value = self.required(key, op_name)?;
+        let text = self.string_in(key, value, "page runs like \"0+3,10+2\"")?;
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        let run = |part: &str| {
+            let (first, count) = part.split_once('+')?;
+            let number = |digits: &str| {
+                (!digits.is_empty() && digits.len() <= 16 && digits.bytes().all(|b| b.is_ascii_digit()))
+                    .then(|| digits.parse::<u64>().ok())
+                    .flatten()
+            };
+            Some((number(first)?, number(count)?))
+        };
+        text.split(',')
+            .map(|part| {
+                run(part).ok_or_else(|| {
+                    let why = "each run is FIRST+COUNT in decimal pages, runs separated by commas, like \"0+3,10+2\"";
+                    self.at_value(key, format!("bad page run {} for {key:?}: {why}", quoted(part)))
+                })
+            })
+            .collect()
+    }
+
     /// A required protection such as `"rw"`.
     pub(super) fn prot(&self, key: &str, op_name: &str) -> Result<Prot, ParseProblem> {
         let value = self.required(key, op_name)?;

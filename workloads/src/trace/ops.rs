@@ -102,6 +102,10 @@ pub enum FieldKind {
     RecordedFault,
     /// Any string: a file name, a label.
     Text,
+    /// Runs of pages as a string, `"0+3,10+2"`: each run's first page
+    /// (counted from the op's `addr`) and its length, in order; `""` for
+    /// none.
+    PageRuns,
 }
 
 impl FieldKind {
@@ -116,6 +120,7 @@ impl FieldKind {
             FieldKind::Inheritance => "inheritance",
             FieldKind::RecordedFault => "not_present / present",
             FieldKind::Text => "string",
+            FieldKind::PageRuns => "page runs",
         }
     }
 
@@ -126,6 +131,7 @@ impl FieldKind {
             FieldKind::Task => "id",
             FieldKind::Address | FieldKind::Size => "bytes",
             FieldKind::Token => "token",
+            FieldKind::PageRuns => "pages",
             FieldKind::Flag
             | FieldKind::Protection
             | FieldKind::Inheritance
@@ -164,6 +170,7 @@ pub const OPS: &[OpSpec] = &[
     WRITE,
     EXEC_FETCH,
     MARK,
+    RESIDENT,
 ];
 
 /// The names of [`OPS`], in the same order.
@@ -206,6 +213,7 @@ pub fn spec_of(op: &Op) -> &'static OpSpec {
         Op::VmWrite { .. } => &VM_WRITE,
         Op::VmCopy { .. } => &VM_COPY,
         Op::VmMove { .. } => &VM_MOVE,
+        Op::Resident { .. } => &RESIDENT,
         Op::VmMap { .. } => &VM_MAP,
         Op::Access(access) => match access.access {
             Access::Read => &READ,
@@ -625,6 +633,39 @@ fn write_mark(op: &Op, line: &mut ObjectWriter) {
     line.string("label", label);
 }
 
+const RESIDENT: OpSpec = OpSpec {
+    name: "resident",
+    fields: &[
+        required("task", FieldKind::Task),
+        required("addr", FieldKind::Address),
+        required("size", FieldKind::Size),
+        required("present", FieldKind::PageRuns),
+    ],
+    build_op: |line, name| {
+        Ok(Op::Resident {
+            task: line.task("task", name)?,
+            addr: line.number("addr", name)?,
+            size: line.number("size", name)?,
+            present: line.page_runs("present", name)?,
+        })
+    },
+    write_fields: write_resident,
+};
+
+fn write_resident(op: &Op, line: &mut ObjectWriter) {
+    let Op::Resident { task, addr, size, present } = op else { return };
+    line.task("task", *task);
+    line.address("addr", *addr);
+    line.size("size", *size);
+    line.string("present", &page_runs_text(present));
+}
+
+/// `"0+3,10+2"`: the text of page runs (first page, count).
+pub fn page_runs_text(runs: &[(u64, u64)]) -> String {
+    let texts: Vec<String> = runs.iter().map(|(first, count)| format!("{first}+{count}")).collect();
+    texts.join(",")
+}
+
 #[cfg(test)]
 mod tests {
     use sim::ids::TaskId;
@@ -671,6 +712,7 @@ mod tests {
             access(Access::Write, Some(7), None, Some(Recorded::NotPresent)),
             access(Access::ExecFetch, None, Some(9), Some(Recorded::Present)),
             Op::Mark { label: "phase \"2\"".to_owned() },
+            Op::Resident { task: one, addr: 0x100000, size: 64 << 10, present: vec![(0, 3), (10, 2)] },
         ]
     }
 
@@ -703,6 +745,7 @@ mod tests {
             "write",
             "exec_fetch",
             "mark",
+            "resident",
         ];
         assert_eq!(OP_NAMES, expected);
     }
@@ -733,7 +776,11 @@ mod tests {
             FieldKind::Address | FieldKind::Token => string && raw.starts_with("\"0x"),
             FieldKind::Size => string && parse_number_text(&raw[1..raw.len() - 1]).is_ok(),
             FieldKind::Flag => raw == "true" || raw == "false",
-            FieldKind::Protection | FieldKind::Inheritance | FieldKind::RecordedFault | FieldKind::Text => string,
+            FieldKind::Protection
+            | FieldKind::Inheritance
+            | FieldKind::RecordedFault
+            | FieldKind::Text
+            | FieldKind::PageRuns => string,
         }
     }
 

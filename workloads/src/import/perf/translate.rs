@@ -67,13 +67,14 @@
 //! Limits, all counted in the summary where they arise: `MADV_FREE`,
 //! `MADV_WIPEONFORK` and `MADV_REMOVE` are not followed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io;
 
 use sim::ids::TaskId;
 use sim::op::{AccessOp, Op, Recorded, TraceOp};
 use sim::types::{Access, Inheritance, KernReturn, Prot};
 
+use super::exits::{Directive, ResidentRange};
 use super::parse::{Call, CallName, Event, Mmap};
 use crate::import::ImportSummary;
 use crate::import::OpSink;
@@ -219,6 +220,15 @@ pub(crate) struct Translator<'w, S: OpSink + ?Sized> {
     /// Children that share their parent's memory until they exec or exit
     /// (`CLONE_VM` without `CLONE_THREAD`): pid → the parent's pid.
     memory_sharing_children: BTreeMap<u32, u32>,
+    /// Processes whose events are left out: the recorder's tracer, and its
+    /// children until they exec the recorded program (see `exits.rs`).
+    left_out: BTreeSet<u32>,
+    /// The tracer itself, left out for good (its own exec is not the
+    /// program's).
+    tracer: Option<u32>,
+    /// What each process had present at its exits, in exit order (see
+    /// `exits.rs`).
+    exit_snapshots: BTreeMap<u32, VecDeque<Vec<ResidentRange>>>,
     /// Syscalls entered and not yet returned, by thread.
     pending: BTreeMap<u32, Call>,
     summary: ImportSummary,
@@ -232,6 +242,9 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
             thread_owner: BTreeMap::new(),
             held_forks: Vec::new(),
             memory_sharing_children: BTreeMap::new(),
+            left_out: BTreeSet::new(),
+            tracer: None,
+            exit_snapshots: BTreeMap::new(),
             pending: BTreeMap::new(),
             summary: ImportSummary::default(),
         }
@@ -244,6 +257,43 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
 
     fn ignore(&mut self, what: &str) {
         self.summary.ignored.add(what);
+    }
+
+    /// Takes in one of the recorder's lines (see `exits.rs`).
+    pub fn directive(&mut self, directive: Directive) {
+        match directive {
+            Directive::Tracer(pid) => {
+                self.left_out.insert(pid);
+                self.tracer = Some(pid);
+            }
+            Directive::Exit(pid) => self.exit_snapshots.entry(pid).or_default().push_back(Vec::new()),
+            Directive::Resident(range) => match self.exit_snapshots.get_mut(&range.pid).and_then(VecDeque::back_mut) {
+                Some(snapshot) => snapshot.push(range),
+                None => self.note("cowsim resident lines with no exit line before them (not used)"),
+            },
+        }
+    }
+
+    /// Is `event` of thread `tid` one of the tracer's (or of a child of it
+    /// that has not yet exec'd the program)? Keeps the set up to date.
+    fn left_out(&mut self, tid: u32, event: &Event) -> bool {
+        if self.left_out.is_empty() {
+            return false;
+        }
+        match *event {
+            Event::Fork { pid, parent_pid, .. } if self.left_out.contains(&parent_pid) => {
+                self.left_out.insert(pid);
+                true
+            }
+            // The program starts: from here on its events are the capture.
+            Event::Comm { pid, exec: true, .. } if self.left_out.contains(&pid) && self.tracer != Some(pid) => {
+                self.left_out.remove(&pid);
+                false
+            }
+            Event::Mmap(ref m) => self.left_out.contains(&m.pid),
+            Event::Comm { pid, .. } | Event::Exit { pid, .. } => self.left_out.contains(&pid),
+            _ => self.left_out.contains(&tid),
+        }
     }
 
     /// Writes the forks still held at the end of the capture.
@@ -264,6 +314,10 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
     /// Turns one event of thread `tid` into ops.
     pub fn handle(&mut self, tid: u32, event: Event) -> io::Result<()> {
         self.summary.events += 1;
+        if self.left_out(tid, &event) {
+            self.ignore("events of the recorder's tracer");
+            return Ok(());
+        }
         if !self.held_forks.is_empty() && !matches!(event, Event::NewTask { .. }) {
             self.release_forks_concerned(tid, &event)?;
         }
@@ -463,7 +517,30 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
                 self.pending.remove(&thread);
             }
             self.pending.remove(&pid);
+            self.write_exit_residency(pid)?;
             self.out.op(Op::Exit { task: TaskId(pid) })?;
+        }
+        Ok(())
+    }
+
+    /// The pages `pid` had present at this exit, if the recorder saw it:
+    /// one `resident` op per range, inside the simulator's address space.
+    fn write_exit_residency(&mut self, pid: u32) -> io::Result<()> {
+        let Some(snapshot) = self.exit_snapshots.get_mut(&pid).and_then(VecDeque::pop_front) else {
+            return Ok(());
+        };
+        for range in snapshot {
+            if range.start < FIRST_PAGE || range.start.saturating_add(range.pages) > END_PAGE {
+                self.note("ranges present at exit outside the user address space (not compared)");
+                continue;
+            }
+            let op = Op::Resident {
+                task: TaskId(pid),
+                addr: range.start * PAGE_SIZE,
+                size: range.pages * PAGE_SIZE,
+                present: range.present,
+            };
+            self.out.op(op)?;
         }
         Ok(())
     }
