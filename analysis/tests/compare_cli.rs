@@ -448,6 +448,7 @@ fn the_builtin_suite_has_examples_workloads_and_real_captures() {
         [
             "perf forkwrite.perf.txt.gz",
             "perf gcc-compile.perf.txt.gz",
+            "perf mremap.perf.txt.gz",
             "perf python.perf.txt.gz",
             "perf shell-pipeline.perf.txt.gz",
             // By file name: touch before vfork.

@@ -161,6 +161,17 @@ pub struct ExitResidency {
     /// `both / (both + kernel_only + simulator_only)`, from 0.0 to 1.0: of
     /// the pages present on either side, the share present on both.
     pub agreement: f64,
+    /// The same counts per process (task), in task order.
+    pub tasks: Vec<TaskExitResidency>,
+}
+
+/// One process's pages present at its exit, compared.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskExitResidency {
+    pub task: u32,
+    pub both: u64,
+    pub kernel_only: u64,
+    pub simulator_only: u64,
 }
 
 impl ExitResidency {
@@ -172,6 +183,16 @@ impl ExitResidency {
             kernel_only: s.resident_kernel_only,
             simulator_only: s.resident_simulator_only,
             agreement: s.resident_in_both as f64 / either as f64,
+            tasks: s
+                .resident_by_task
+                .iter()
+                .map(|(task, [both, kernel_only, simulator_only])| TaskExitResidency {
+                    task: task.0,
+                    both: *both,
+                    kernel_only: *kernel_only,
+                    simulator_only: *simulator_only,
+                })
+                .collect(),
         })
     }
 }

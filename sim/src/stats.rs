@@ -70,6 +70,8 @@ pub struct Stats {
     pub resident_in_both: u64,
     pub resident_kernel_only: u64,
     pub resident_simulator_only: u64,
+    /// The same three counts per task, for the tasks a `resident` op named.
+    pub resident_by_task: std::collections::BTreeMap<crate::ids::TaskId, [u64; 3]>,
     /// Set by an event that can lengthen a chain (a shadow or copy object
     /// made); the simulator measures chains at the end of such an operation
     /// and clears it.
@@ -142,10 +144,14 @@ impl Stats {
                     Some(_) => self.fidelity_class_mismatch += 1,
                 }
             }
-            Event::ResidencyCompared { both, kernel_only, simulator_only, .. } => {
+            Event::ResidencyCompared { task, both, kernel_only, simulator_only } => {
                 self.resident_in_both += both;
                 self.resident_kernel_only += kernel_only;
                 self.resident_simulator_only += simulator_only;
+                let counts = self.resident_by_task.entry(task).or_default();
+                counts[0] += both;
+                counts[1] += kernel_only;
+                counts[2] += simulator_only;
             }
             Event::PageTableCopied { .. } => {}
             Event::TaskCreated { .. }

@@ -21,12 +21,13 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
-const PERF_FIXTURES: [&str; 5] = [
+const PERF_FIXTURES: [&str; 6] = [
     "shell-pipeline.perf.txt.gz",
     "forkwrite.perf.txt.gz",
     "python.perf.txt.gz",
     "gcc-compile.perf.txt.gz",
     "vfork.perf.txt.gz",
+    "mremap.perf.txt.gz",
 ];
 const LACKEY_FIXTURES: [&str; 1] = ["touch.lackey.txt.gz"];
 
@@ -247,12 +248,13 @@ struct Agreement {
     warm_not_faulted: u64,
 }
 
-const AGREEMENT: [Agreement; 5] = [
+const AGREEMENT: [Agreement; 6] = [
     Agreement { fixture: "shell-pipeline.perf.txt.gz", recorded: 299, linux: 294, warm: 298, warm_not_faulted: 1 },
     Agreement { fixture: "forkwrite.perf.txt.gz", recorded: 188, linux: 186, warm: 188, warm_not_faulted: 0 },
     Agreement { fixture: "python.perf.txt.gz", recorded: 4686, linux: 4421, warm: 4684, warm_not_faulted: 2 },
     Agreement { fixture: "gcc-compile.perf.txt.gz", recorded: 1677, linux: 1644, warm: 1672, warm_not_faulted: 4 },
     Agreement { fixture: "vfork.perf.txt.gz", recorded: 216, linux: 215, warm: 216, warm_not_faulted: 0 },
+    Agreement { fixture: "mremap.perf.txt.gz", recorded: 70, linux: 66, warm: 70, warm_not_faulted: 0 },
 ];
 
 /// How often does `linux` fault where the real kernel did, with the same
@@ -283,8 +285,10 @@ fn fidelity_of_the_fixtures() {
         let linux = report.fidelity.expect("perf fixtures carry recorded faults");
         assert_eq!((linux.recorded, linux.agreed), (want.recorded, want.linux), "{name} under linux");
         assert_eq!(linux.not_faulted, 0, "{name}: linux never holds a page Linux faulted on");
-        if name == "python.perf.txt.gz" {
-            assert!(linux.agreement < FIDELITY_TARGET, "{name}: python reaches the target now: update the docs");
+        // Cold, these two fall short by their first writes to libraries'
+        // data pages, which Linux had mapped around earlier faults.
+        if ["python.perf.txt.gz", "mremap.perf.txt.gz"].contains(&name) {
+            assert!(linux.agreement < FIDELITY_TARGET, "{name} reaches the target cold now: update the docs");
         } else {
             assert!(linux.agreement >= FIDELITY_TARGET, "{name}: linux agrees on {:.3}", linux.agreement);
         }
@@ -315,6 +319,21 @@ fn the_pages_present_at_exit_are_scored_both_ways() {
     assert_eq!(residency(Sim::new(PolicyKind::Linux, config())), (208, 739, 0));
     let (both, kernel_only, _) = residency(Sim::new(PolicyKind::GnuMach, config().page_cache(PageCache::Warm)));
     assert!(both < 300 && kernel_only > 600, "gnumach: {both} both, {kernel_only} kernel only");
+}
+
+/// The mremap fixture moves a written anonymous mapping, a private file
+/// mapping and a shared one, and reads them at their new place: Linux took
+/// no fault there (it moved the page-table entries), so only the pages
+/// present at exit can show whether the moves were modelled. Warm `linux`
+/// holds every page the kernel held, and one more.
+#[test]
+fn moved_pages_are_present_at_exit() {
+    let imported = import_fixture("mremap.perf.txt.gz");
+    let moves = imported.ops.iter().filter(|t| matches!(t.op, Op::VmMove { .. })).count();
+    assert_eq!(moves, 3);
+    let warm = Sim::new(PolicyKind::Linux, Config::default().check_invariants(false).page_cache(PageCache::Warm));
+    let e = replay_on(warm, &imported.ops).1.exit_residency.expect("recorded by cowsim record");
+    assert_eq!((e.both, e.kernel_only, e.simulator_only), (292, 0, 1));
 }
 
 // ---------------------------------------------------------------------------
@@ -594,6 +613,9 @@ fn residency_at_exit_is_written_before_the_exit() {
     let (_, report) = replay(PolicyKind::Linux, &imported.ops);
     let residency = report.exit_residency.expect("the trace carried resident ops");
     assert_eq!((residency.both, residency.kernel_only, residency.simulator_only), (2, 1, 0));
+    let per_task: Vec<(u32, u64, u64, u64)> =
+        residency.tasks.iter().map(|t| (t.task, t.both, t.kernel_only, t.simulator_only)).collect();
+    assert_eq!(per_task, [(100, 2, 1, 0)]);
     assert!((residency.agreement - 2.0 / 3.0).abs() < 1e-9);
     // A trace without them has no such section.
     assert!(replay(PolicyKind::Linux, &import_perf_text(&exec_100()).unwrap().ops).1.exit_residency.is_none());
