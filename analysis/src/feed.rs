@@ -26,7 +26,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use sim::TraceOp;
 use workloads::generators;
-use workloads::import::{ImportSettings, Importer, OpList, OpSink};
+use workloads::import::{ImportSettings, ImportSummary, Importer, OpList, OpSink};
 use workloads::trace::{Located, MAX_LINE_BYTES, TraceError, TraceReader, decompress_if_gzip, open_input};
 
 use crate::replay::{Origin, ReplayError};
@@ -235,11 +235,12 @@ impl Feed {
     /// capture, its line in the trace `cowsim import` would write; for a
     /// workload, its position). The input is read on a thread of its own;
     /// the first error `consume` returns stops the reading and is returned.
+    /// For a capture, returns the importer's summary.
     pub fn stream(
         &self,
         settings: &ImportSettings,
         mut consume: impl FnMut(&Located<TraceOp>) -> Result<(), ReplayError>,
-    ) -> Result<(), ReplayError> {
+    ) -> Result<Option<ImportSummary>, ReplayError> {
         let (sender, batches) = sync_channel(BATCHES_IN_FLIGHT);
         std::thread::scope(|scope| {
             let producer = scope.spawn(|| self.produce(Batcher::new(sender), settings));
@@ -250,7 +251,8 @@ impl Feed {
             consumed?;
             match produced {
                 Err(Produce::Failed(error)) => Err(error),
-                Err(Produce::ConsumerGone) | Ok(()) => Ok(()),
+                Err(Produce::ConsumerGone) => Ok(None),
+                Ok(summary) => Ok(summary),
             }
         })
     }
@@ -265,8 +267,10 @@ impl Feed {
         Ok(ops)
     }
 
-    /// Reads the input and hands every op to `out`, on the producer thread.
-    fn produce(&self, mut out: Batcher, settings: &ImportSettings) -> Result<(), Produce> {
+    /// Reads the input and hands every op to `out`, on the producer thread;
+    /// a capture's import summary at the end.
+    fn produce(&self, mut out: Batcher, settings: &ImportSettings) -> Result<Option<ImportSummary>, Produce> {
+        let mut summary = None;
         match self {
             Feed::Trace(source) => {
                 let (input, name) = source.open().map_err(ReplayError::from)?;
@@ -281,7 +285,7 @@ impl Feed {
                 if out.consumer_gone {
                     return Err(Produce::ConsumerGone);
                 }
-                imported.map_err(ReplayError::from)?;
+                summary = Some(imported.map_err(ReplayError::from)?);
             }
             Feed::Workload(name) => {
                 let workload = generators::find(name).expect("a workload feed names a generator");
@@ -291,7 +295,8 @@ impl Feed {
                 }
             }
         }
-        out.finish()
+        out.finish()?;
+        Ok(summary)
     }
 }
 

@@ -146,7 +146,7 @@ pub struct FeedRun {
 pub fn replay_feed(feed: &Feed, sims: Vec<Sim>, settings: &ImportSettings) -> Result<Vec<FeedRun>, ReplayError> {
     let origin = feed.origin();
     let mut runs: Vec<(Sim, Option<ReplayError>)> = sims.into_iter().map(|sim| (sim, None)).collect();
-    feed.stream(settings, |op| {
+    let imported = feed.stream(settings, |op| {
         for (sim, failure) in runs.iter_mut().filter(|(_, failure)| failure.is_none()) {
             match apply(sim, op, &origin) {
                 Ok(_) => {}
@@ -157,7 +157,15 @@ pub fn replay_feed(feed: &Feed, sims: Vec<Sim>, settings: &ImportSettings) -> Re
         Ok(())
     })?;
     let name = feed.report_name();
-    Ok(runs.into_iter().map(|(mut sim, failure)| FeedRun { report: sim.finish(&name), failure }).collect())
+    let notes = imported.map(|summary| summary.report_notes());
+    Ok(runs
+        .into_iter()
+        .map(|(mut sim, failure)| {
+            let mut report = sim.finish(&name);
+            report.import.clone_from(&notes);
+            FeedRun { report, failure }
+        })
+        .collect())
 }
 
 /// Replays ops made in memory — a generator's stream, say — under each

@@ -94,6 +94,13 @@ pub fn single(r: &Report) -> String {
     if let Some(line) = exit_residency_line(r) {
         let _ = writeln!(out, "  {line}");
     }
+    if let Some(import) = r.import.as_ref().filter(|i| i.lost_events > 0) {
+        let _ = writeln!(
+            out,
+            "  import: perf lost {} of {} events; the trace has gaps where they were",
+            import.lost_events, import.recorded_or_lost_events
+        );
+    }
     let _ = writeln!(out, "  read digest {}", r.read_digest);
     out
 }

@@ -193,6 +193,24 @@ fn a_capture_that_lost_events_is_refused_above_the_limit() {
     assert!(stderr(&out).contains("perf lost 10 of 20 events (50%): the trace has gaps"), "{}", stderr(&out));
     assert!(text(&dir.join("trace.jsonl")).contains("# import summary: perf lost 10 of 20 events (50%)"));
 
+    // Within the limit, a replay of the capture carries the loss in its
+    // report, with the importer's notes by kind (none here).
+    let mut small_loss = capture.replace("PERF_RECORD_LOST lost 10", "PERF_RECORD_LOST lost 1");
+    for i in 0..90 {
+        let fault = format!(
+            "exceptions:page_fault_user: address={:#x} ip=0x401000 error_code=0x6",
+            0x400000 + (i % 4) * 0x1000
+        );
+        small_loss += &header(100 + i, &fault);
+    }
+    std::fs::write(dir.join("small.perf.txt"), &small_loss).unwrap();
+    let out = run(&dir, &["run", "small.perf.txt", "--json"]);
+    assert_exit(&out, 0);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["import"]["lost_events"], 1, "{report}");
+    assert_eq!(report["import"]["recorded_or_lost_events"], 101, "{report}");
+    assert!(report["import"]["notes"].is_object(), "{report}");
+
     for bad in ["-1", "101", "1e2", "half", "0.00001"] {
         let out = run(&dir, &["import", "perf", "cap.perf.txt", &format!("--max-lost={bad}"), "-o", "-"]);
         assert_exit(&out, 2);

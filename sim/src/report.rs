@@ -52,6 +52,13 @@ pub struct Report {
     /// `resident` ops (a capture recorded with `cowsim record`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_residency: Option<ExitResidency>,
+    /// What the importer of a real capture said, when the run read the
+    /// capture itself (`cowsim run CAPTURE`, `cowsim compare CAPTURE`):
+    /// events the recording tool lost, and the approximations it made, by
+    /// kind. Absent for a trace file, which keeps its import summary in
+    /// its closing comments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import: Option<ImportNotes>,
     /// Resident pages (valid pmap entries) of every live task at the end.
     pub tasks: Vec<TaskResident>,
     pub series: Vec<SeriesPoint>,
@@ -144,6 +151,21 @@ pub struct Fidelity {
     pub class_mismatch: u64,
     /// `agreed / recorded`, from 0.0 to 1.0.
     pub agreement: f64,
+}
+
+/// The import summary of a capture replayed as it was read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportNotes {
+    /// Input lines read.
+    pub lines: u64,
+    /// Events the recording tool dropped (perf's `PERF_RECORD_LOST`), and
+    /// the events it recorded or dropped in all.
+    pub lost_events: u64,
+    pub recorded_or_lost_events: u64,
+    /// Lines of kinds the importer does not know.
+    pub skipped_lines: u64,
+    /// Approximations and oddities, by kind, with how often each arose.
+    pub notes: BTreeMap<String, u64>,
 }
 
 /// The pages present at processes' exits, compared with the real kernel:
@@ -291,6 +313,7 @@ impl Report {
             },
             fidelity: Fidelity::from_stats(s),
             exit_residency: ExitResidency::from_stats(s),
+            import: None,
             tasks: task_resident(w).into_iter().map(|(t, r)| TaskResident { task: t.0, resident: r }).collect(),
             series: series.to_vec(),
         }

@@ -491,6 +491,22 @@ pub struct ImportSummary {
 }
 
 impl ImportSummary {
+    /// The summary as a report carries it (`sim::report::ImportNotes`).
+    pub fn report_notes(&self) -> sim::report::ImportNotes {
+        let mut notes: std::collections::BTreeMap<String, u64> =
+            self.notes.entries().into_iter().map(|(what, count)| (what.to_owned(), count)).collect();
+        if self.notes.other_kinds() > 0 {
+            notes.insert("other kinds".to_owned(), self.notes.other_kinds());
+        }
+        sim::report::ImportNotes {
+            lines: self.lines,
+            lost_events: self.lost,
+            recorded_or_lost_events: self.recorded_or_lost,
+            skipped_lines: self.skipped.total(),
+            notes,
+        }
+    }
+
     /// The lines printed to stderr at the end of an import: one with the
     /// totals, one for skipped lines, one for ignored lines and one per
     /// note, each only when it has something to say. Every line is short:
