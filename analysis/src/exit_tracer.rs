@@ -24,7 +24,9 @@
 //! the process's, not the thread's); the address space an `exec` throws
 //! away is not read (catching it would mean stopping at every system call);
 //! mappings larger than [`LARGEST_MAPPING_PAGES`] are skipped, as is the
-//! `[vsyscall]` page above the user address space.
+//! `[vsyscall]` page above the user address space. A stop signal
+//! (`SIGSTOP`) or trap (`SIGTRAP`) sent to the program is taken for one of
+//! ptrace's own stops and not delivered; every other signal is.
 //!
 //! When ptrace is not allowed (a seccomp filter, Yama's `ptrace_scope` 3),
 //! the program still runs, untraced, and the file says why.
