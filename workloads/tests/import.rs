@@ -525,6 +525,24 @@ fn a_vfork_child_shares_its_parents_memory_until_exec() {
     }
 }
 
+/// A vfork child that exits without exec leaves its memory (the parent's)
+/// and the tracer's snapshot of it behind: the snapshot is not given to a
+/// later process that gets the same id.
+#[test]
+fn a_vfork_childs_exit_snapshot_is_not_reused() {
+    let text = "# cowsim exit 101\n# cowsim resident 101 0x400000 4 0+4\n".to_owned()
+        + &exec_100()
+        + &line(100, 20, "PERF_RECORD_FORK(101:101):(100:100)")
+        + &line(100, 21, "task:task_newtask: pid=101 comm=prog clone_flags=4100 oom_score_adj=0")
+        + &line(101, 22, "PERF_RECORD_EXIT(101:101):(100:100)")
+        + &line(100, 23, "PERF_RECORD_FORK(101:101):(100:100)")
+        + &line(100, 24, "task:task_newtask: pid=101 comm=prog clone_flags=1200011 oom_score_adj=0")
+        + &line(101, 25, "PERF_RECORD_EXIT(101:101):(100:100)");
+    let ops = ops_of(&text);
+    assert!(!ops.iter().any(|op| op.starts_with("Resident")), "{ops:?}");
+    assert_eq!(ops[ops.len() - 2..], ["fork 100 101", "exit 101"]);
+}
+
 /// What the vfork changes in the simulator: the parent writes its pages
 /// again after the child is gone. The kernel takes no fault (it never
 /// write-protected them); replayed as a fork, `linux` took one a page.

@@ -492,7 +492,12 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
     fn on_exit(&mut self, pid: u32, tid: u32) -> io::Result<()> {
         self.pending.remove(&tid);
         if self.stop_sharing(pid) {
-            // The memory was the parent's, and stays with it.
+            // The memory was the parent's, and stays with it; so does the
+            // tracer's snapshot of it, which must not be left for a later
+            // process with the same id.
+            if let Some(queue) = self.exit_snapshots.get_mut(&pid) {
+                queue.pop_front();
+            }
             return Ok(());
         }
         let Some(process) = self.processes.get_mut(&pid) else {
