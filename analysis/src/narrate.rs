@@ -918,6 +918,13 @@ fn happenings(events: &[&Event], view: WorldView<'_>, in_fault: bool) -> Vec<Str
                 end.0,
                 if mapped == 1 { "is" } else { "are" }
             )),
+            Event::ResidencyCompared { task, both, kernel_only, simulator_only } => told.push(format!(
+                "task {}'s page table, compared: {} present in both, {} only in the real kernel, {} only here",
+                task.0,
+                count(both, "page"),
+                kernel_only,
+                simulator_only
+            )),
             Event::Bypassed { object, backing } => told.push(format!(
                 "object {} has its own copy of every page of object {} it can see, so it now skips past it (bypass)",
                 object.serial(),
