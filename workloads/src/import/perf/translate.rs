@@ -469,13 +469,18 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
     fn write_fork(&mut self, HeldFork { pid, tid, parent_pid }: HeldFork) -> io::Result<()> {
         // A child sharing its parent's memory forks from that memory.
         let parent_pid = self.pid_of(parent_pid);
+        if parent_pid == pid {
+            // Only damaged records say so: the parent is a thread of the child.
+            self.note("forks whose parent is a thread of the child (damaged records; not followed)");
+            return Ok(());
+        }
         self.ensure_process(parent_pid)?;
         if self.processes.contains_key(&pid) {
             self.note("process ids reused before the old process's exit was seen");
             self.exit_process(pid)?;
         }
         self.out.op(Op::Fork { parent: TaskId(parent_pid), child: TaskId(pid) })?;
-        let parent = &self.processes[&parent_pid];
+        let Some(parent) = self.processes.get(&parent_pid) else { return Ok(()) };
         let child = Process {
             space: parent.space.for_child(),
             brk: parent.brk,
