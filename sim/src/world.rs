@@ -89,8 +89,12 @@ fn window_of(entry: &MapEntry) -> std::ops::Range<u64> {
     entry.offset.0..entry.offset.0 + entry.pages()
 }
 
-/// How many pages a file object spans: files have no end in this model.
-const FILE_PAGES: u64 = 1 << 40;
+/// How many pages a file object spans: files have no end in this model, so
+/// every page a 64-bit file offset can name (2^64 bytes). A smaller span
+/// left the last pages outside a copy object's window, and a write there
+/// skipped the push that keeps the copy's original (found by fuzzing:
+/// `fuzz/regressions/policies/shared-file-write-at-the-last-page`).
+const FILE_PAGES: u64 = 1 << 52;
 
 /// The original content of page `index` of a file: derived from the file's
 /// number and the index, never zero.
