@@ -152,19 +152,18 @@ pub fn side_by_side(reports: &[Report]) -> String {
         }
         out.push('\n');
     }
-    if reports.iter().any(|r| r.fidelity.is_some()) {
-        let _ = write!(out, "{:label_width$}", "fidelity");
-        for (r, w) in reports.iter().zip(&widths) {
-            let agreement = r.fidelity.as_ref().map_or_else(|| "-".to_owned(), |f| format!("{:.3}", f.agreement));
-            let _ = write!(out, "  {agreement:>w$}");
+    let agreements: [(&str, fn(&Report) -> Option<f64>); 2] = [
+        ("fidelity", |r| r.fidelity.as_ref().map(|f| f.agreement)),
+        ("at exit", |r| r.exit_residency.as_ref().map(|e| e.agreement)),
+    ];
+    for (label, agreement) in agreements {
+        if reports.iter().all(|r| agreement(r).is_none()) {
+            continue;
         }
-        out.push('\n');
-    }
-    if reports.iter().any(|r| r.exit_residency.is_some()) {
-        let _ = write!(out, "{:label_width$}", "at exit");
+        let _ = write!(out, "{label:label_width$}");
         for (r, w) in reports.iter().zip(&widths) {
-            let agreement = r.exit_residency.as_ref().map_or_else(|| "-".to_owned(), |e| format!("{:.3}", e.agreement));
-            let _ = write!(out, "  {agreement:>w$}");
+            let cell = agreement(r).map_or_else(|| "-".to_owned(), |a| format!("{a:.3}"));
+            let _ = write!(out, "  {cell:>w$}");
         }
         out.push('\n');
     }

@@ -497,7 +497,7 @@ impl Sim {
         let Some((start, end)) = self.legal_range(addr, size) else {
             return Ok(KernReturn::InvalidAddress);
         };
-        if !(self.aligned(addr) && self.aligned(size) && runs_fit(present, end.0 - start.0)) {
+        if !(self.aligned(addr) && self.aligned(size) && crate::op::page_runs_fit(present, end.0 - start.0)) {
             return Ok(KernReturn::InvalidArgument);
         }
         let (mut both, mut kernel_only, mut simulator_only) = (0, 0, 0);
@@ -724,18 +724,4 @@ fn snapshot_entry(start: Vpn, pages: u64, backing: Backing) -> MapEntry {
         object: backing.object,
         offset: backing.offset,
     }
-}
-
-/// Are `runs` (first page, count) non-empty, in order, apart, and inside a
-/// range of `pages` pages?
-fn runs_fit(runs: &[(u64, u64)], pages: u64) -> bool {
-    let mut next_free = 0;
-    for &(first, count) in runs {
-        let Some(end) = first.checked_add(count) else { return false };
-        if count == 0 || first < next_free || end > pages {
-            return false;
-        }
-        next_free = end;
-    }
-    true
 }

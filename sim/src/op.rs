@@ -140,3 +140,19 @@ impl Op {
         }
     }
 }
+
+/// Do `runs` (first page, count), as a `resident` op gives them, lie in
+/// order, apart, each of at least one page, inside a range of `pages`
+/// pages? The simulator refuses other runs; importers check with this
+/// before they write them.
+pub fn page_runs_fit(runs: &[(u64, u64)], pages: u64) -> bool {
+    let mut next_free = 0;
+    for &(first, count) in runs {
+        let Some(end) = first.checked_add(count) else { return false };
+        if count == 0 || first < next_free || end > pages {
+            return false;
+        }
+        next_free = end;
+    }
+    true
+}

@@ -179,14 +179,7 @@ fn concretize(steps: &[Step]) -> Vec<TraceOp> {
             }
             Step::Copy { who, src, pages, dst, misalign } => {
                 let Some(task) = pick(&live, who) else { continue };
-                // One case in four is misaligned, in the source, size or destination.
-                let (mut s, mut n, mut d) = (src * P, pages * P, dst * P);
-                match misalign {
-                    0 => s += 8,
-                    1 => n += 8,
-                    2 => d += 8,
-                    _ => {}
-                }
+                let (mut s, n, d) = in_bytes(src, pages, dst, misalign);
                 if misalign == 3 {
                     s = 0x7fff_ffff_f000 * 4; // outside the map: INVALID_ADDRESS
                 }
@@ -194,13 +187,7 @@ fn concretize(steps: &[Step]) -> Vec<TraceOp> {
             }
             Step::Move { who, src, pages, dst, misalign } => {
                 let Some(task) = pick(&live, who) else { continue };
-                let (mut s, mut n, mut d) = (src * P, pages * P, dst * P);
-                match misalign {
-                    0 => s += 8,
-                    1 => n += 8,
-                    2 => d += 8,
-                    _ => {}
-                }
+                let (s, n, d) = in_bytes(src, pages, dst, misalign);
                 Op::VmMove { task, src: s, size: n, dst: d }
             }
             Step::Read { who, other, page, pages, dst } => {
@@ -243,6 +230,20 @@ fn concretize(steps: &[Step]) -> Vec<TraceOp> {
         ops.push(op);
     }
     ops.into_iter().map(|op| TraceOp { op, expect: None }).collect()
+}
+
+/// A copy's or move's source, size and destination in bytes, from pages;
+/// `misalign` 0, 1 or 2 puts the source, the size or the destination off a
+/// page boundary (one case in four of the 12 values).
+fn in_bytes(src: u64, pages: u64, dst: u64, misalign: u8) -> (u64, u64, u64) {
+    let (mut s, mut n, mut d) = (src * P, pages * P, dst * P);
+    match misalign {
+        0 => s += 8,
+        1 => n += 8,
+        2 => d += 8,
+        _ => {}
+    }
+    (s, n, d)
 }
 
 /// What the random traces exercised, summed over every case and policy, so

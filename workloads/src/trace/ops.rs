@@ -442,14 +442,26 @@ fn write_vm_write(op: &Op, line: &mut ObjectWriter) {
     line.address("src", *src);
 }
 
+/// The fields of an op that takes a range of one task somewhere else in
+/// it: `vm_copy` and `vm_move`.
+const TASK_SRC_SIZE_DST: &[FieldSpec] = &[
+    required("task", FieldKind::Task),
+    required("src", FieldKind::Address),
+    required("size", FieldKind::Size),
+    required("dst", FieldKind::Address),
+];
+
+/// Writes the fields of [`TASK_SRC_SIZE_DST`].
+fn write_task_src_size_dst(line: &mut ObjectWriter, task: sim::ids::TaskId, src: u64, size: u64, dst: u64) {
+    line.task("task", task);
+    line.address("src", src);
+    line.size("size", size);
+    line.address("dst", dst);
+}
+
 const VM_COPY: OpSpec = OpSpec {
     name: "vm_copy",
-    fields: &[
-        required("task", FieldKind::Task),
-        required("src", FieldKind::Address),
-        required("size", FieldKind::Size),
-        required("dst", FieldKind::Address),
-    ],
+    fields: TASK_SRC_SIZE_DST,
     build_op: |line, name| {
         Ok(Op::VmCopy {
             task: line.task("task", name)?,
@@ -463,20 +475,12 @@ const VM_COPY: OpSpec = OpSpec {
 
 fn write_vm_copy(op: &Op, line: &mut ObjectWriter) {
     let Op::VmCopy { task, src, size, dst } = op else { return };
-    line.task("task", *task);
-    line.address("src", *src);
-    line.size("size", *size);
-    line.address("dst", *dst);
+    write_task_src_size_dst(line, *task, *src, *size, *dst);
 }
 
 const VM_MOVE: OpSpec = OpSpec {
     name: "vm_move",
-    fields: &[
-        required("task", FieldKind::Task),
-        required("src", FieldKind::Address),
-        required("size", FieldKind::Size),
-        required("dst", FieldKind::Address),
-    ],
+    fields: TASK_SRC_SIZE_DST,
     build_op: |line, name| {
         Ok(Op::VmMove {
             task: line.task("task", name)?,
@@ -490,10 +494,7 @@ const VM_MOVE: OpSpec = OpSpec {
 
 fn write_vm_move(op: &Op, line: &mut ObjectWriter) {
     let Op::VmMove { task, src, size, dst } = op else { return };
-    line.task("task", *task);
-    line.address("src", *src);
-    line.size("size", *size);
-    line.address("dst", *dst);
+    write_task_src_size_dst(line, *task, *src, *size, *dst);
 }
 
 const VM_MAP: OpSpec = OpSpec {

@@ -81,7 +81,7 @@ pub(crate) fn parse(text: &str) -> Option<Result<Directive, ParseProblem>> {
             if start % 4096 != 0 {
                 return Err(problem(2, format!("the address {start:#x} is not page-aligned")));
             }
-            let present = runs(words[4]).filter(|runs| runs_fit(runs, pages)).ok_or_else(|| {
+            let present = runs(words[4]).filter(|runs| sim::op::page_runs_fit(runs, pages)).ok_or_else(|| {
                 let why = "runs FIRST+COUNT of at least one page, in order, apart and inside the range, or -";
                 problem(4, format!("expected {why}, found {:?}", words[4]))
             })?;
@@ -103,16 +103,6 @@ fn runs(text: &str) -> Option<Vec<(u64, u64)>> {
             Some((first.parse().ok()?, count.parse().ok()?))
         })
         .collect()
-}
-
-/// Are `runs` non-empty, in order, apart, and inside `pages` pages?
-fn runs_fit(runs: &[(u64, u64)], pages: u64) -> bool {
-    let mut next_free = 0;
-    runs.iter().all(|&(first, count)| {
-        let fits = count > 0 && first >= next_free && first.checked_add(count).is_some_and(|end| end <= pages);
-        next_free = first.saturating_add(count);
-        fits
-    })
 }
 
 #[cfg(test)]
