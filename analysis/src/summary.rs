@@ -128,6 +128,9 @@ pub fn exit_residency_line(r: &Report) -> Option<String> {
     ))
 }
 
+/// How a report agrees with a real capture, when it was compared with one.
+type Agreement = fn(&Report) -> Option<f64>;
+
 /// Several reports of one trace side by side, a column per policy.
 pub fn side_by_side(reports: &[Report]) -> String {
     let Some(first) = reports.first() else { return String::new() };
@@ -152,7 +155,7 @@ pub fn side_by_side(reports: &[Report]) -> String {
         }
         out.push('\n');
     }
-    let agreements: [(&str, fn(&Report) -> Option<f64>); 2] = [
+    let agreements: [(&str, Agreement); 2] = [
         ("fidelity", |r| r.fidelity.as_ref().map(|f| f.agreement)),
         ("at exit", |r| r.exit_residency.as_ref().map(|e| e.agreement)),
     ];
