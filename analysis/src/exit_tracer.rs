@@ -30,6 +30,10 @@
 //!
 //! When ptrace is not allowed (a seccomp filter, Yama's `ptrace_scope` 3),
 //! the program still runs, untraced, and the file says why.
+//!
+//! The same tracer also records the page cache each file had before the
+//! program first touched it (`page_cache_watch.rs`), at the stops a
+//! seccomp filter asks for.
 
 use std::ffi::CString;
 use std::fmt::Write as _;
@@ -37,6 +41,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+
+use crate::page_cache_watch::PageCacheWatch;
 
 /// Mappings with more pages than this (64 GiB) are not read: their
 /// pagemap alone would be half a gigabyte, and such reservations are
@@ -56,7 +62,12 @@ pub fn trace_exits(command: &[String], out: &Path) -> io::Result<i32> {
     let mut report = io::BufWriter::new(File::create(out)?);
     writeln!(report, "# cowsim tracer {}", std::process::id())?;
     let status = match start_traced(command)? {
-        Started::Traced(child) => follow(child, &mut report)?,
+        Started::Traced(child) => {
+            let mut watch = PageCacheWatch::default();
+            let status = follow(child, &mut report, &mut watch)?;
+            watch.finish(&mut report)?;
+            status
+        }
         Started::Untraced { child, why } => {
             writeln!(report, "# cowsim-note exit residency not recorded: {why}")?;
             wait_plain(child)?
@@ -80,7 +91,9 @@ enum Started {
 }
 
 /// Forks; the child asks to be traced, stops so the tracer can set its
-/// options, then execs `command`.
+/// options, installs the page cache watch's seccomp filter if the tracer
+/// says (a byte on a pipe: a filter without a tracer would fail every call
+/// it traps), then execs `command`.
 fn start_traced(command: &[String]) -> io::Result<Started> {
     let args: Vec<CString> = command
         .iter()
@@ -89,6 +102,17 @@ fn start_traced(command: &[String]) -> io::Result<Started> {
     let Some(program) = args.first() else { return Err(io::Error::other("no command to run")) };
     let mut argv: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
+    let filter = seccomp_filter();
+    let seccomp_program =
+        libc::sock_fprog { len: filter.len() as u16, filter: filter.as_ptr() as *mut libc::sock_filter };
+    // SAFETY: geteuid cannot fail.
+    let as_root = unsafe { libc::geteuid() } == 0;
+    let mut go = [0 as libc::c_int; 2];
+    // SAFETY: a pipe into a two-descriptor array.
+    if unsafe { libc::pipe2(go.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let [go_read, go_write] = go;
     // SAFETY: the child only makes async-signal-safe calls (ptrace, raise,
     // execvp, _exit) on memory prepared before the fork.
     let child = unsafe { libc::fork() };
@@ -100,11 +124,25 @@ fn start_traced(command: &[String]) -> io::Result<Started> {
             let traced = libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) == 0;
             if traced {
                 libc::raise(libc::SIGSTOP);
+                let mut install = 0u8;
+                let said = libc::read(go_read, (&mut install as *mut u8).cast(), 1);
+                if said == 1 && install == 1 && !filter.is_empty() {
+                    install_seccomp(&seccomp_program, as_root);
+                }
             }
             libc::execvp(program.as_ptr(), argv.as_ptr());
             libc::_exit(127);
         }
     }
+    // SAFETY: the parent keeps only the write end.
+    unsafe { libc::close(go_read) };
+    let tell_child = |install: bool| {
+        // SAFETY: one byte into our own pipe, then closing it.
+        unsafe {
+            libc::write(go_write, (&u8::from(install) as *const u8).cast(), 1);
+            libc::close(go_write);
+        }
+    };
     let mut status = 0;
     // SAFETY: plain system calls on our own child.
     unsafe {
@@ -114,6 +152,7 @@ fn start_traced(command: &[String]) -> io::Result<Started> {
         if !libc::WIFSTOPPED(status) {
             // PTRACE_TRACEME failed, so the child went straight to its
             // exec and has run to its end.
+            tell_child(false);
             return Ok(Started::Finished { status: shell_status(status), why: "ptrace is not allowed here".into() });
         }
         let options = libc::PTRACE_O_TRACEFORK
@@ -121,12 +160,15 @@ fn start_traced(command: &[String]) -> io::Result<Started> {
             | libc::PTRACE_O_TRACECLONE
             | libc::PTRACE_O_TRACEEXIT
             | libc::PTRACE_O_TRACEEXEC
+            | libc::PTRACE_O_TRACESECCOMP
             | libc::PTRACE_O_EXITKILL;
         if libc::ptrace(libc::PTRACE_SETOPTIONS, child, 0, options as libc::c_long) < 0 {
             let why = format!("ptrace options refused: {}", io::Error::last_os_error());
+            tell_child(false);
             libc::ptrace(libc::PTRACE_DETACH, child, 0, 0);
             return Ok(Started::Untraced { child, why });
         }
+        tell_child(true);
         libc::ptrace(libc::PTRACE_CONT, child, 0, 0);
     }
     Ok(Started::Traced(child))
@@ -154,7 +196,7 @@ fn shell_status(status: libc::c_int) -> i32 {
 
 /// Follows every traced task until none is left; returns the first
 /// child's status.
-fn follow(first: libc::pid_t, report: &mut impl Write) -> io::Result<i32> {
+fn follow(first: libc::pid_t, report: &mut impl Write, watch: &mut PageCacheWatch) -> io::Result<i32> {
     let mut first_status = 0;
     loop {
         let mut status = 0;
@@ -186,6 +228,12 @@ fn follow(first: libc::pid_t, report: &mut impl Write) -> io::Result<i32> {
                 snapshot(pid, report)?;
             }
             0
+        } else if event == libc::PTRACE_EVENT_SECCOMP {
+            at_system_call(watch, pid, report)?;
+            0
+        } else if event == libc::PTRACE_EVENT_EXEC {
+            watch.after_exec(pid, report)?;
+            0
         } else if event != 0 || signal == libc::SIGSTOP || signal == libc::SIGTRAP {
             // A fork, clone, exec or exit event, a new task's first stop,
             // or the trap of an exec: nothing to deliver.
@@ -197,6 +245,37 @@ fn follow(first: libc::pid_t, report: &mut impl Write) -> io::Result<i32> {
         // SAFETY: resuming a task stopped under our trace.
         unsafe { libc::ptrace(libc::PTRACE_CONT, pid, 0, deliver as libc::c_long) };
     }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn seccomp_filter() -> Vec<libc::sock_filter> {
+    crate::page_cache_watch::filter()
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn seccomp_filter() -> Vec<libc::sock_filter> {
+    Vec::new()
+}
+
+/// # Safety
+/// Only in the forked child, as `page_cache_watch::install` says.
+#[cfg(target_arch = "x86_64")]
+unsafe fn install_seccomp(program: &libc::sock_fprog, as_root: bool) {
+    // SAFETY: passed on from the caller.
+    unsafe { crate::page_cache_watch::install(program, as_root) };
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+unsafe fn install_seccomp(_program: &libc::sock_fprog, _as_root: bool) {}
+
+#[cfg(target_arch = "x86_64")]
+fn at_system_call(watch: &mut PageCacheWatch, pid: libc::pid_t, report: &mut impl Write) -> io::Result<()> {
+    watch.at_system_call(pid, report)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn at_system_call(_watch: &mut PageCacheWatch, _pid: libc::pid_t, _report: &mut impl Write) -> io::Result<()> {
+    Ok(())
 }
 
 /// Is `pid` the leader of its thread group (a process, not a thread)?

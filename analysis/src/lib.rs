@@ -13,6 +13,7 @@ pub mod import;
 pub mod narrate;
 pub mod object_graph;
 pub mod output;
+pub mod page_cache_watch;
 pub mod record;
 pub mod replay;
 pub mod stepper;

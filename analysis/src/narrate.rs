@@ -537,6 +537,19 @@ impl<'a> OpStory<'a> {
                     range(*addr, *size)
                 )
             }
+            Op::PageCache { file, size, cached, read_ahead } => {
+                let pages: u64 = cached.iter().map(|(_, count)| count).sum();
+                format!(
+                    "before the program touched file {file} ({}), {pages} of its pages were in the real page cache; \
+                     its device reads ahead up to {} (page_cache)",
+                    bytes_text(*size),
+                    bytes_text(*read_ahead)
+                )
+            }
+            Op::FileRead { file, offset, len } => {
+                let from = if *offset == 0 { String::new() } else { format!(" from byte {offset:#x}") };
+                format!("the program reads {} of file {file}{from} with read(2) (file_read)", bytes_text(*len))
+            }
         }
     }
 
@@ -917,6 +930,14 @@ fn happenings(events: &[&Event], view: WorldView<'_>, in_fault: bool) -> Vec<Str
                 start.0,
                 end.0,
                 if mapped == 1 { "is" } else { "are" }
+            )),
+            // The op's own sentence says it.
+            Event::PageCacheDescribed { .. } => {}
+            Event::ReadAhead { start, pages, marked, .. } => told.push(format!(
+                "readahead brings the file's pages {:#x}..{:#x} into the page cache{}",
+                start.0,
+                start.0 + pages,
+                marked.map_or(String::new(), |m| format!(", marking page {:#x} to read on when it is reached", m.0))
             )),
             Event::ResidencyCompared { task, both, kernel_only, simulator_only } => told.push(format!(
                 "task {}'s page table, compared: {} present in both, {} only in the real kernel, {} only here",

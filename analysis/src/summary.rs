@@ -110,8 +110,13 @@ pub fn single(r: &Report) -> String {
 pub fn fidelity_line(r: &Report) -> Option<String> {
     let f = r.fidelity.as_ref()?;
     // A capture's machine had its libraries cached already; say how to
-    // model that when the run started cold (it moves linux's fault-around).
-    let hint = if r.page_cache == "cold" { "; --page-cache warm models the capture's cached files" } else { "" };
+    // model that when the run started cold (it moves linux's fault-around),
+    // unless the capture recorded its page cache, which the run follows.
+    let hint = if r.page_cache == "cold" && r.page_cache_files == 0 {
+        "; --page-cache warm models the capture's cached files"
+    } else {
+        ""
+    };
     Some(format!(
         "fidelity: agreement {:.3} over {} recorded faults ({} agreed, {} not faulted, {} class mismatch{hint})",
         f.agreement, f.recorded, f.agreed, f.not_faulted, f.class_mismatch

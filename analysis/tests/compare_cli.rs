@@ -446,6 +446,7 @@ fn the_builtin_suite_has_examples_workloads_and_real_captures() {
     expected.extend(workloads::generators::WORKLOADS.iter().map(|w| format!("workload {}", w.name)));
     expected.extend(
         [
+            "perf cold-start.perf.txt.gz",
             "perf forkwrite.perf.txt.gz",
             "perf gcc-compile.perf.txt.gz",
             "perf mremap.perf.txt.gz",

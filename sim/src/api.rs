@@ -518,6 +518,35 @@ impl Sim {
         Ok(KernReturn::Success)
     }
 
+    /// The `page_cache` op: what a capture saw of `file`'s page cache.
+    /// `KERN_INVALID_ARGUMENT` when the runs do not fit the file's pages or
+    /// `read_ahead` is not a whole number of pages.
+    pub(crate) fn page_cache(&mut self, file: &str, size: u64, cached: &[(u64, u64)], read_ahead: u64) -> KernReturn {
+        let pages = size.div_ceil(self.page());
+        if !(self.aligned(read_ahead) && crate::op::page_runs_fit(cached, pages)) {
+            return KernReturn::InvalidArgument;
+        }
+        let object = self.world.file_object(file);
+        let max_pages = read_ahead / self.page();
+        self.world.emit(Event::PageCacheDescribed { file: object });
+        self.policy.learn_page_cache(&mut self.world, object, pages, cached, max_pages);
+        KernReturn::Success
+    }
+
+    /// The `file_read` op: a `read(2)` of `len` bytes of `file` from byte
+    /// `offset`. `KERN_INVALID_ARGUMENT` when the range passes 2^64.
+    pub(crate) fn file_read(&mut self, file: &str, offset: u64, len: u64) -> KernReturn {
+        let Some(end) = offset.checked_add(len) else { return KernReturn::InvalidArgument };
+        if len == 0 {
+            return KernReturn::Success;
+        }
+        // A file no op has named yet has no page cache to model.
+        let Some(&(_, object)) = self.world.files.get(file) else { return KernReturn::Success };
+        let pages = offset / self.page()..end.div_ceil(self.page());
+        self.policy.file_read(&mut self.world, object, pages);
+        KernReturn::Success
+    }
+
     /// `vm_copy(task, src, size, dst)`: `vm_write` within one task.
     pub(crate) fn vm_copy(&mut self, task: TaskId, src: u64, size: u64, dst: u64) -> Result<KernReturn, SimError> {
         self.copy_between(task, src, size, task, dst)

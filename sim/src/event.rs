@@ -232,6 +232,22 @@ pub enum Event {
         end: Vpn,
         mapped: u32,
     },
+    /// A `page_cache` op described what a real capture saw of `file`'s page
+    /// cache (under every design; only `linux` uses it).
+    PageCacheDescribed {
+        file: ObjectId,
+    },
+    /// Readahead (the `linux` page cache model, for files a `page_cache` op
+    /// described) read the pages of `file` from `start` that were not
+    /// cached, `pages` at most, and put the readahead mark on `marked`.
+    /// Nothing is mapped or made resident: the page cache is known, not
+    /// simulated page by page.
+    ReadAhead {
+        file: ObjectId,
+        start: Pindex,
+        pages: u64,
+        marked: Option<Pindex>,
+    },
     /// An access imported from a real capture reached `vpn`, where the real
     /// kernel faulted and found `recorded`; `found` is what this simulator's
     /// page table held just before the access: `None` for a hit (no fault),

@@ -62,6 +62,17 @@ pub enum Op {
     /// order). Changes nothing; the simulator compares its own page table
     /// with it (see docs/fidelity.md).
     Resident { task: TaskId, addr: u64, size: u64, present: Vec<(u64, u64)> },
+    /// What a real capture saw of a file's page cache before the program
+    /// first touched it: the file is `size` bytes long, those of its pages
+    /// listed in `cached` were in memory (runs of first page and count,
+    /// from the file's first page), and the device reads ahead at most
+    /// `read_ahead` bytes at once. Maps nothing; `linux`'s fault-around and
+    /// readahead follow it from here on, and the other designs ignore it.
+    PageCache { file: String, size: u64, cached: Vec<(u64, u64)>, read_ahead: u64 },
+    /// A `read(2)` of `len` bytes of a file from byte `offset`: maps
+    /// nothing; under `linux` it fills the page cache of a file a
+    /// `page_cache` op described, as Linux's readahead would.
+    FileRead { file: String, offset: u64, len: u64 },
 }
 
 /// A memory access over a byte range.
@@ -130,6 +141,8 @@ impl Op {
             Op::VmCopy { .. } => "vm_copy",
             Op::VmMove { .. } => "vm_move",
             Op::Resident { .. } => "resident",
+            Op::PageCache { .. } => "page_cache",
+            Op::FileRead { .. } => "file_read",
             Op::VmMap { .. } => "vm_map",
             Op::Access(a) => match a.access {
                 Access::Read => "read",

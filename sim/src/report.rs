@@ -18,6 +18,10 @@ use crate::measure::{Measures, task_resident};
 use crate::types::KernReturn;
 use crate::world::World;
 
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
 /// The schema name written into every report.
 pub const SCHEMA: &str = "cowsim.report/1";
 
@@ -31,6 +35,11 @@ pub struct Report {
     /// `sim::PageCache`); it changes only `linux`'s fault-around.
     #[serde(default)]
     pub page_cache: String,
+    /// Files whose page cache the trace itself described (`page_cache`
+    /// ops, from a capture made with `cowsim record`): for those, `linux`
+    /// follows the recording, not `page_cache`. Present only when nonzero.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub page_cache_files: u64,
     pub ops: u64,
     pub accesses: u64,
     /// 16 hex digits.
@@ -268,6 +277,7 @@ impl Report {
             policy: policy.to_string(),
             trace: trace.to_string(),
             page_cache: page_cache.to_string(),
+            page_cache_files: s.page_cache_files,
             ops: s.ops,
             accesses: s.accesses,
             read_digest: format!("{:016x}", s.read_digest),

@@ -58,6 +58,8 @@ pub struct Stats {
     pub objects_alive_peak: u64,
     /// Accesses that carried a recorded real fault (see docs/fidelity.md).
     pub recorded_faults: u64,
+    /// `page_cache` ops applied: files whose page cache the trace described.
+    pub page_cache_files: u64,
     /// ...of which the simulator faulted with the same class.
     pub fidelity_agreed: u64,
     /// ...of which the simulator did not fault at all (a pmap hit).
@@ -153,7 +155,8 @@ impl Stats {
                 counts[1] += kernel_only;
                 counts[2] += simulator_only;
             }
-            Event::PageTableCopied { .. } => {}
+            Event::PageCacheDescribed { .. } => self.page_cache_files += 1,
+            Event::PageTableCopied { .. } | Event::ReadAhead { .. } => {}
             Event::TaskCreated { .. }
             | Event::TaskExited { .. }
             | Event::CopyObjectReused { .. }

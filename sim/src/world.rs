@@ -5,7 +5,7 @@
 //! `chains.rs`, `reach.rs` and `shows_through.rs` in step: map entries,
 //! page slots and shadow pointers change only through these primitives.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::chains::ChainLengths;
 use crate::event::Event;
@@ -71,6 +71,9 @@ pub struct World {
     pub pages: Pages,
     /// Files by name, in name order. Each holds one reference to its object.
     pub files: BTreeMap<String, (FileId, ObjectId)>,
+    /// The objects of files named in square brackets (`[vdso]`, `[vvar]`):
+    /// kernel special mappings, whose pages no page cache holds.
+    pub(crate) special_files: BTreeSet<ObjectId>,
     pub recorder: Recorder,
     /// How many map entries have each chain length (`chains.rs`).
     pub(crate) chains: ChainLengths,
@@ -237,7 +240,18 @@ impl World {
         let fill = Fill::File { file, offset: Pindex(0) };
         let id = self.create_object(ObjectRole::File, FILE_PAGES, fill);
         self.files.insert(name.to_string(), (file, id));
+        if name.starts_with('[') {
+            self.special_files.insert(id);
+        }
         id
+    }
+
+    /// Is `object` the object of a kernel special mapping (a file named in
+    /// square brackets, as perf names `[vdso]` and `[vvar]`)? Linux fills
+    /// those from the kernel's own pages, with no page cache to map
+    /// around a fault.
+    pub(crate) fn is_special_file(&self, object: ObjectId) -> bool {
+        self.special_files.contains(&object)
     }
 
     /// Takes one more reference to `id`.

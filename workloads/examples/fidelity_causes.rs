@@ -4,8 +4,11 @@
 //! happened in. Run with
 //!
 //! ```text
-//! cargo run --release -p workloads --example fidelity_causes -- CAPTURE.perf.txt[.gz] [POLICY]
+//! cargo run --release -p workloads --example fidelity_causes -- CAPTURE.perf.txt[.gz] [POLICY] [cold|warm]
 //! ```
+//!
+//! The page cache is cold unless `warm` is given (docs/fidelity.md says
+//! what each means).
 //!
 //! The situations are read off the trace and the simulated world just
 //! before the access: is the page file-backed or anonymous, has this task
@@ -14,13 +17,15 @@
 //! Mach-style policies do not have (fault-around of file pages, page table
 //! entries copied at fork, the shared zero page). `FIDELITY_SHOW=N` also
 //! prints the first N disagreements with their op number in the imported
-//! trace (`cowsim import perf CAPTURE` writes the same trace).
+//! trace (`cowsim import perf CAPTURE` writes the same trace), the file
+//! page behind each, and, at each `resident` op, the pages present in one
+//! picture only.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::Path;
 
-use sim::{Access, Config, ObjectRole, Op, PolicyKind, Sim, TaskId, Vpn};
+use sim::{Access, Config, ObjectRole, Op, PageCache, Pindex, PolicyKind, Recorded, Sim, TaskId, Vpn, WorldView};
 use workloads::import::perf::PerfImport;
 use workloads::trace::{TraceReader, TraceWriter, open_input};
 
@@ -28,6 +33,11 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let path = args.next().expect("usage: fidelity_causes CAPTURE [POLICY]");
     let policy = args.next().map_or(PolicyKind::GnuMach, |p| PolicyKind::parse(&p).expect("a known policy"));
+    let page_cache = match args.next().as_deref() {
+        None | Some("cold") => PageCache::Cold,
+        Some("warm") => PageCache::Warm,
+        Some(other) => panic!("the page cache is cold or warm, not {other}"),
+    };
     let (input, name) = open_input(Path::new(&path)).expect("the capture opens");
     let mut writer = TraceWriter::new(Vec::new());
     PerfImport::default().run(input, &name, &mut writer, "memory").expect("the capture imports");
@@ -36,7 +46,7 @@ fn main() {
 
     // Output errors (a closed pipe) end the report quietly.
     let mut out = std::io::stdout().lock();
-    let mut sim = Sim::new(policy, Config::default().check_invariants(false));
+    let mut sim = Sim::new(policy, Config::default().check_invariants(false).page_cache(page_cache));
     // Pages each task has touched since its exec (and those it wrote);
     // what a forked child inherited its parent's set as.
     let mut touched: BTreeMap<TaskId, BTreeSet<u64>> = BTreeMap::new();
@@ -87,13 +97,31 @@ fn main() {
                 let key = format!("Linux {:<11} {verdict:<22} {access:<5} {backing:<4} {history}", real.name());
                 if shown < show {
                     shown += 1;
-                    let _ = writeln!(out, "op {index}: task {} {access} {:#x}: {key}", a.task.0, a.addr);
+                    let page = file_page(view, a.task, vpn);
+                    let _ = writeln!(out, "op {index}: task {} {access} {:#x}{page}: {key}", a.task.0, a.addr);
                 }
                 *causes.entry(key).or_default() += 1;
             }
             touched.entry(a.task).or_default().insert(vpn.0);
             if a.access == Access::Write {
                 written.entry(a.task).or_default().insert(vpn.0);
+            }
+        }
+        if let Op::Resident { task, addr, size, present } = &op.op
+            && shown < show
+        {
+            let view = sim.view();
+            let first = addr / 4096;
+            for offset in 0..size / 4096 {
+                let vpn = Vpn(first + offset);
+                let in_kernel = present.iter().any(|(start, count)| (*start..start + count).contains(&offset));
+                let in_simulator = view.pmap_finding(*task, vpn, Access::Read) != Some(Recorded::NotPresent);
+                if in_kernel != in_simulator && shown < show {
+                    shown += 1;
+                    let side = if in_kernel { "kernel only" } else { "simulator only" };
+                    let page = file_page(view, *task, vpn);
+                    let _ = writeln!(out, "op {index}: task {} at exit {:#x}{page}: {side}", task.0, vpn.0 * 4096);
+                }
             }
         }
         match &op.op {
@@ -123,4 +151,20 @@ fn main() {
     for (cause, count) in sorted {
         let _ = writeln!(out, "{count:>6}  {cause}");
     }
+}
+
+/// " FILE page N" when the page at `vpn` comes from a file, else "".
+fn file_page(view: WorldView, task: TaskId, vpn: Vpn) -> String {
+    let Some(entry) = view.entry(task, vpn) else { return String::new() };
+    let mut index = entry.object_page(vpn);
+    for object in view.chain(entry.object) {
+        if let Some(name) = view.file_name(object.id()) {
+            return format!(" {name} page {}", index.0);
+        }
+        match object.shadow() {
+            Some(link) => index = Pindex(link.offset.0 + index.0),
+            None => break,
+        }
+    }
+    String::new()
 }

@@ -419,6 +419,7 @@ impl TraceDecoder<'_> {
             17 | 18 => self.vm_read(),
             19 | 20 => self.vm_write(),
             21 | 22 => self.map_file(),
+            23 => self.page_cache_op(),
             _ => self.touch(),
         }
     }
@@ -513,6 +514,22 @@ impl TraceDecoder<'_> {
         let (private, prot) = (self.input.flag(), self.input.prot());
         let anywhere = self.input.one_in_four();
         Some(Op::VmMap { task, addr: Some(addr), size, anywhere, file, offset, private, prot })
+    }
+
+    /// A `page_cache` (what a capture saw of a file's page cache) or a
+    /// `file_read` of one of the files; a run may fall past the file's end
+    /// (`KERN_INVALID_ARGUMENT`).
+    fn page_cache_op(&mut self) -> Option<Op> {
+        let file = self.input.pick(&FILES).to_owned();
+        if self.input.flag() {
+            let (offset, len) = (self.input.address() % (64 * PAGE), self.input.size());
+            return Some(Op::FileRead { file, offset, len });
+        }
+        let size = self.input.size();
+        let (first, count) = (u64::from(self.input.byte() % 16), u64::from(self.input.byte() % 8));
+        let cached = if count == 0 { Vec::new() } else { vec![(first, count)] };
+        let read_ahead = u64::from(self.input.byte() % 64) * PAGE;
+        Some(Op::PageCache { file, size, cached, read_ahead })
     }
 
     /// A read, write or fetch; writes twice as often as the others, since

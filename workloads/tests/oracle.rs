@@ -42,20 +42,99 @@ const SPAN: u64 = 24;
 /// One abstract step; `who` and `other` pick among the live tasks.
 #[derive(Clone, Debug)]
 enum Step {
-    Fork { who: u8 },
-    Exit { who: u8 },
-    Exec { who: u8 },
+    Fork {
+        who: u8,
+    },
+    Exit {
+        who: u8,
+    },
+    Exec {
+        who: u8,
+    },
     Create,
-    Allocate { who: u8, page: u64, pages: u64, anywhere: bool },
-    Deallocate { who: u8, page: u64, pages: u64 },
-    Protect { who: u8, page: u64, pages: u64, prot: u8, set_max: bool },
-    Inherit { who: u8, page: u64, pages: u64, inherit: u8 },
-    Copy { who: u8, src: u64, pages: u64, dst: u64, misalign: u8 },
-    Move { who: u8, src: u64, pages: u64, dst: u64, misalign: u8 },
-    Read { who: u8, other: u8, page: u64, pages: u64, dst: Option<u64> },
-    Write { who: u8, other: u8, page: u64, pages: u64, src: u64 },
-    Map { who: u8, page: u64, pages: u64, file: u8, offset: u64, private: bool, prot: u8 },
-    Touch { who: u8, page: u64, pages: u64, access: u8 },
+    Allocate {
+        who: u8,
+        page: u64,
+        pages: u64,
+        anywhere: bool,
+    },
+    Deallocate {
+        who: u8,
+        page: u64,
+        pages: u64,
+    },
+    Protect {
+        who: u8,
+        page: u64,
+        pages: u64,
+        prot: u8,
+        set_max: bool,
+    },
+    Inherit {
+        who: u8,
+        page: u64,
+        pages: u64,
+        inherit: u8,
+    },
+    Copy {
+        who: u8,
+        src: u64,
+        pages: u64,
+        dst: u64,
+        misalign: u8,
+    },
+    Move {
+        who: u8,
+        src: u64,
+        pages: u64,
+        dst: u64,
+        misalign: u8,
+    },
+    Read {
+        who: u8,
+        other: u8,
+        page: u64,
+        pages: u64,
+        dst: Option<u64>,
+    },
+    Write {
+        who: u8,
+        other: u8,
+        page: u64,
+        pages: u64,
+        src: u64,
+    },
+    Map {
+        who: u8,
+        page: u64,
+        pages: u64,
+        file: u8,
+        offset: u64,
+        private: bool,
+        prot: u8,
+    },
+    Touch {
+        who: u8,
+        page: u64,
+        pages: u64,
+        access: u8,
+    },
+    /// A `page_cache` op: file `file` is `pages` long (in pages, plus
+    /// `tail` bytes), with `cached` pages cached from `first`, and a
+    /// readahead window of `window` pages.
+    PageCache {
+        file: u8,
+        pages: u64,
+        tail: u64,
+        first: u64,
+        cached: u64,
+        window: u64,
+    },
+    FileRead {
+        file: u8,
+        page: u64,
+        pages: u64,
+    },
 }
 
 /// The first page past the map (`Config::default().map_max`).
@@ -108,8 +187,13 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (who, page(), 1..6u64, 0..2u8, file_offset(), any::<bool>(), 0..8u8)
             .prop_map(|(who, page, pages, file, offset, private, prot)| Step::Map { who, page, pages, file, offset, private, prot }),
         10 => (who, page(), 1..5u64, 0..3u8).prop_map(|(who, page, pages, access)| Step::Touch { who, page, pages, access }),
+        1 => (0..2u8, 0..12u64, 0..P, 0..8u64, 0..6u64, prop_oneof![Just(0u64), 1..40u64])
+            .prop_map(|(file, pages, tail, first, cached, window)| Step::PageCache { file, pages, tail, first, cached, window }),
+        1 => (0..2u8, 0..10u64, 0..4u64).prop_map(|(file, page, pages)| Step::FileRead { file, page, pages }),
     ]
 }
+
+const FILES: [&str; 2] = ["libc.so.6", "data.db"];
 
 const PROTS: [&str; 8] = ["", "r", "w", "x", "rw", "rx", "wx", "rwx"];
 
@@ -201,7 +285,7 @@ fn concretize(steps: &[Step]) -> Vec<TraceOp> {
             Step::Map { who, page, pages, file, offset, private, prot } => {
                 let Some(task) = pick(&live, who) else { continue };
                 let prot = Prot::parse(PROTS[prot as usize]).unwrap();
-                let file = ["libc.so.6", "data.db"][file as usize].to_string();
+                let file = FILES[file as usize].to_string();
                 Op::VmMap {
                     task,
                     addr: Some(page * P),
@@ -212,6 +296,14 @@ fn concretize(steps: &[Step]) -> Vec<TraceOp> {
                     private,
                     prot,
                 }
+            }
+            Step::PageCache { file, pages, tail, first, cached, window } => {
+                let size = pages * P + tail;
+                let runs = if cached == 0 { vec![] } else { vec![(first, cached)] };
+                Op::PageCache { file: FILES[file as usize].to_string(), size, cached: runs, read_ahead: window * P }
+            }
+            Step::FileRead { file, page, pages } => {
+                Op::FileRead { file: FILES[file as usize].to_string(), offset: page * P + 100, len: pages * P }
             }
             Step::Touch { who, page, pages, access } => {
                 let Some(task) = pick(&live, who) else { continue };

@@ -269,7 +269,7 @@ fn malformed_lines_have_located_messages() {
             r#"{"op":"zzz"}"#,
             "trace.jsonl:1:7: unknown op \"zzz\" (known ops: task_create, fork, exec, exit, \
              vm_allocate, vm_deallocate, vm_protect, vm_inherit, vm_read, vm_write, vm_copy, vm_move, \
-             vm_map, read, write, exec_fetch, mark, resident)",
+             vm_map, read, write, exec_fetch, mark, resident, page_cache, file_read)",
         ),
         (r#"{"op":"fork","parent":1}"#, r#"trace.jsonl:1:1: missing field "child" for fork"#),
         (r#"{"task":1}"#, r#"trace.jsonl:1:1: missing field "op" (every line names its op, like "op":"fork")"#),

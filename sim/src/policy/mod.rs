@@ -46,6 +46,7 @@ mod mach;
 mod nocollapse;
 mod pagetable;
 mod plan9;
+pub mod readahead;
 mod uvm;
 mod xnu;
 
@@ -158,6 +159,24 @@ pub(crate) trait Policy: Send {
 
     /// What an access to `vpn` through `entry` would find now.
     fn resolve(&self, w: &World, entry: &MapEntry, vpn: Vpn) -> Resolved;
+
+    /// What a real capture saw of `file`'s page cache (the `page_cache`
+    /// op): `end` pages long, `cached` in memory, readahead windows of at
+    /// most `max_pages`. Only a design that models Linux's page cache keeps
+    /// it (see `readahead.rs`).
+    fn learn_page_cache(
+        &mut self,
+        _w: &mut World,
+        _file: ObjectId,
+        _end: u64,
+        _cached: &[(u64, u64)],
+        _max_pages: u64,
+    ) {
+    }
+
+    /// A `read(2)` of `pages` of `file` (the `file_read` op): the page
+    /// cache fills as the design's readahead fills it. Maps nothing.
+    fn file_read(&mut self, _w: &mut World, _file: ObjectId, _pages: std::ops::Range<u64>) {}
 
     /// Invariants of this design beyond the generic ones.
     fn check(&self, _w: &World) -> Result<(), Violation> {

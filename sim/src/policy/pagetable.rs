@@ -123,6 +123,7 @@ use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::MapEntry;
 use crate::object::{Fill, ObjectRole};
 use crate::pmap::PmapEntry;
+use crate::policy::readahead::{PageCacheModel, ReadAhead};
 use crate::policy::{Backing, FaultCtx, Policy, Resolution, Resolved};
 use crate::types::Prot;
 use crate::violation::Violation;
@@ -221,12 +222,21 @@ pub struct PageTables {
     /// Page tables made by `snapshot`, which overlapping windows may map
     /// (see the module docs). Forgotten when they are freed.
     snapshots: BTreeSet<ObjectId>,
+    /// The page cache of the files a capture described, with readahead
+    /// (`readahead.rs`); fault-around consults it before `rules.fault_around`.
+    page_cache: PageCacheModel,
 }
 
 impl PageTables {
     /// A policy following `rules`.
     pub fn new(rules: PageTableRules) -> PageTables {
-        PageTables { rules, zero: None, copied_at_fork: Vec::new(), snapshots: BTreeSet::new() }
+        PageTables {
+            rules,
+            zero: None,
+            copied_at_fork: Vec::new(),
+            snapshots: BTreeSet::new(),
+            page_cache: PageCacheModel::default(),
+        }
     }
 
     fn is_zero_page(&self, page: PageId) -> bool {
@@ -399,21 +409,25 @@ pub fn fault_around_window(entry_start: Vpn, entry_end: Vpn, vpn: Vpn) -> Range<
 /// would map it. A private mapping's empty slot takes the file's page (one
 /// more reference); a shared mapping maps the file's page where the task
 /// has no valid pmap entry. Emits one `FaultAround` when it mapped any.
-fn fault_around(w: &mut World, ctx: &FaultCtx, mode: FaultAround) {
+fn fault_around(w: &mut World, ctx: &FaultCtx, mode: FaultAround, cache: &PageCacheModel) {
     if mode == FaultAround::Off {
         return;
     }
     let entry = &ctx.entry;
+    if file_behind(w, entry, ctx.vpn).is_some_and(|(file, _)| w.is_special_file(file)) {
+        return; // the kernel's own pages: no page cache, no `map_pages`
+    }
     let window = fault_around_window(entry.start, entry.end, ctx.vpn);
     let table = entry.object;
     let prot = entry.prot.without(Prot::WRITE);
     let mut mapped = 0;
     for vpn in (window.start.0..window.end.0).map(Vpn).filter(|v| *v != ctx.vpn) {
         let Some((file, index)) = empty_pte_over_file(w, ctx.task, entry, vpn) else { continue };
-        let page = match (w.object(file).page(index), mode) {
-            (Some(page), _) => page,
-            (None, FaultAround::WarmPageCache) => file_page(w, file, index).0,
-            (None, _) => continue,
+        let page = match (cache.ready_to_map(file, index), w.object(file).page(index), mode) {
+            (Some(false), _, _) => continue,
+            (Some(true), _, _) | (None, _, FaultAround::WarmPageCache) => file_page(w, file, index).0,
+            (None, Some(page), _) => page,
+            (None, None, _) => continue,
         };
         if !w.object(table).is_file() {
             w.put_page(table, entry.pindex(vpn), page);
@@ -425,6 +439,44 @@ fn fault_around(w: &mut World, ctx: &FaultCtx, mode: FaultAround) {
     if mapped > 0 {
         w.emit(Event::FaultAround { task: ctx.task, start: window.start, end: window.end, mapped });
     }
+}
+
+/// The file page a fault at `vpn` of `entry` would read, if it would read
+/// one: the entry maps the file itself, or its page table slot is empty
+/// over a file.
+fn file_behind(w: &World, entry: &MapEntry, vpn: Vpn) -> Option<(ObjectId, Pindex)> {
+    let table = w.object(entry.object);
+    let index = entry.pindex(vpn);
+    if !table.is_file() && table.page(index).is_some() {
+        return None;
+    }
+    file_behind_slot(w, entry, index)
+}
+
+/// The file pages an executable file mapping maps (for readahead, which
+/// treats them apart); `None` for any other entry.
+fn executable_file_pages(w: &World, entry: &MapEntry) -> Option<Range<u64>> {
+    if !entry.prot.allows(Prot::EXECUTE) {
+        return None;
+    }
+    let (_, first) = file_behind_slot(w, entry, entry.pindex(entry.start))?;
+    Some(first.0..first.0 + entry.pages())
+}
+
+/// The file and file page behind slot `index` of `entry`'s object, page or
+/// not: the object is the file, or a page table over it.
+fn file_behind_slot(w: &World, entry: &MapEntry, index: Pindex) -> Option<(ObjectId, Pindex)> {
+    let table = w.object(entry.object);
+    if table.is_file() {
+        return Some((entry.object, index));
+    }
+    let (file, at) = table.shadow?;
+    w.object(file).is_file().then(|| (file, at.plus(index.0)))
+}
+
+/// Records readahead the page cache model did.
+fn emit_read_ahead(w: &mut World, read: ReadAhead) {
+    w.emit(Event::ReadAhead { file: read.file, start: read.start, pages: read.pages, marked: read.marked });
 }
 
 /// Is the PTE of `task` at `vpn` of `entry` empty (Linux `pte_none`)? If
@@ -668,21 +720,44 @@ impl Policy for PageTables {
 
     fn fault(&mut self, w: &mut World, ctx: &FaultCtx) -> Resolution {
         let write_path = ctx.access.is_write() || (ctx.entry.shared && self.rules.shared_fault_takes_write_path);
-        if w.object(ctx.entry.object).is_file() {
+        let behind = file_behind(w, &ctx.entry, ctx.vpn);
+        if behind.is_some() && !write_path {
+            fault_around(w, ctx, self.rules.fault_around, &self.page_cache);
+        }
+        // `filemap_fault` after fault-around: the page's own lookup, and the
+        // readahead it starts. Readahead drops the mmap lock for its I/O
+        // (`maybe_unlock_mmap_for_io`), so the fault returns
+        // `VM_FAULT_RETRY` and is taken again from the top, where
+        // fault-around now finds the pages just read. (One hardware fault,
+        // one recorded fault: the retry is inside the kernel.)
+        let executable = executable_file_pages(w, &ctx.entry);
+        if let Some(read) = behind.and_then(|(file, index)| self.page_cache.fault(file, index, executable)) {
+            emit_read_ahead(w, read);
             if !write_path {
-                fault_around(w, ctx, self.rules.fault_around);
+                fault_around(w, ctx, self.rules.fault_around, &self.page_cache);
             }
+        }
+        if w.object(ctx.entry.object).is_file() {
             return self.file_fault(w, ctx, write_path);
         }
         let index = ctx.entry.pindex(ctx.vpn);
         match w.object(ctx.entry.object).page(index) {
             Some(page) => self.present(w, ctx, index, page, write_path),
-            None => {
-                if !write_path && w.object(ctx.entry.object).shadow.is_some() {
-                    fault_around(w, ctx, self.rules.fault_around);
-                }
-                self.missing(w, ctx, index, write_path)
-            }
+            None => self.missing(w, ctx, index, write_path),
+        }
+    }
+
+    fn learn_page_cache(&mut self, w: &mut World, file: ObjectId, end: u64, cached: &[(u64, u64)], max_pages: u64) {
+        if self.rules.fault_around == FaultAround::Off {
+            return;
+        }
+        let already: Vec<Pindex> = w.object(file).pages.iter().map(|(index, _)| index).collect();
+        self.page_cache.learn(file, end, cached, max_pages, &already);
+    }
+
+    fn file_read(&mut self, w: &mut World, file: ObjectId, pages: Range<u64>) {
+        for read in self.page_cache.read(file, pages) {
+            emit_read_ahead(w, read);
         }
     }
 

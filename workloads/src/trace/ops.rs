@@ -171,6 +171,8 @@ pub const OPS: &[OpSpec] = &[
     EXEC_FETCH,
     MARK,
     RESIDENT,
+    PAGE_CACHE,
+    FILE_READ,
 ];
 
 /// The names of [`OPS`], in the same order.
@@ -214,6 +216,8 @@ pub fn spec_of(op: &Op) -> &'static OpSpec {
         Op::VmCopy { .. } => &VM_COPY,
         Op::VmMove { .. } => &VM_MOVE,
         Op::Resident { .. } => &RESIDENT,
+        Op::PageCache { .. } => &PAGE_CACHE,
+        Op::FileRead { .. } => &FILE_READ,
         Op::VmMap { .. } => &VM_MAP,
         Op::Access(access) => match access.access {
             Access::Read => &READ,
@@ -661,6 +665,61 @@ fn write_resident(op: &Op, line: &mut ObjectWriter) {
     line.string("present", &page_runs_text(present));
 }
 
+const PAGE_CACHE: OpSpec = OpSpec {
+    name: "page_cache",
+    fields: &[
+        required("file", FieldKind::Text),
+        required("size", FieldKind::Size),
+        required("cached", FieldKind::PageRuns),
+        optional("read_ahead", FieldKind::Size),
+    ],
+    build_op: |line, name| {
+        Ok(Op::PageCache {
+            file: line.string("file", name)?,
+            size: line.number("size", name)?,
+            cached: line.page_runs("cached", name)?,
+            read_ahead: line.optional_number("read_ahead")?.unwrap_or(DEFAULT_READ_AHEAD),
+        })
+    },
+    write_fields: write_page_cache,
+};
+
+/// The readahead window of a `page_cache` line without `"read_ahead"`:
+/// Linux's default `read_ahead_kb` of 128 (`VM_READAHEAD_PAGES`).
+pub const DEFAULT_READ_AHEAD: u64 = 128 << 10;
+
+fn write_page_cache(op: &Op, line: &mut ObjectWriter) {
+    let Op::PageCache { file, size, cached, read_ahead } = op else { return };
+    line.string("file", file);
+    line.size("size", *size);
+    line.string("cached", &page_runs_text(cached));
+    line.size("read_ahead", *read_ahead);
+}
+
+const FILE_READ: OpSpec = OpSpec {
+    name: "file_read",
+    fields: &[
+        required("file", FieldKind::Text),
+        required("offset", FieldKind::Address),
+        required("len", FieldKind::Size),
+    ],
+    build_op: |line, name| {
+        Ok(Op::FileRead {
+            file: line.string("file", name)?,
+            offset: line.number("offset", name)?,
+            len: line.number("len", name)?,
+        })
+    },
+    write_fields: write_file_read,
+};
+
+fn write_file_read(op: &Op, line: &mut ObjectWriter) {
+    let Op::FileRead { file, offset, len } = op else { return };
+    line.string("file", file);
+    line.address("offset", *offset);
+    line.size("len", *len);
+}
+
 /// `"0+3,10+2"`: the text of page runs (first page, count).
 pub fn page_runs_text(runs: &[(u64, u64)]) -> String {
     let texts: Vec<String> = runs.iter().map(|(first, count)| format!("{first}+{count}")).collect();
@@ -714,6 +773,8 @@ mod tests {
             access(Access::ExecFetch, None, Some(9), Some(Recorded::Present)),
             Op::Mark { label: "phase \"2\"".to_owned() },
             Op::Resident { task: one, addr: 0x100000, size: 64 << 10, present: vec![(0, 3), (10, 2)] },
+            Op::PageCache { file: "lib.so".into(), size: 40_000, cached: vec![(0, 4), (8, 2)], read_ahead: 8 << 20 },
+            Op::FileRead { file: "lib.so".into(), offset: 0, len: 832 },
         ]
     }
 
@@ -747,6 +808,8 @@ mod tests {
             "exec_fetch",
             "mark",
             "resident",
+            "page_cache",
+            "file_read",
         ];
         assert_eq!(OP_NAMES, expected);
     }

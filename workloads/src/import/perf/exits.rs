@@ -22,6 +22,18 @@
 //! and the runs of present pages (`FIRST+COUNT`, in pages from the start;
 //! `-` for none). A process id seen exiting twice (ids are reused) has two
 //! snapshots, used in order.
+//!
+//! The tracer also notes what the page cache held of each file before the
+//! program first touched it (`analysis/src/page_cache_watch.rs`):
+//!
+//! ```text
+//! # cowsim pagecache read:0+832 174312 8388608 0+43 /usr/lib/x86_64-linux-gnu/libselinux.so.1
+//! ```
+//!
+//! How it was first touched (`exec`, `map`, `mapped`, or `read:OFFSET+LENGTH`),
+//! its size and its device's readahead window in bytes, the runs of cached
+//! pages, and its path (the rest of the line). The importer writes them as
+//! `page_cache` and `file_read` ops just before the file's first mapping.
 
 use crate::trace::ParseProblem;
 
@@ -34,7 +46,36 @@ pub(crate) enum Directive {
     Tracer(u32),
     Exit(u32),
     Resident(ResidentRange),
+    PageCache(PageCacheNote),
 }
+
+/// What the recorder saw of one file's page cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PageCacheNote {
+    pub touch: FirstTouch,
+    pub size: u64,
+    pub read_ahead: u64,
+    /// Runs of cached pages: first page of the file, count.
+    pub cached: Vec<(u64, u64)>,
+    pub path: String,
+}
+
+/// How the program first touched a file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FirstTouch {
+    /// Its `execve`: the kernel reads the program's header.
+    Exec,
+    /// An `mmap`.
+    Map,
+    /// Found mapped after an exec (the program interpreter), already read.
+    Mapped,
+    /// A `read` or `pread64` of `len` bytes at byte `offset`.
+    Read { offset: u64, len: u64 },
+}
+
+/// The largest readahead window a line may give: 1 GiB, far above any
+/// device's `read_ahead_kb`.
+const LARGEST_READ_AHEAD: u64 = 1 << 30;
 
 /// A range of one process's memory at its exit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,7 +92,11 @@ pub(crate) struct ResidentRange {
 /// comment), or a problem at a column.
 pub(crate) fn parse(text: &str) -> Option<Result<Directive, ParseProblem>> {
     let rest = text.strip_prefix(PREFIX)?;
-    let words: Vec<&str> = rest.split(' ').collect();
+    let words: Vec<&str> = match rest.strip_prefix("pagecache ") {
+        // The path, last, may hold spaces.
+        Some(_) => rest.splitn(6, ' ').collect(),
+        None => rest.split(' ').collect(),
+    };
     let column_of = |index: usize| PREFIX.len() + words[..index].iter().map(|w| w.len() + 1).sum::<usize>() + 1;
     let problem = |index: usize, message: String| ParseProblem { column: column_of(index.min(words.len())), message };
     let pid = |index: usize| -> Result<u32, ParseProblem> {
@@ -87,9 +132,38 @@ pub(crate) fn parse(text: &str) -> Option<Result<Directive, ParseProblem>> {
             })?;
             Ok(Directive::Resident(ResidentRange { pid, start: start / 4096, pages, present }))
         }),
-        other => Err(problem(0, format!("unknown cowsim line {other:?} (known: tracer, exit, resident)"))),
+        "pagecache" => expect_words(6).and_then(|()| {
+            let touch = first_touch(words[1]).ok_or_else(|| {
+                problem(1, format!("expected exec, map, mapped or read:OFFSET+LENGTH, found {:?}", words[1]))
+            })?;
+            let size = count(2, "a size in bytes")?;
+            let read_ahead = count(3, "a readahead window in bytes")?;
+            if read_ahead % 4096 != 0 || read_ahead > LARGEST_READ_AHEAD {
+                return Err(problem(3, format!("the readahead window {read_ahead} is not whole pages up to 1 GiB")));
+            }
+            let cached =
+                runs(words[4]).filter(|runs| sim::op::page_runs_fit(runs, size.div_ceil(4096))).ok_or_else(|| {
+                    let why = "runs FIRST+COUNT of at least one page, in order, apart and inside the file, or -";
+                    problem(4, format!("expected {why}, found {:?}", words[4]))
+                })?;
+            Ok(Directive::PageCache(PageCacheNote { touch, size, read_ahead, cached, path: words[5].to_owned() }))
+        }),
+        other => Err(problem(0, format!("unknown cowsim line {other:?} (known: tracer, exit, resident, pagecache)"))),
     };
     Some(directive)
+}
+
+/// `exec`, `map`, `mapped` or `read:OFFSET+LENGTH`.
+fn first_touch(word: &str) -> Option<FirstTouch> {
+    match word {
+        "exec" => Some(FirstTouch::Exec),
+        "map" => Some(FirstTouch::Map),
+        "mapped" => Some(FirstTouch::Mapped),
+        _ => {
+            let (offset, len) = word.strip_prefix("read:")?.split_once('+')?;
+            Some(FirstTouch::Read { offset: offset.parse().ok()?, len: len.parse().ok()? })
+        }
+    }
 }
 
 /// `0+3,10+2` (or `-` for none) as runs.
@@ -126,6 +200,20 @@ mod tests {
             parse("# cowsim resident 8 0x400000 16 -"),
             Some(Ok(Directive::Resident(ResidentRange { pid: 8, start: 0x400, pages: 16, present: vec![] })))
         );
+        assert_eq!(
+            parse("# cowsim pagecache read:0+832 12298 8388608 0+1,3+1 /lib/my lib.so"),
+            Some(Ok(Directive::PageCache(PageCacheNote {
+                touch: FirstTouch::Read { offset: 0, len: 832 },
+                size: 12298,
+                read_ahead: 8 << 20,
+                cached: vec![(0, 1), (3, 1)],
+                path: "/lib/my lib.so".into()
+            })))
+        );
+        for (word, touch) in [("exec", FirstTouch::Exec), ("map", FirstTouch::Map), ("mapped", FirstTouch::Mapped)] {
+            let line = format!("# cowsim pagecache {word} 0 131072 - /bin/x");
+            assert!(matches!(parse(&line), Some(Ok(Directive::PageCache(note))) if note.touch == touch), "{line}");
+        }
         assert_eq!(parse("# ========"), None);
         assert_eq!(parse("# cowsimulator"), None);
     }
@@ -142,6 +230,12 @@ mod tests {
             let p = problem(&format!("# cowsim resident 8 0x400000 16 {bad}"));
             assert_eq!(p.column, 33, "{bad}: {}", p.message);
         }
+        let p = problem("# cowsim pagecache read:0+x 100 4096 - /lib/a.so");
+        assert_eq!(p.column, 20, "{}", p.message);
+        let p = problem("# cowsim pagecache map 100 4097 - /lib/a.so");
+        assert_eq!(p.column, 28, "{}", p.message);
+        let p = problem("# cowsim pagecache map 4096 4096 0+2 /lib/a.so");
+        assert_eq!(p.column, 34, "{}", p.message);
         let p = problem("# cowsim exit many");
         assert_eq!(p.column, 15, "{}", p.message);
         let p = problem("# cowsim bogus 1");

@@ -74,7 +74,7 @@ use sim::ids::TaskId;
 use sim::op::{AccessOp, Op, Recorded, TraceOp};
 use sim::types::{Access, Inheritance, KernReturn, Prot};
 
-use super::exits::{Directive, ResidentRange};
+use super::exits::{Directive, FirstTouch, PageCacheNote, ResidentRange};
 use super::parse::{Call, CallName, Event, Mmap};
 use crate::import::ImportSummary;
 use crate::import::OpSink;
@@ -144,6 +144,9 @@ struct Out<'w, S: OpSink + ?Sized> {
     writer: &'w mut S,
     ops: u64,
     expected_failures: u64,
+    /// What the recorder saw of each file's page cache, by path, until the
+    /// file's first mapping is written.
+    page_caches: BTreeMap<String, PageCacheNote>,
 }
 
 impl<S: OpSink + ?Sized> Out<'_, S> {
@@ -168,6 +171,24 @@ impl<S: OpSink + ?Sized> Out<'_, S> {
         self.writer.op(TraceOp { op: Op::Mark { label }, expect: None })
     }
 
+    /// Before the first mapping of `file`: what the recorder saw of its page
+    /// cache, and the read that first touched it (an exec reads the
+    /// program's first 256 bytes, `BINPRM_BUF_SIZE`).
+    fn page_cache_before_first_map(&mut self, file: &str) -> io::Result<()> {
+        let Some(note) = self.page_caches.remove(file) else { return Ok(()) };
+        let PageCacheNote { touch, size, read_ahead, cached, path } = note;
+        self.op(Op::PageCache { file: path.clone(), size, cached, read_ahead })?;
+        let read = match touch {
+            FirstTouch::Exec => Some((0, 256)),
+            FirstTouch::Read { offset, len } => Some((offset, len)),
+            FirstTouch::Map | FirstTouch::Mapped => None,
+        };
+        if let Some((offset, len)) = read {
+            self.op(Op::FileRead { file: path, offset, len })?;
+        }
+        Ok(())
+    }
+
     /// The ops that make the simulator map `region` at `start` (which must
     /// be free in both pictures).
     fn map_region(&mut self, task: TaskId, start: u64, region: &Region) -> io::Result<()> {
@@ -179,22 +200,31 @@ impl<S: OpSink + ?Sized> Out<'_, S> {
                     self.op(Op::VmProtect { task, addr, size, prot: region.prot, set_max: false })?;
                 }
             }
-            Backing::File { name, offset, shared } => self.op(Op::VmMap {
-                task,
-                addr: Some(addr),
-                size,
-                anywhere: false,
-                file: name.to_string(),
-                offset: offset * PAGE_SIZE,
-                private: !shared,
-                prot: region.prot,
-            })?,
+            Backing::File { name, offset, shared } => {
+                self.page_cache_before_first_map(name)?;
+                self.op(Op::VmMap {
+                    task,
+                    addr: Some(addr),
+                    size,
+                    anywhere: false,
+                    file: name.to_string(),
+                    offset: offset * PAGE_SIZE,
+                    private: !shared,
+                    prot: region.prot,
+                })?
+            }
         }
         if region.inherit != Inheritance::Copy {
             self.op(Op::VmInherit { task, addr, size, inherit: region.inherit })?;
         }
         Ok(())
     }
+}
+
+/// Is the mapping one the kernel maps by page frame number (`[vvar]`,
+/// `[vvar_vclock]`: `VM_PFNMAP`), whose pages pagemap never shows?
+fn is_pfn_mapped(backing: &Backing) -> bool {
+    matches!(backing, Backing::File { name, .. } if name.starts_with("[vvar"))
 }
 
 /// A process fork seen (`PERF_RECORD_FORK`) but not yet written: its
@@ -237,7 +267,7 @@ pub(crate) struct Translator<'w, S: OpSink + ?Sized> {
 impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
     pub fn new(writer: &'w mut S) -> Self {
         Translator {
-            out: Out { writer, ops: 0, expected_failures: 0 },
+            out: Out { writer, ops: 0, expected_failures: 0, page_caches: BTreeMap::new() },
             processes: BTreeMap::new(),
             thread_owner: BTreeMap::new(),
             held_forks: Vec::new(),
@@ -271,6 +301,14 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
                 Some(snapshot) => snapshot.push(range),
                 None => self.note("cowsim resident lines with no exit line before them (not used)"),
             },
+            Directive::PageCache(note) => {
+                if self.out.page_caches.contains_key(&note.path) {
+                    self.note("cowsim pagecache lines of a path seen before (not used)");
+                } else {
+                    self.note("files whose page cache the recorder saw");
+                    self.out.page_caches.insert(note.path.clone(), note);
+                }
+            }
         }
     }
 
@@ -527,7 +565,7 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
                 self.pending.remove(&thread);
             }
             self.pending.remove(&pid);
-            self.write_exit_residency(pid)?;
+            self.write_exit_residency(pid, &process.space)?;
             self.out.op(Op::Exit { task: TaskId(pid) })?;
         }
         Ok(())
@@ -535,13 +573,21 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
 
     /// The pages `pid` had present at this exit, if the recorder saw it:
     /// one `resident` op per range, inside the simulator's address space.
-    fn write_exit_residency(&mut self, pid: u32) -> io::Result<()> {
+    /// Ranges of `[vvar]` mappings are left out: the kernel maps them by
+    /// page frame number (`VM_PFNMAP`), and `/proc/PID/pagemap` reports
+    /// such mappings as holes whatever they hold (`walk_page_test` in
+    /// `mm/pagewalk.c`), so the recorder cannot see their pages.
+    fn write_exit_residency(&mut self, pid: u32, space: &Regions) -> io::Result<()> {
         let Some(snapshot) = self.exit_snapshots.get_mut(&pid).and_then(VecDeque::pop_front) else {
             return Ok(());
         };
         for range in snapshot {
             if range.start < FIRST_PAGE || range.start.saturating_add(range.pages) > END_PAGE {
                 self.note("ranges present at exit outside the user address space (not compared)");
+                continue;
+            }
+            if space.lookup(range.start).is_some_and(|(_, region)| is_pfn_mapped(&region.backing)) {
+                self.note("[vvar] ranges at exit, which pagemap cannot see (not compared)");
                 continue;
             }
             let op = Op::Resident {
