@@ -32,8 +32,10 @@
 //! neighbour finds a read-only PTE: a copy-on-write (or, shared, a
 //! dirty-tracking) fault on a *present* page. Write faults (`do_cow_fault`,
 //! `do_shared_fault`) and anonymous memory never fault around. Here the page
-//! cache is what the run has brought into the file objects (`pagetable.rs`
-//! has the rules and the other choice, a warm page cache).
+//! cache is what a capture recorded of it (`page_cache` ops), kept up by
+//! Linux's readahead (`readahead.rs`), or for files nobody described, what
+//! the run has brought into the file objects (`pagetable.rs` has the rules
+//! and the other choice, a warm page cache).
 //!
 //! An `mremap` that moves a mapping (`vm_move`) moves its page-table
 //! entries with it (`move_vma` → `move_page_tables`): the moved pages are

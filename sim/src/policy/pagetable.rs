@@ -66,11 +66,19 @@
 //!   ([`PTES_PER_TABLE`]);
 //! - a neighbour is mapped only if its PTE is empty (for a private file
 //!   mapping an empty page table slot, for a shared one no valid pmap
-//!   entry) and its page is in the page cache. The file object's slots are
+//!   entry) and its page is ready in the page cache. For a file a capture
+//!   described (`page_cache` ops), `readahead.rs` says which pages are:
+//!   cached, inside the file, not marked for readahead, as Linux's
+//!   readahead left them. For any other file the file object's slots are
 //!   the page cache: `linux` maps the pages they hold (`ResidentPages`:
 //!   what the run has brought in, so nothing is read and no frame made);
 //!   `WarmPageCache` counts every file page as cached, as on the machine
-//!   that recorded a capture, and brings a missing one into the file object.
+//!   that recorded a capture, and brings a missing one into the file object;
+//! - the kernel's special mappings (files named in brackets, `[vdso]`)
+//!   have no page cache and never fault around;
+//! - a fault whose own page readahead had to read is retried, as Linux
+//!   retries it after dropping the mmap lock for the I/O, so fault-around
+//!   runs a second time over the pages just read.
 //!
 //! A neighbour is mapped exactly as a read fault would map it — a private
 //! mapping's slot takes the file's page (one more reference), the pmap
@@ -111,9 +119,9 @@
 //! the file's page for the whole run; there is no swap, no pinning (GUP), no
 //! large folios, no KSM and no `anon_vma` reverse map; a page table's size
 //! is the entry's, not a fixed-size radix level (fault-around alone uses the
-//! real table's boundaries). Fault-around knows no readahead markers, locked
-//! or not-yet-uptodate pages, no end of file and no large folios (which
-//! Linux maps whole): every page the page cache holds is ready to map.
+//! real table's boundaries). Fault-around knows no locked or
+//! not-yet-uptodate pages and no large folios (which Linux maps whole), and
+//! for files no capture described, no readahead marks and no end of file.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
