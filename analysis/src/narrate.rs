@@ -537,7 +537,7 @@ impl<'a> OpStory<'a> {
                     range(*addr, *size)
                 )
             }
-            Op::PageCache { file, size, cached, read_ahead } => {
+            Op::PageCache { file, size, cached, read_ahead, .. } => {
                 let pages: u64 = cached.iter().map(|(_, count)| count).sum();
                 format!(
                     "before the program touched file {file} ({}), {pages} of its pages were in the real page cache; \
@@ -546,9 +546,10 @@ impl<'a> OpStory<'a> {
                     bytes_text(*read_ahead)
                 )
             }
-            Op::FileRead { file, offset, len } => {
+            Op::FileRead { task, file, offset, len } => {
                 let from = if *offset == 0 { String::new() } else { format!(" from byte {offset:#x}") };
-                format!("the program reads {} of file {file}{from} with read(2) (file_read)", bytes_text(*len))
+                let who = task.map_or("the program".to_owned(), |t| format!("task {}", t.0));
+                format!("{who} reads {} of file {file}{from} with read(2) (file_read)", bytes_text(*len))
             }
         }
     }

@@ -19,14 +19,16 @@
 //! `mapped`. The lines, for the importer (`workloads/src/import/perf/exits.rs`):
 //!
 //! ```text
-//! # cowsim pagecache exec 158376 8388608 - /usr/bin/mawk
-//! # cowsim pagecache read:0+832 174312 8388608 0+43 /usr/lib/x86_64-linux-gnu/libselinux.so.1
+//! # cowsim pagecache exec 158376 8388608 2097152 - /usr/bin/mawk
+//! # cowsim pagecache read:0+832 174312 8388608 2097152 0+43 /usr/lib/x86_64-linux-gnu/libselinux.so.1
 //! ```
 //!
 //! Words: how the file was first touched (`exec`, `map`, `mapped`, or
 //! `read:OFFSET+LENGTH`), its size in bytes, the device's readahead window
 //! in bytes (`read_ahead_kb` of its backing device, 128 KiB when that
-//! cannot be found), the runs of cached pages (`-` for none), and its path.
+//! cannot be found), the largest folio its file system holds pages in
+//! (see [`largest_folio`]), the runs of cached pages (`-` for none), and
+//! its path.
 //!
 //! `mincore` tells the truth about a file's page cache only to a caller
 //! that owns the file or may write it (or is root): Linux hides it from
@@ -35,7 +37,7 @@
 //! the replay's `--page-cache` setting. Only x86-64 is watched (the filter
 //! names its system call numbers).
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -101,11 +103,20 @@ pub unsafe fn install(program: &libc::sock_fprog, as_root: bool) -> bool {
 /// The files seen so far and what was written about them.
 #[derive(Default)]
 pub struct PageCacheWatch {
-    seen: BTreeSet<(u64, u64)>,
+    /// Every regular file met, by device and inode; `None` for those whose
+    /// page cache could not be read.
+    seen: BTreeMap<(u64, u64), Option<Described>>,
     /// Files whose page cache `mincore` would not reveal.
     hidden: u64,
     /// Seccomp stops handled: none means the filter never ran.
     stops: u64,
+}
+
+/// A file whose page cache was written, as last written.
+struct Described {
+    name: String,
+    size: u64,
+    cached: Vec<bool>,
 }
 
 /// How a file was first touched.
@@ -164,9 +175,22 @@ impl PageCacheWatch {
         self.snapshot(&path, touch, report)
     }
 
-    /// An exec stop of `pid`: snapshots every file it has mapped that no
+    /// An exec stop of `pid`: first what became of the files described
+    /// before (a `pagecache-now` line for each whose cached pages changed:
+    /// the machine may have evicted some, which no other record shows),
+    /// then a snapshot of every file the new program has mapped that no
     /// stop saw yet (the program interpreter).
     pub fn after_exec(&mut self, pid: libc::pid_t, report: &mut impl Write) -> io::Result<()> {
+        writeln!(report, "# cowsim exec {pid}")?;
+        for described in self.seen.values_mut().flatten() {
+            let Ok(file) = File::open(&described.name) else { continue };
+            let Ok(meta) = file.metadata() else { continue };
+            let Some(cached) = cached_pages(&file, meta.len()) else { continue };
+            if (meta.len(), &cached) != (described.size, &described.cached) {
+                writeln!(report, "# cowsim pagecache-now {} {} {}", meta.len(), runs_text(&cached), described.name)?;
+                (described.size, described.cached) = (meta.len(), cached);
+            }
+        }
         let Ok(maps) = File::open(format!("/proc/{pid}/maps")) else { return Ok(()) };
         for line in BufReader::new(maps).lines() {
             let line = line?;
@@ -199,9 +223,11 @@ impl PageCacheWatch {
     /// through the tracee's `/proc` links or by name) if it is new.
     fn snapshot(&mut self, path: &Path, touch: FirstTouch, report: &mut impl Write) -> io::Result<()> {
         let Ok(meta) = std::fs::metadata(path) else { return Ok(()) };
-        if !meta.is_file() || !self.seen.insert((meta.dev(), meta.ino())) {
+        let key = (meta.dev(), meta.ino());
+        if !meta.is_file() || self.seen.contains_key(&key) {
             return Ok(());
         }
+        self.seen.insert(key, None);
         let Ok(file) = File::open(path) else { return Ok(()) };
         let name = std::fs::read_link(path).unwrap_or_else(|_| path.to_path_buf());
         let name = name.to_string_lossy();
@@ -214,13 +240,11 @@ impl PageCacheWatch {
         }
         let Some(cached) = cached_pages(&file, meta.len()) else { return Ok(()) };
         let read_ahead = device_read_ahead(meta.dev()).unwrap_or(DEFAULT_READ_AHEAD);
-        writeln!(
-            report,
-            "# cowsim pagecache {} {} {read_ahead} {} {name}",
-            touch.word(),
-            meta.len(),
-            runs_text(&cached)
-        )
+        let folio = largest_folio(&file);
+        let runs = runs_text(&cached);
+        writeln!(report, "# cowsim pagecache {} {} {read_ahead} {folio} {runs} {name}", touch.word(), meta.len())?;
+        self.seen.insert(key, Some(Described { name: name.into_owned(), size: meta.len(), cached }));
+        Ok(())
     }
 }
 
@@ -323,6 +347,35 @@ fn device_read_ahead(dev: u64) -> Option<u64> {
     })
 }
 
+/// The largest folio, in bytes, the page cache of `file` is held in: 2 MiB
+/// on the file systems whose regular files have large folios (XFS since
+/// Linux 5.18, ext4 since 6.16: `mapping_set_large_folios`, up to
+/// `MAX_PAGECACHE_ORDER`, a PMD on x86-64), a page elsewhere. This is the
+/// recorder's reading of the kernel's history, not something it can ask.
+fn largest_folio(file: &File) -> u64 {
+    use std::os::fd::AsRawFd;
+    const EXT4: i64 = 0xef53;
+    const XFS: i64 = 0x5846_5342;
+    // SAFETY: statfs of an open descriptor into a zeroed struct.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut fs) } != 0 {
+        return PAGE_SIZE;
+    }
+    let since = match fs.f_type as i64 {
+        EXT4 => (6, 16),
+        XFS => (5, 18),
+        _ => return PAGE_SIZE,
+    };
+    if kernel_version().is_some_and(|version| version >= since) { 2 << 20 } else { PAGE_SIZE }
+}
+
+/// The running kernel's major and minor version.
+fn kernel_version() -> Option<(u32, u32)> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok()?;
+    let mut numbers = release.trim().split(|c: char| !c.is_ascii_digit());
+    Some((numbers.next()?.parse().ok()?, numbers.next()?.parse().ok()?))
+}
+
 /// `0+3,10+2` for the runs of `true`, `-` for none.
 pub fn runs_text(present: &[bool]) -> String {
     let mut text = String::new();
@@ -362,12 +415,13 @@ mod tests {
         watch.snapshot(&path, FirstTouch::Read { offset: 0, len: 832 }, &mut out).unwrap();
         watch.snapshot(&path, FirstTouch::Map, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
-        let words: Vec<&str> = text.trim_end().splitn(7, ' ').collect();
+        let words: Vec<&str> = text.trim_end().splitn(8, ' ').collect();
         assert_eq!(text.lines().count(), 1, "one line a file: {text}");
         assert_eq!(&words[..4], ["#", "cowsim", "pagecache", "read:0+832"], "{text}");
         assert_eq!(words[4], "12298");
         assert!(words[5].parse::<u64>().unwrap() >= 4096, "{text}");
-        assert_eq!(words[6].split_once(' ').unwrap().0, "0+4", "{text}");
+        assert!(["4096", "2097152"].contains(&words[6]), "{text}");
+        assert_eq!(words[7].split_once(' ').unwrap().0, "0+4", "{text}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

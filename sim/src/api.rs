@@ -16,6 +16,7 @@ use crate::map::{MapBounds, MapEntry, VmMap};
 use crate::op::AccessOp;
 use crate::pmap::{Pmap, PmapEntry};
 use crate::policy::Backing;
+use crate::policy::readahead::FileShape;
 use crate::sim::{Sim, SimError};
 use crate::stats::mix;
 use crate::types::{Access, Inheritance, KernReturn, Prot};
@@ -26,6 +27,10 @@ use crate::world::Task;
 struct Snapshot {
     pieces: Vec<(u64, Backing)>,
 }
+
+/// The largest folio a `page_cache` op may name, in pages: a PMD's worth
+/// (2 MiB of 4 KiB pages), Linux's `MAX_PAGECACHE_ORDER` on x86-64.
+pub const LARGEST_FOLIO_PAGES: u64 = 512;
 
 impl Sim {
     /// The page size in bytes.
@@ -157,6 +162,7 @@ impl Sim {
 
     /// Releases every entry of the task's map and empties its pmap.
     fn release_map(&mut self, task: TaskId) {
+        self.policy.forget_task(task);
         self.world.task_mut(task).pmap.clear();
         for entry in self.world.remove_all_entries(task) {
             self.policy.release(&mut self.world, task, &entry);
@@ -519,32 +525,53 @@ impl Sim {
     }
 
     /// The `page_cache` op: what a capture saw of `file`'s page cache.
-    /// `KERN_INVALID_ARGUMENT` when the runs do not fit the file's pages or
-    /// `read_ahead` is not a whole number of pages.
-    pub(crate) fn page_cache(&mut self, file: &str, size: u64, cached: &[(u64, u64)], read_ahead: u64) -> KernReturn {
+    /// `KERN_INVALID_ARGUMENT` when the runs do not fit the file's pages,
+    /// `read_ahead` is not a whole number of pages, or `largest_folio` is
+    /// not a power-of-two number of pages up to [`LARGEST_FOLIO_PAGES`].
+    pub(crate) fn page_cache(
+        &mut self,
+        file: &str,
+        size: u64,
+        cached: &[(u64, u64)],
+        read_ahead: u64,
+        largest_folio: u64,
+    ) -> KernReturn {
         let pages = size.div_ceil(self.page());
-        if !(self.aligned(read_ahead) && crate::op::page_runs_fit(cached, pages)) {
+        let folio_pages = largest_folio / self.page();
+        let folio_fits =
+            self.aligned(largest_folio) && folio_pages.is_power_of_two() && folio_pages <= LARGEST_FOLIO_PAGES;
+        if !(self.aligned(read_ahead) && folio_fits && crate::op::page_runs_fit(cached, pages)) {
             return KernReturn::InvalidArgument;
         }
         let object = self.world.file_object(file);
-        let max_pages = read_ahead / self.page();
+        let shape = FileShape { end: pages, max_pages: read_ahead / self.page(), largest_folio: folio_pages };
         self.world.emit(Event::PageCacheDescribed { file: object });
-        self.policy.learn_page_cache(&mut self.world, object, pages, cached, max_pages);
+        self.policy.learn_page_cache(&mut self.world, object, shape, cached);
         KernReturn::Success
     }
 
     /// The `file_read` op: a `read(2)` of `len` bytes of `file` from byte
-    /// `offset`. `KERN_INVALID_ARGUMENT` when the range passes 2^64.
-    pub(crate) fn file_read(&mut self, file: &str, offset: u64, len: u64) -> KernReturn {
-        let Some(end) = offset.checked_add(len) else { return KernReturn::InvalidArgument };
+    /// `offset`, by `task` if it says. `KERN_INVALID_ARGUMENT` when the
+    /// range passes 2^64.
+    pub(crate) fn file_read(
+        &mut self,
+        task: Option<TaskId>,
+        file: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<KernReturn, SimError> {
+        if let Some(task) = task {
+            self.require_task(task)?;
+        }
+        let Some(end) = offset.checked_add(len) else { return Ok(KernReturn::InvalidArgument) };
         if len == 0 {
-            return KernReturn::Success;
+            return Ok(KernReturn::Success);
         }
         // A file no op has named yet has no page cache to model.
-        let Some(&(_, object)) = self.world.files.get(file) else { return KernReturn::Success };
+        let Some(&(_, object)) = self.world.files.get(file) else { return Ok(KernReturn::Success) };
         let pages = offset / self.page()..end.div_ceil(self.page());
-        self.policy.file_read(&mut self.world, object, pages);
-        KernReturn::Success
+        self.policy.file_read(&mut self.world, task, object, pages);
+        Ok(KernReturn::Success)
     }
 
     /// `vm_copy(task, src, size, dst)`: `vm_write` within one task.

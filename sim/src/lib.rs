@@ -94,6 +94,7 @@ pub mod view;
 mod violation;
 mod world;
 
+pub use api::LARGEST_FOLIO_PAGES;
 pub use event::{Event, FaultKind};
 pub use ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 pub use object::ObjectRole;

@@ -65,14 +65,17 @@ pub enum Op {
     /// What a real capture saw of a file's page cache before the program
     /// first touched it: the file is `size` bytes long, those of its pages
     /// listed in `cached` were in memory (runs of first page and count,
-    /// from the file's first page), and the device reads ahead at most
-    /// `read_ahead` bytes at once. Maps nothing; `linux`'s fault-around and
-    /// readahead follow it from here on, and the other designs ignore it.
-    PageCache { file: String, size: u64, cached: Vec<(u64, u64)>, read_ahead: u64 },
-    /// A `read(2)` of `len` bytes of a file from byte `offset`: maps
+    /// from the file's first page), the device reads ahead at most
+    /// `read_ahead` bytes at once, and the page cache holds it in folios of
+    /// at most `largest_folio` bytes. Maps nothing; `linux`'s fault-around
+    /// and readahead follow it from here on, and the other designs ignore
+    /// it.
+    PageCache { file: String, size: u64, cached: Vec<(u64, u64)>, read_ahead: u64, largest_folio: u64 },
+    /// A `read(2)` of `len` bytes of a file from byte `offset`, by `task`
+    /// (whose open file's readahead state it moves on) if it says: maps
     /// nothing; under `linux` it fills the page cache of a file a
     /// `page_cache` op described, as Linux's readahead would.
-    FileRead { file: String, offset: u64, len: u64 },
+    FileRead { task: Option<TaskId>, file: String, offset: u64, len: u64 },
 }
 
 /// A memory access over a byte range.

@@ -231,8 +231,10 @@ impl Sim {
             Op::VmCopy { task, src, size, dst } => self.vm_copy(*task, *src, *size, *dst),
             Op::VmMove { task, src, size, dst } => self.vm_move(*task, *src, *size, *dst),
             Op::Resident { task, addr, size, present } => self.resident(*task, *addr, *size, present),
-            Op::PageCache { file, size, cached, read_ahead } => Ok(self.page_cache(file, *size, cached, *read_ahead)),
-            Op::FileRead { file, offset, len } => Ok(self.file_read(file, *offset, *len)),
+            Op::PageCache { file, size, cached, read_ahead, largest_folio } => {
+                Ok(self.page_cache(file, *size, cached, *read_ahead, *largest_folio))
+            }
+            Op::FileRead { task, file, offset, len } => self.file_read(*task, file, *offset, *len),
             Op::VmMap { task, addr, size, anywhere, file, offset, private, prot } => {
                 self.vm_map(*task, *addr, *size, *anywhere, file, *offset, *private, *prot)
             }

@@ -523,13 +523,19 @@ impl TraceDecoder<'_> {
         let file = self.input.pick(&FILES).to_owned();
         if self.input.flag() {
             let (offset, len) = (self.input.address() % (64 * PAGE), self.input.size());
-            return Some(Op::FileRead { file, offset, len });
+            let task = if self.input.flag() { self.live_task() } else { None };
+            return Some(Op::FileRead { task, file, offset, len });
         }
         let size = self.input.size();
         let (first, count) = (u64::from(self.input.byte() % 16), u64::from(self.input.byte() % 8));
         let cached = if count == 0 { Vec::new() } else { vec![(first, count)] };
         let read_ahead = u64::from(self.input.byte() % 64) * PAGE;
-        Some(Op::PageCache { file, size, cached, read_ahead })
+        // Powers of two up to 2 MiB, and now and then one that is not.
+        let largest_folio = match self.input.byte() % 12 {
+            11 => 3 * PAGE,
+            shift => PAGE << shift,
+        };
+        Some(Op::PageCache { file, size, cached, read_ahead, largest_folio })
     }
 
     /// A read, write or fetch; writes twice as often as the others, since

@@ -129,8 +129,10 @@ enum Step {
         first: u64,
         cached: u64,
         window: u64,
+        folio: u8,
     },
     FileRead {
+        who: Option<u8>,
         file: u8,
         page: u64,
         pages: u64,
@@ -187,9 +189,10 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (who, page(), 1..6u64, 0..2u8, file_offset(), any::<bool>(), 0..8u8)
             .prop_map(|(who, page, pages, file, offset, private, prot)| Step::Map { who, page, pages, file, offset, private, prot }),
         10 => (who, page(), 1..5u64, 0..3u8).prop_map(|(who, page, pages, access)| Step::Touch { who, page, pages, access }),
-        1 => (0..2u8, 0..12u64, 0..P, 0..8u64, 0..6u64, prop_oneof![Just(0u64), 1..40u64])
-            .prop_map(|(file, pages, tail, first, cached, window)| Step::PageCache { file, pages, tail, first, cached, window }),
-        1 => (0..2u8, 0..10u64, 0..4u64).prop_map(|(file, page, pages)| Step::FileRead { file, page, pages }),
+        1 => (0..2u8, 0..12u64, 0..P, 0..8u64, 0..6u64, prop_oneof![Just(0u64), 1..40u64], 0..4u8)
+            .prop_map(|(file, pages, tail, first, cached, window, folio)| Step::PageCache { file, pages, tail, first, cached, window, folio }),
+        1 => (prop::option::of(any::<u8>()), 0..2u8, 0..10u64, 0..4u64)
+            .prop_map(|(who, file, page, pages)| Step::FileRead { who, file, page, pages }),
     ]
 }
 
@@ -297,13 +300,17 @@ fn concretize(steps: &[Step]) -> Vec<TraceOp> {
                     prot,
                 }
             }
-            Step::PageCache { file, pages, tail, first, cached, window } => {
+            Step::PageCache { file, pages, tail, first, cached, window, folio } => {
                 let size = pages * P + tail;
                 let runs = if cached == 0 { vec![] } else { vec![(first, cached)] };
-                Op::PageCache { file: FILES[file as usize].to_string(), size, cached: runs, read_ahead: window * P }
+                let (file, read_ahead) = (FILES[file as usize].to_string(), window * P);
+                // One page, four, sixteen, or a PMD's 512.
+                let largest_folio = P << [0, 2, 4, 9][folio as usize];
+                Op::PageCache { file, size, cached: runs, read_ahead, largest_folio }
             }
-            Step::FileRead { file, page, pages } => {
-                Op::FileRead { file: FILES[file as usize].to_string(), offset: page * P + 100, len: pages * P }
+            Step::FileRead { who, file, page, pages } => {
+                let task = who.and_then(|who| pick(&live, who));
+                Op::FileRead { task, file: FILES[file as usize].to_string(), offset: page * P + 100, len: pages * P }
             }
             Step::Touch { who, page, pages, access } => {
                 let Some(task) = pick(&live, who) else { continue };

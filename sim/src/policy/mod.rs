@@ -47,6 +47,8 @@ mod nocollapse;
 mod pagetable;
 mod plan9;
 pub mod readahead;
+
+use readahead::FileShape;
 mod uvm;
 mod xnu;
 
@@ -161,22 +163,17 @@ pub(crate) trait Policy: Send {
     fn resolve(&self, w: &World, entry: &MapEntry, vpn: Vpn) -> Resolved;
 
     /// What a real capture saw of `file`'s page cache (the `page_cache`
-    /// op): `end` pages long, `cached` in memory, readahead windows of at
-    /// most `max_pages`. Only a design that models Linux's page cache keeps
-    /// it (see `readahead.rs`).
-    fn learn_page_cache(
-        &mut self,
-        _w: &mut World,
-        _file: ObjectId,
-        _end: u64,
-        _cached: &[(u64, u64)],
-        _max_pages: u64,
-    ) {
-    }
+    /// op): its shape and the pages in memory. Only a design that models
+    /// Linux's page cache keeps it (see `readahead.rs`).
+    fn learn_page_cache(&mut self, _w: &mut World, _file: ObjectId, _shape: FileShape, _cached: &[(u64, u64)]) {}
 
-    /// A `read(2)` of `pages` of `file` (the `file_read` op): the page
-    /// cache fills as the design's readahead fills it. Maps nothing.
-    fn file_read(&mut self, _w: &mut World, _file: ObjectId, _pages: std::ops::Range<u64>) {}
+    /// A `read(2)` of `pages` of `file` by `task` (the `file_read` op): the
+    /// page cache fills as the design's readahead fills it. Maps nothing.
+    fn file_read(&mut self, _w: &mut World, _task: Option<TaskId>, _file: ObjectId, _pages: std::ops::Range<u64>) {}
+
+    /// The task execs or exits: what it kept per task (its open files'
+    /// readahead state) goes.
+    fn forget_task(&mut self, _task: TaskId) {}
 
     /// Invariants of this design beyond the generic ones.
     fn check(&self, _w: &World) -> Result<(), Violation> {

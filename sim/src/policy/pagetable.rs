@@ -76,6 +76,9 @@
 //!   that recorded a capture, and brings a missing one into the file object;
 //! - the kernel's special mappings (files named in brackets, `[vdso]`)
 //!   have no page cache and never fault around;
+//! - a large folio (of a described file) is mapped whole when one of its
+//!   pages is in the window and the folio fits the entry and one page
+//!   table, as Linux maps it since 6.18 (`filemap_map_folio_range`);
 //! - a fault whose own page readahead had to read is retried, as Linux
 //!   retries it after dropping the mmap lock for the I/O, so fault-around
 //!   runs a second time over the pages just read.
@@ -120,8 +123,8 @@
 //! large folios, no KSM and no `anon_vma` reverse map; a page table's size
 //! is the entry's, not a fixed-size radix level (fault-around alone uses the
 //! real table's boundaries). Fault-around knows no locked or
-//! not-yet-uptodate pages and no large folios (which Linux maps whole), and
-//! for files no capture described, no readahead marks and no end of file.
+//! not-yet-uptodate pages, and for files no capture described, no
+//! readahead marks, no large folios and no end of file.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -131,7 +134,7 @@ use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::MapEntry;
 use crate::object::{Fill, ObjectRole};
 use crate::pmap::PmapEntry;
-use crate::policy::readahead::{PageCacheModel, ReadAhead};
+use crate::policy::readahead::{FileShape, PageCacheModel, ReadAhead};
 use crate::policy::{Backing, FaultCtx, Policy, Resolution, Resolved};
 use crate::types::Prot;
 use crate::violation::Violation;
@@ -426,10 +429,13 @@ fn fault_around(w: &mut World, ctx: &FaultCtx, mode: FaultAround, cache: &PageCa
         return; // the kernel's own pages: no page cache, no `map_pages`
     }
     let window = fault_around_window(entry.start, entry.end, ctx.vpn);
+    let pages = with_large_folios(w, entry, window.clone(), cache);
+    let reach = Vpn(pages.first().map_or(window.start.0, |v| v.0.min(window.start.0)))
+        ..Vpn(pages.last().map_or(window.end.0, |v| (v.0 + 1).max(window.end.0)));
     let table = entry.object;
     let prot = entry.prot.without(Prot::WRITE);
     let mut mapped = 0;
-    for vpn in (window.start.0..window.end.0).map(Vpn).filter(|v| *v != ctx.vpn) {
+    for vpn in pages.into_iter().filter(|v| *v != ctx.vpn) {
         let Some((file, index)) = empty_pte_over_file(w, ctx.task, entry, vpn) else { continue };
         let page = match (cache.ready_to_map(file, index), w.object(file).page(index), mode) {
             (Some(false), _, _) => continue,
@@ -445,8 +451,36 @@ fn fault_around(w: &mut World, ctx: &FaultCtx, mode: FaultAround, cache: &PageCa
         mapped += 1;
     }
     if mapped > 0 {
-        w.emit(Event::FaultAround { task: ctx.task, start: window.start, end: window.end, mapped });
+        w.emit(Event::FaultAround { task: ctx.task, start: reach.start, end: reach.end, mapped });
     }
+}
+
+/// The pages of `window` and, for a file a capture described, every page
+/// of each large folio a ready page of the window belongs to, when the
+/// folio lies inside the entry and inside one page table: Linux maps such
+/// a folio whole (`filemap_map_folio_range`, since 6.18), and a folio of a
+/// PMD's size by one PMD entry (`filemap_map_pmd`). In order.
+fn with_large_folios(w: &World, entry: &MapEntry, window: Range<Vpn>, cache: &PageCacheModel) -> Vec<Vpn> {
+    let mut pages: BTreeSet<u64> = (window.start.0..window.end.0).collect();
+    if let Some((file, first)) = file_behind_slot(w, entry, entry.pindex(entry.start)) {
+        let mapped_file_pages = first.0..first.0 + entry.pages();
+        for vpn in window.start.0..window.end.0 {
+            let index = Pindex(first.0 + (vpn - entry.start.0));
+            if cache.ready_to_map(file, index) != Some(true) {
+                continue;
+            }
+            let Some(folio) = cache.large_folio(file, index) else { continue };
+            if folio.start < mapped_file_pages.start || folio.end > mapped_file_pages.end {
+                continue;
+            }
+            let start = entry.start.0 + (folio.start - first.0);
+            let end = start + (folio.end - folio.start);
+            if start / PTES_PER_TABLE == (end - 1) / PTES_PER_TABLE {
+                pages.extend(start..end);
+            }
+        }
+    }
+    pages.into_iter().map(Vpn).collect()
 }
 
 /// The file page a fault at `vpn` of `entry` would read, if it would read
@@ -675,7 +709,12 @@ impl Policy for PageTables {
         *entry
     }
 
+    fn forget_task(&mut self, task: TaskId) {
+        self.page_cache.forget(task);
+    }
+
     fn after_fork(&mut self, w: &mut World, parent: TaskId, child: TaskId) {
+        self.page_cache.fork(parent, child);
         let copied = std::mem::take(&mut self.copied_at_fork);
         match self.rules.fork_mmu {
             ForkMmu::CopyReadOnly => Self::copy_ptes_read_only(w, parent, child, &copied),
@@ -739,9 +778,12 @@ impl Policy for PageTables {
         // fault-around now finds the pages just read. (One hardware fault,
         // one recorded fault: the retry is inside the kernel.)
         let executable = executable_file_pages(w, &ctx.entry);
-        if let Some(read) = behind.and_then(|(file, index)| self.page_cache.fault(file, index, executable)) {
-            emit_read_ahead(w, read);
-            if !write_path {
+        if let Some((file, index)) = behind {
+            let looked_up = self.page_cache.fault(file, index, executable, Some(ctx.task));
+            if let Some(read) = looked_up.read {
+                emit_read_ahead(w, read);
+            }
+            if looked_up.retried && !write_path {
                 fault_around(w, ctx, self.rules.fault_around, &self.page_cache);
             }
         }
@@ -755,16 +797,16 @@ impl Policy for PageTables {
         }
     }
 
-    fn learn_page_cache(&mut self, w: &mut World, file: ObjectId, end: u64, cached: &[(u64, u64)], max_pages: u64) {
+    fn learn_page_cache(&mut self, w: &mut World, file: ObjectId, shape: FileShape, cached: &[(u64, u64)]) {
         if self.rules.fault_around == FaultAround::Off {
             return;
         }
         let already: Vec<Pindex> = w.object(file).pages.iter().map(|(index, _)| index).collect();
-        self.page_cache.learn(file, end, cached, max_pages, &already);
+        self.page_cache.learn(file, shape, cached, &already);
     }
 
-    fn file_read(&mut self, w: &mut World, file: ObjectId, pages: Range<u64>) {
-        for read in self.page_cache.read(file, pages) {
+    fn file_read(&mut self, w: &mut World, task: Option<TaskId>, file: ObjectId, pages: Range<u64>) {
+        for read in self.page_cache.read(file, pages, task) {
             emit_read_ahead(w, read);
         }
     }

@@ -45,6 +45,14 @@ impl<'t> Line<'t> {
         Ok(TaskId(u32::try_from(id).unwrap_or(u32::MAX)))
     }
 
+    /// An optional task id: `None` when the field is absent.
+    pub(super) fn optional_task(&self, key: &str) -> Result<Option<TaskId>, ParseProblem> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(_) => self.task(key, "").map(Some),
+        }
+    }
+
     /// Converts the JSON value of `key` to a number of the given kind.
     fn to_number(&self, key: &str, value: &JsonValue, kind: NumberKind) -> Result<u64, ParseProblem> {
         let max = kind.max();

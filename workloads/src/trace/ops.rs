@@ -672,6 +672,7 @@ const PAGE_CACHE: OpSpec = OpSpec {
         required("size", FieldKind::Size),
         required("cached", FieldKind::PageRuns),
         optional("read_ahead", FieldKind::Size),
+        optional("largest_folio", FieldKind::Size),
     ],
     build_op: |line, name| {
         Ok(Op::PageCache {
@@ -679,6 +680,7 @@ const PAGE_CACHE: OpSpec = OpSpec {
             size: line.number("size", name)?,
             cached: line.page_runs("cached", name)?,
             read_ahead: line.optional_number("read_ahead")?.unwrap_or(DEFAULT_READ_AHEAD),
+            largest_folio: line.optional_number("largest_folio")?.unwrap_or(DEFAULT_LARGEST_FOLIO),
         })
     },
     write_fields: write_page_cache,
@@ -688,23 +690,30 @@ const PAGE_CACHE: OpSpec = OpSpec {
 /// Linux's default `read_ahead_kb` of 128 (`VM_READAHEAD_PAGES`).
 pub const DEFAULT_READ_AHEAD: u64 = 128 << 10;
 
+/// The largest folio of a `page_cache` line without `"largest_folio"`: one
+/// page, a file system without large folios.
+pub const DEFAULT_LARGEST_FOLIO: u64 = 4096;
+
 fn write_page_cache(op: &Op, line: &mut ObjectWriter) {
-    let Op::PageCache { file, size, cached, read_ahead } = op else { return };
+    let Op::PageCache { file, size, cached, read_ahead, largest_folio } = op else { return };
     line.string("file", file);
     line.size("size", *size);
     line.string("cached", &page_runs_text(cached));
     line.size("read_ahead", *read_ahead);
+    line.size("largest_folio", *largest_folio);
 }
 
 const FILE_READ: OpSpec = OpSpec {
     name: "file_read",
     fields: &[
+        optional("task", FieldKind::Task),
         required("file", FieldKind::Text),
         required("offset", FieldKind::Address),
         required("len", FieldKind::Size),
     ],
     build_op: |line, name| {
         Ok(Op::FileRead {
+            task: line.optional_task("task")?,
             file: line.string("file", name)?,
             offset: line.number("offset", name)?,
             len: line.number("len", name)?,
@@ -714,7 +723,10 @@ const FILE_READ: OpSpec = OpSpec {
 };
 
 fn write_file_read(op: &Op, line: &mut ObjectWriter) {
-    let Op::FileRead { file, offset, len } = op else { return };
+    let Op::FileRead { task, file, offset, len } = op else { return };
+    if let Some(task) = task {
+        line.task("task", *task);
+    }
     line.string("file", file);
     line.address("offset", *offset);
     line.size("len", *len);
@@ -773,8 +785,14 @@ mod tests {
             access(Access::ExecFetch, None, Some(9), Some(Recorded::Present)),
             Op::Mark { label: "phase \"2\"".to_owned() },
             Op::Resident { task: one, addr: 0x100000, size: 64 << 10, present: vec![(0, 3), (10, 2)] },
-            Op::PageCache { file: "lib.so".into(), size: 40_000, cached: vec![(0, 4), (8, 2)], read_ahead: 8 << 20 },
-            Op::FileRead { file: "lib.so".into(), offset: 0, len: 832 },
+            Op::PageCache {
+                file: "lib.so".into(),
+                size: 40_000,
+                cached: vec![(0, 4), (8, 2)],
+                read_ahead: 8 << 20,
+                largest_folio: 2 << 20,
+            },
+            Op::FileRead { task: Some(one), file: "lib.so".into(), offset: 0, len: 832 },
         ]
     }
 

@@ -27,13 +27,26 @@
 //! program first touched it (`analysis/src/page_cache_watch.rs`):
 //!
 //! ```text
-//! # cowsim pagecache read:0+832 174312 8388608 0+43 /usr/lib/x86_64-linux-gnu/libselinux.so.1
+//! # cowsim pagecache read:0+832 174312 8388608 2097152 0+43 /usr/lib/x86_64-linux-gnu/libselinux.so.1
 //! ```
 //!
 //! How it was first touched (`exec`, `map`, `mapped`, or `read:OFFSET+LENGTH`),
-//! its size and its device's readahead window in bytes, the runs of cached
-//! pages, and its path (the rest of the line). The importer writes them as
+//! its size, its device's readahead window and the largest folio its file
+//! system caches in, in bytes, the runs of cached pages, and its path (the
+//! rest of the line). The importer writes them as
 //! `page_cache` and `file_read` ops just before the file's first mapping.
+//!
+//! At each exec the tracer notes the exec and, for every file it described
+//! before whose cached pages have changed since, what they are now (the
+//! machine may evict pages, which no other record shows):
+//!
+//! ```text
+//! # cowsim exec 4570
+//! # cowsim pagecache-now 2139864 0+20,32+491 /usr/lib/x86_64-linux-gnu/libisl.so.23.2.0
+//! ```
+//!
+//! The importer writes those as `page_cache` ops at that exec of the
+//! process (execs of one process id are matched in order).
 
 use crate::trace::ParseProblem;
 
@@ -47,6 +60,19 @@ pub(crate) enum Directive {
     Exit(u32),
     Resident(ResidentRange),
     PageCache(PageCacheNote),
+    /// An exec of the process: the `pagecache-now` lines that follow
+    /// belong to it.
+    Exec(u32),
+    /// At the last exec: what a file described before has cached now.
+    PageCacheNow(PageCacheNow),
+}
+
+/// What a file described before had cached at an exec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PageCacheNow {
+    pub size: u64,
+    pub cached: Vec<(u64, u64)>,
+    pub path: String,
 }
 
 /// What the recorder saw of one file's page cache.
@@ -55,6 +81,7 @@ pub(crate) struct PageCacheNote {
     pub touch: FirstTouch,
     pub size: u64,
     pub read_ahead: u64,
+    pub largest_folio: u64,
     /// Runs of cached pages: first page of the file, count.
     pub cached: Vec<(u64, u64)>,
     pub path: String,
@@ -77,6 +104,9 @@ pub(crate) enum FirstTouch {
 /// device's `read_ahead_kb`.
 const LARGEST_READ_AHEAD: u64 = 1 << 30;
 
+/// The largest folio a line may give, in pages (2 MiB).
+const LARGEST_FOLIO_PAGES: u64 = sim::LARGEST_FOLIO_PAGES;
+
 /// A range of one process's memory at its exit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ResidentRange {
@@ -92,10 +122,13 @@ pub(crate) struct ResidentRange {
 /// comment), or a problem at a column.
 pub(crate) fn parse(text: &str) -> Option<Result<Directive, ParseProblem>> {
     let rest = text.strip_prefix(PREFIX)?;
-    let words: Vec<&str> = match rest.strip_prefix("pagecache ") {
-        // The path, last, may hold spaces.
-        Some(_) => rest.splitn(6, ' ').collect(),
-        None => rest.split(' ').collect(),
+    // The path, last, may hold spaces.
+    let words: Vec<&str> = if rest.starts_with("pagecache ") {
+        rest.splitn(7, ' ').collect()
+    } else if rest.starts_with("pagecache-now ") {
+        rest.splitn(4, ' ').collect()
+    } else {
+        rest.split(' ').collect()
     };
     let column_of = |index: usize| PREFIX.len() + words[..index].iter().map(|w| w.len() + 1).sum::<usize>() + 1;
     let problem = |index: usize, message: String| ParseProblem { column: column_of(index.min(words.len())), message };
@@ -132,7 +165,7 @@ pub(crate) fn parse(text: &str) -> Option<Result<Directive, ParseProblem>> {
             })?;
             Ok(Directive::Resident(ResidentRange { pid, start: start / 4096, pages, present }))
         }),
-        "pagecache" => expect_words(6).and_then(|()| {
+        "pagecache" => expect_words(7).and_then(|()| {
             let touch = first_touch(words[1]).ok_or_else(|| {
                 problem(1, format!("expected exec, map, mapped or read:OFFSET+LENGTH, found {:?}", words[1]))
             })?;
@@ -141,14 +174,34 @@ pub(crate) fn parse(text: &str) -> Option<Result<Directive, ParseProblem>> {
             if read_ahead % 4096 != 0 || read_ahead > LARGEST_READ_AHEAD {
                 return Err(problem(3, format!("the readahead window {read_ahead} is not whole pages up to 1 GiB")));
             }
+            let largest_folio = count(4, "the largest folio in bytes")?;
+            let folio_pages = largest_folio / 4096;
+            if largest_folio % 4096 != 0 || !folio_pages.is_power_of_two() || folio_pages > LARGEST_FOLIO_PAGES {
+                let why = "a power-of-two number of pages up to 2 MiB";
+                return Err(problem(4, format!("the largest folio {largest_folio} is not {why}")));
+            }
             let cached =
-                runs(words[4]).filter(|runs| sim::op::page_runs_fit(runs, size.div_ceil(4096))).ok_or_else(|| {
+                runs(words[5]).filter(|runs| sim::op::page_runs_fit(runs, size.div_ceil(4096))).ok_or_else(|| {
                     let why = "runs FIRST+COUNT of at least one page, in order, apart and inside the file, or -";
-                    problem(4, format!("expected {why}, found {:?}", words[4]))
+                    problem(5, format!("expected {why}, found {:?}", words[5]))
                 })?;
-            Ok(Directive::PageCache(PageCacheNote { touch, size, read_ahead, cached, path: words[5].to_owned() }))
+            let path = words[6].to_owned();
+            Ok(Directive::PageCache(PageCacheNote { touch, size, read_ahead, largest_folio, cached, path }))
         }),
-        other => Err(problem(0, format!("unknown cowsim line {other:?} (known: tracer, exit, resident, pagecache)"))),
+        "exec" => expect_words(2).and_then(|()| pid(1).map(Directive::Exec)),
+        "pagecache-now" => expect_words(4).and_then(|()| {
+            let size = count(1, "a size in bytes")?;
+            let cached =
+                runs(words[2]).filter(|runs| sim::op::page_runs_fit(runs, size.div_ceil(4096))).ok_or_else(|| {
+                    let why = "runs FIRST+COUNT of at least one page, in order, apart and inside the file, or -";
+                    problem(2, format!("expected {why}, found {:?}", words[2]))
+                })?;
+            Ok(Directive::PageCacheNow(PageCacheNow { size, cached, path: words[3].to_owned() }))
+        }),
+        other => {
+            let known = "tracer, exit, resident, pagecache, exec, pagecache-now";
+            Err(problem(0, format!("unknown cowsim line {other:?} (known: {known})")))
+        }
     };
     Some(directive)
 }
@@ -201,19 +254,30 @@ mod tests {
             Some(Ok(Directive::Resident(ResidentRange { pid: 8, start: 0x400, pages: 16, present: vec![] })))
         );
         assert_eq!(
-            parse("# cowsim pagecache read:0+832 12298 8388608 0+1,3+1 /lib/my lib.so"),
+            parse("# cowsim pagecache read:0+832 12298 8388608 2097152 0+1,3+1 /lib/my lib.so"),
             Some(Ok(Directive::PageCache(PageCacheNote {
                 touch: FirstTouch::Read { offset: 0, len: 832 },
                 size: 12298,
                 read_ahead: 8 << 20,
+                largest_folio: 2 << 20,
                 cached: vec![(0, 1), (3, 1)],
                 path: "/lib/my lib.so".into()
             })))
         );
         for (word, touch) in [("exec", FirstTouch::Exec), ("map", FirstTouch::Map), ("mapped", FirstTouch::Mapped)] {
-            let line = format!("# cowsim pagecache {word} 0 131072 - /bin/x");
+            let line = format!("# cowsim pagecache {word} 0 131072 4096 - /bin/x");
             assert!(matches!(parse(&line), Some(Ok(Directive::PageCache(note))) if note.touch == touch), "{line}");
         }
+        assert_eq!(parse("# cowsim exec 9"), Some(Ok(Directive::Exec(9))));
+        assert_eq!(
+            parse("# cowsim pagecache-now 8192 1+1 /lib/my lib.so"),
+            Some(Ok(Directive::PageCacheNow(PageCacheNow {
+                size: 8192,
+                cached: vec![(1, 1)],
+                path: "/lib/my lib.so".into()
+            })))
+        );
+        assert_eq!(parse("# cowsim pagecache-now 4096 1+1 /a").unwrap().unwrap_err().column, 29);
         assert_eq!(parse("# ========"), None);
         assert_eq!(parse("# cowsimulator"), None);
     }
@@ -230,12 +294,14 @@ mod tests {
             let p = problem(&format!("# cowsim resident 8 0x400000 16 {bad}"));
             assert_eq!(p.column, 33, "{bad}: {}", p.message);
         }
-        let p = problem("# cowsim pagecache read:0+x 100 4096 - /lib/a.so");
+        let p = problem("# cowsim pagecache read:0+x 100 4096 4096 - /lib/a.so");
         assert_eq!(p.column, 20, "{}", p.message);
-        let p = problem("# cowsim pagecache map 100 4097 - /lib/a.so");
+        let p = problem("# cowsim pagecache map 100 4097 4096 - /lib/a.so");
         assert_eq!(p.column, 28, "{}", p.message);
-        let p = problem("# cowsim pagecache map 4096 4096 0+2 /lib/a.so");
-        assert_eq!(p.column, 34, "{}", p.message);
+        let p = problem("# cowsim pagecache map 100 4096 12288 - /lib/a.so");
+        assert_eq!(p.column, 33, "{}", p.message);
+        let p = problem("# cowsim pagecache map 4096 4096 4096 0+2 /lib/a.so");
+        assert_eq!(p.column, 39, "{}", p.message);
         let p = problem("# cowsim exit many");
         assert_eq!(p.column, 15, "{}", p.message);
         let p = problem("# cowsim bogus 1");

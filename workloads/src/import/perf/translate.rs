@@ -74,7 +74,7 @@ use sim::ids::TaskId;
 use sim::op::{AccessOp, Op, Recorded, TraceOp};
 use sim::types::{Access, Inheritance, KernReturn, Prot};
 
-use super::exits::{Directive, FirstTouch, PageCacheNote, ResidentRange};
+use super::exits::{Directive, FirstTouch, PageCacheNote, PageCacheNow, ResidentRange};
 use super::parse::{Call, CallName, Event, Mmap};
 use crate::import::ImportSummary;
 use crate::import::OpSink;
@@ -147,6 +147,9 @@ struct Out<'w, S: OpSink + ?Sized> {
     /// What the recorder saw of each file's page cache, by path, until the
     /// file's first mapping is written.
     page_caches: BTreeMap<String, PageCacheNote>,
+    /// The files whose page cache has been written, with their readahead
+    /// window and largest folio (what a later description repeats).
+    described: BTreeMap<String, (u64, u64)>,
 }
 
 impl<S: OpSink + ?Sized> Out<'_, S> {
@@ -171,20 +174,22 @@ impl<S: OpSink + ?Sized> Out<'_, S> {
         self.writer.op(TraceOp { op: Op::Mark { label }, expect: None })
     }
 
-    /// Before the first mapping of `file`: what the recorder saw of its page
-    /// cache, and the read that first touched it (an exec reads the
-    /// program's first 256 bytes, `BINPRM_BUF_SIZE`).
-    fn page_cache_before_first_map(&mut self, file: &str) -> io::Result<()> {
+    /// Before the first mapping of `file`, by `task`: what the recorder saw
+    /// of its page cache, and the read that first touched it (an exec reads
+    /// the program's first 256 bytes, `BINPRM_BUF_SIZE`), taken to be the
+    /// mapping task's (the loader reads a file just before mapping it).
+    fn page_cache_before_first_map(&mut self, task: TaskId, file: &str) -> io::Result<()> {
         let Some(note) = self.page_caches.remove(file) else { return Ok(()) };
-        let PageCacheNote { touch, size, read_ahead, cached, path } = note;
-        self.op(Op::PageCache { file: path.clone(), size, cached, read_ahead })?;
+        let PageCacheNote { touch, size, read_ahead, largest_folio, cached, path } = note;
+        self.described.insert(path.clone(), (read_ahead, largest_folio));
+        self.op(Op::PageCache { file: path.clone(), size, cached, read_ahead, largest_folio })?;
         let read = match touch {
             FirstTouch::Exec => Some((0, 256)),
             FirstTouch::Read { offset, len } => Some((offset, len)),
             FirstTouch::Map | FirstTouch::Mapped => None,
         };
         if let Some((offset, len)) = read {
-            self.op(Op::FileRead { file: path, offset, len })?;
+            self.op(Op::FileRead { task: Some(task), file: path, offset, len })?;
         }
         Ok(())
     }
@@ -201,7 +206,7 @@ impl<S: OpSink + ?Sized> Out<'_, S> {
                 }
             }
             Backing::File { name, offset, shared } => {
-                self.page_cache_before_first_map(name)?;
+                self.page_cache_before_first_map(task, name)?;
                 self.op(Op::VmMap {
                     task,
                     addr: Some(addr),
@@ -259,6 +264,10 @@ pub(crate) struct Translator<'w, S: OpSink + ?Sized> {
     /// What each process had present at its exits, in exit order (see
     /// `exits.rs`).
     exit_snapshots: BTreeMap<u32, VecDeque<Vec<ResidentRange>>>,
+    /// What the files described before had cached at each exec of each
+    /// process, in exec order, and the process of the last exec line read.
+    exec_page_caches: BTreeMap<u32, VecDeque<Vec<PageCacheNow>>>,
+    last_exec_line: Option<u32>,
     /// Syscalls entered and not yet returned, by thread.
     pending: BTreeMap<u32, Call>,
     summary: ImportSummary,
@@ -267,7 +276,7 @@ pub(crate) struct Translator<'w, S: OpSink + ?Sized> {
 impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
     pub fn new(writer: &'w mut S) -> Self {
         Translator {
-            out: Out { writer, ops: 0, expected_failures: 0, page_caches: BTreeMap::new() },
+            out: Out { writer, ops: 0, expected_failures: 0, page_caches: BTreeMap::new(), described: BTreeMap::new() },
             processes: BTreeMap::new(),
             thread_owner: BTreeMap::new(),
             held_forks: Vec::new(),
@@ -275,6 +284,8 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
             left_out: BTreeSet::new(),
             tracer: None,
             exit_snapshots: BTreeMap::new(),
+            exec_page_caches: BTreeMap::new(),
+            last_exec_line: None,
             pending: BTreeMap::new(),
             summary: ImportSummary::default(),
         }
@@ -301,6 +312,17 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
                 Some(snapshot) => snapshot.push(range),
                 None => self.note("cowsim resident lines with no exit line before them (not used)"),
             },
+            Directive::Exec(pid) => {
+                self.exec_page_caches.entry(pid).or_default().push_back(Vec::new());
+                self.last_exec_line = Some(pid);
+            }
+            Directive::PageCacheNow(now) => {
+                let batch = self.last_exec_line.and_then(|pid| self.exec_page_caches.get_mut(&pid)?.back_mut());
+                match batch {
+                    Some(batch) => batch.push(now),
+                    None => self.note("cowsim pagecache-now lines with no exec line before them (not used)"),
+                }
+            }
             Directive::PageCache(note) => {
                 if self.out.page_caches.contains_key(&note.path) {
                     self.note("cowsim pagecache lines of a path seen before (not used)");
@@ -472,6 +494,7 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
         // new task, as for a process first seen at its exec.
         self.stop_sharing(pid);
         let task = TaskId(pid);
+        let page_caches_now = self.exec_page_caches.get_mut(&pid).and_then(VecDeque::pop_front).unwrap_or_default();
         if let Some(old) = self.processes.remove(&pid) {
             self.out.op(Op::Exec { task })?;
             // exec kills the other threads; their exits may follow.
@@ -484,7 +507,24 @@ impl<'w, S: OpSink + ?Sized> Translator<'w, S> {
         }
         self.pending.remove(&pid);
         self.processes.insert(pid, Process { whole_history: true, awaiting_exec_stack: true, ..Process::default() });
-        self.out.mark(format!("{pid} exec {name}"))
+        self.out.mark(format!("{pid} exec {name}"))?;
+        self.page_caches_at_exec(page_caches_now)
+    }
+
+    /// What the files described before had cached at an exec, written as
+    /// `page_cache` ops (pages evicted since, or read by means the trace
+    /// does not show). A file not described yet keeps its first
+    /// description, the state before its first touch: with the first read
+    /// modelled, that keeps the readahead marks a later snapshot cannot
+    /// show (measured: replacing it loses agreement on `awk`, `tar`,
+    /// `python3`).
+    fn page_caches_at_exec(&mut self, now: Vec<PageCacheNow>) -> io::Result<()> {
+        for PageCacheNow { size, cached, path } in now {
+            let Some(&(read_ahead, largest_folio)) = self.out.described.get(&path) else { continue };
+            self.note("page caches described again at an exec (evictions and reads the trace does not show)");
+            self.out.op(Op::PageCache { file: path, size, cached, read_ahead, largest_folio })?;
+        }
+        Ok(())
     }
 
     /// A process fork is held until its clone flags are known (see
