@@ -45,8 +45,8 @@ use std::io::Write;
 use std::path::Path;
 
 use sim::event::{Event, FaultKind};
-use sim::ids::{ObjectId, TaskId, Vpn};
-use sim::op::{AccessOp, Op};
+use sim::ids::{ObjectId, PageId, TaskId, Vpn};
+use sim::op::{AccessOp, Op, Recorded};
 use sim::types::{Access, KernReturn, Prot};
 use sim::view::{MapEntryView, WorldView};
 use sim::{Config, ObjectRole, PolicyKind};
@@ -115,13 +115,18 @@ fn explain_inner(
         return Err(ExplainError::PastEnd { trace, from, ops });
     }
     stepper.sim_mut().keep_events(true);
+    let mut chain_explained = false;
     while to.is_none_or(|to| stepper.applied() < to) {
         let Some(op) = stepper.next_op()? else { break };
         let before = Before::take(stepper.sim().view(), &op.value.op, page_size);
         let result = stepper.apply(&op);
         let events = stepper.sim_mut().take_events();
         let story = OpStory { number: stepper.applied(), op: &op.value.op, page_size, before: &before };
-        out.write_all(story.tell(&events, stepper.sim().view()).0.as_bytes())?;
+        let mut text = story.tell(&events, stepper.sim().view()).0;
+        if !chain_explained {
+            chain_explained = explain_chain_notation(&mut text);
+        }
+        out.write_all(text.as_bytes())?;
         result?;
     }
     if stepper.applied() < from {
@@ -145,8 +150,12 @@ pub(crate) struct Before {
     /// Every live object's reference count.
     refs: BTreeMap<ObjectId, u32>,
     /// The protection of every pmap entry, stale ones included, over the
-    /// pages the op may fault on.
-    pmap: BTreeMap<(TaskId, Vpn), Prot>,
+    /// pages the op may fault on, and whether it was stale (its page's
+    /// mappings taken away since it was made).
+    pmap: BTreeMap<(TaskId, Vpn), (Prot, bool)>,
+    /// Every valid pmap entry of every task: the page it maps and whether
+    /// a write would go through. What the op takes away is told after it.
+    mappings: BTreeMap<(TaskId, Vpn), (PageId, bool)>,
 }
 
 impl Before {
@@ -165,10 +174,20 @@ impl Before {
             && let Some(t) = view.task(task)
         {
             for (vpn, e) in t.pmap_entries(start..end) {
-                pmap.insert((task, vpn), e.protection);
+                let stale = view.pmap_finding(task, vpn, Access::Read) == Some(Recorded::NotPresent);
+                pmap.insert((task, vpn), (e.protection, stale));
             }
         }
-        Before { entries, links, refs, pmap }
+        let mut mappings = BTreeMap::new();
+        for t in view.tasks() {
+            for (vpn, e) in t.pmap_entries(Vpn(0)..Vpn(u64::MAX)) {
+                if view.pmap_finding(t.id(), vpn, Access::Read).is_none() {
+                    let writable = view.pmap_finding(t.id(), vpn, Access::Write).is_none();
+                    mappings.insert((t.id(), vpn), (e.page, writable));
+                }
+            }
+        }
+        Before { entries, links, refs, pmap, mappings }
     }
 }
 
@@ -390,6 +409,7 @@ impl<'a> OpStory<'a> {
         if !matches!(self.op, Op::Access(_) | Op::Exit { .. } | Op::Exec { .. }) {
             lines.extend(self.map_changes(view).into_iter().map(Line::Text));
         }
+        lines.extend(self.pmap_changes(events, view).into_iter().map(Line::Text));
         (self.assemble(lines, code), mirror)
     }
 
@@ -466,8 +486,10 @@ impl<'a> OpStory<'a> {
 
     /// The header sentence: who does what.
     fn op_sentence(&self) -> String {
-        let range = |addr: u64, size: u64| match page_span(addr, size, self.page_size) {
-            Some((s, e)) if size > 0 => self.byte_range(s, e),
+        // Exactly as the trace gives it: a misaligned size is often the
+        // point of the question (`KERN_INVALID_ARGUMENT`).
+        let range = |addr: u64, size: u64| match addr.checked_add(size) {
+            Some(end) if size > 0 => format!("{addr:#x}-{end:#x}"),
             _ => format!("{addr:#x} (+{})", bytes_text(size)),
         };
         match self.op {
@@ -508,7 +530,7 @@ impl<'a> OpStory<'a> {
                 range(*addr, *size)
             ),
             Op::VmCopy { task, src, size, dst } => {
-                format!("task {} copies {} to {:#x} (vm_copy)", task.0, range(*src, *size), dst)
+                format!("task {} copies {} to {:#x} (vm_copy, {})", task.0, range(*src, *size), dst, bytes_text(*size))
             }
             Op::VmMove { task, src, size, dst } => {
                 format!("task {} moves its {} to {:#x}, memory and all (vm_move)", task.0, range(*src, *size), dst)
@@ -560,8 +582,17 @@ impl<'a> OpStory<'a> {
             Access::Write => "writes",
             Access::ExecFetch => "fetches instructions from",
         };
+        let aligned = a.addr % self.page_size == 0 && a.len % self.page_size == 0;
         match page_span(a.addr, a.len, self.page_size) {
-            Some((s, e)) if a.len > 0 => format!("task {} {verb} {}", a.task.0, self.pages_text(s, e)),
+            Some((s, e)) if a.len > 0 && aligned => format!("task {} {verb} {}", a.task.0, self.pages_text(s, e)),
+            // Not whole pages: the bytes as given, then the pages they touch.
+            Some((s, e)) if a.len > 0 => format!(
+                "task {} {verb} {} at {:#x} (pages {})",
+                a.task.0,
+                bytes_text(a.len),
+                a.addr,
+                self.byte_range(s, e)
+            ),
             _ => format!("task {} {verb} {} at {:#x}", a.task.0, bytes_text(a.len), a.addr),
         }
     }
@@ -616,12 +647,14 @@ impl<'a> OpStory<'a> {
         text
     }
 
-    /// Why the access was not a pmap hit, from the pmap before the op.
+    /// Why the access was not a pmap hit, from the pmap before the op. A
+    /// stale entry faults whatever it allows, so staleness is told first.
     fn why_it_faulted(&self, fault: &FaultFacts) -> Option<String> {
         fault_window(self.op, self.page_size)?;
         Some(match self.before.pmap.get(&(fault.task, fault.vpn)) {
             None => "not in the pmap".to_string(),
-            Some(prot) if !prot.allows(fault.access.needs()) => {
+            Some((_, true)) => "its pmap entry was revoked since it was made".to_string(),
+            Some((prot, false)) if !prot.allows(fault.access.needs()) => {
                 if *prot == Prot::NONE {
                     "the pmap maps it with no access".to_string()
                 } else if *prot == Prot::READ {
@@ -632,6 +665,80 @@ impl<'a> OpStory<'a> {
             }
             Some(_) => "its pmap entry was revoked since it was made".to_string(),
         })
+    }
+
+    /// What the op took away from pmaps other than by unmapping: entries
+    /// revoked (their page copied, pushed, moved or freed: the simulated
+    /// `pmap_page_protect` takes every mapping of a page away), entries
+    /// write-protected (copy-on-write after a fork or a copy), and entries
+    /// dropped while the memory stays mapped (a pmap flush). One line per
+    /// task and kind, with the pages as ranges and the reason.
+    fn pmap_changes(&self, events: &[Event], view: WorldView<'_>) -> Vec<String> {
+        let mut changes: BTreeMap<(TaskId, &'static str, String), Vec<Vpn>> = BTreeMap::new();
+        for (&(task, vpn), &(page, was_writable)) in &self.before.mappings {
+            let Some(t) = view.task(task) else { continue };
+            if t.entry_at(vpn).is_none() {
+                continue; // unmapped: the op's own sentence says so
+            }
+            let kind = match t.pmap_entry(vpn) {
+                None => Some(("dropped", String::new())),
+                Some(now) if view.pmap_finding(task, vpn, Access::Read).is_some() => Some((
+                    "revoked",
+                    if now.page == page { revocation_reason(page, events, view) } else { String::new() },
+                )),
+                Some(now)
+                    if now.page == page && was_writable && view.pmap_finding(task, vpn, Access::Write).is_some() =>
+                {
+                    Some(("write-protected", String::new()))
+                }
+                Some(_) => None,
+            };
+            if let Some((kind, why)) = kind {
+                changes.entry((task, kind, why)).or_default().push(vpn);
+            }
+        }
+        let forking = matches!(self.op, Op::Fork { .. });
+        let mut lines = Vec::new();
+        if let Op::Fork { child, .. } = self.op
+            && let Some(t) = view.task(*child)
+        {
+            let valid: Vec<Vpn> = t
+                .pmap_entries(Vpn(0)..Vpn(u64::MAX))
+                .map(|(vpn, _)| vpn)
+                .filter(|vpn| view.pmap_finding(*child, *vpn, Access::Read).is_none())
+                .collect();
+            if !valid.is_empty() {
+                let pages = vpn_runs(&valid).into_iter().map(|(s, e)| self.pages_text(s, e)).collect::<Vec<_>>();
+                lines.push(format!(
+                    "task {}'s pmap starts with read-only entries for {}, copied from its parent's page table",
+                    child.0,
+                    pages.join(", ")
+                ));
+            }
+        }
+        changes
+            .into_iter()
+            .map(|((task, kind, why), vpns)| {
+                let pages = vpn_runs(&vpns).into_iter().map(|(s, e)| self.pages_text(s, e)).collect::<Vec<_>>();
+                let (entries, are, each) =
+                    if vpns.len() == 1 { ("entry", "is", "it") } else { ("entries", "are", "each page") };
+                let what = match (kind, forking) {
+                    ("dropped", true) => format!(
+                        "dropped: the fork flushes the parent's hardware mappings (Plan 9 `flushmmu`), so its next \
+                         access to {each} faults"
+                    ),
+                    ("dropped", false) => "dropped (the pmap is flushed); the next access refaults".to_string(),
+                    ("write-protected", true) => {
+                        format!("write-protected: copy-on-write, so the parent's next write to {each} faults")
+                    }
+                    ("write-protected", false) => "write-protected; a write will fault".to_string(),
+                    _ => "revoked; the next access faults".to_string(),
+                };
+                let why = if why.is_empty() { String::new() } else { format!(" ({why})") };
+                format!("task {}'s pmap {entries} for {} {are} {what}{why}", task.0, pages.join(", "))
+            })
+            .for_each(|line| lines.push(line));
+        lines
     }
 
     /// Objects that lost references in the op and are still alive: what
@@ -722,6 +829,54 @@ struct FaultFacts {
     access: Access,
     kind: FaultKind,
     depth: u32,
+}
+
+/// What the first `(chain 3 → 1)` of a narration means, said once, after
+/// it. True when the text had one.
+fn explain_chain_notation(text: &mut String) -> bool {
+    let Some(start) = text.find("(chain ") else { return false };
+    let Some(close) = text[start..].find(')') else { return false };
+    let at = start + close;
+    text.insert_str(at, ": the entry's own object first, then each object it shadows, down to the bottom");
+    true
+}
+
+/// Why a page's mappings were taken away in this op, from its events.
+fn revocation_reason(page: PageId, events: &[Event], view: WorldView<'_>) -> String {
+    for event in events {
+        match *event {
+            Event::PageCopied { from, object, .. } if from == page => {
+                return format!(
+                    "its page was copied into {} for a write, and every mapping of the old page is taken away",
+                    object_name(object, view)
+                );
+            }
+            Event::PagePushed { from, copy, .. } if from == page => {
+                return format!(
+                    "its page's original was pushed into copy object {} before a write changed it",
+                    copy.serial()
+                );
+            }
+            Event::PageMoved { page: moved, to, .. } if moved == page => {
+                return format!("its page moved to {}", object_name(to, view));
+            }
+            Event::PageFreed { page: freed } if freed == page => return "its page was freed".to_string(),
+            _ => {}
+        }
+    }
+    String::new()
+}
+
+/// Sorted pages as runs `[start, end)`.
+fn vpn_runs(vpns: &[Vpn]) -> Vec<(Vpn, Vpn)> {
+    let mut runs: Vec<(Vpn, Vpn)> = Vec::new();
+    for &vpn in vpns {
+        match runs.last_mut() {
+            Some((_, end)) if *end == vpn => *end = Vpn(vpn.0 + 1),
+            _ => runs.push((vpn, Vpn(vpn.0 + 1))),
+        }
+    }
+    runs
 }
 
 /// Adds a fault to the lines, extending the last run when this page

@@ -46,13 +46,8 @@ const ROWS: &[Row] = &[
     ("read digest", |r| r.read_digest.clone()),
 ];
 
-/// One report as a few lines of prose-like text.
-pub fn single(r: &Report) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{} under {}: {} ops, {} page accesses", r.trace, r.policy, r.ops, r.accesses);
-    let codes: Vec<String> = r.kern_returns.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{n} {k}")).collect();
-    let _ = writeln!(out, "  returns: {}", if codes.is_empty() { "none".to_string() } else { codes.join(", ") });
-    let f = &r.faults;
+/// `zero_fill 4, cow_copy 1`: the kinds with faults, in report order.
+fn fault_kinds_text(f: &sim::report::Faults) -> String {
     let kinds = [
         ("zero_fill", f.zero_fill),
         ("zero_page", f.zero_page),
@@ -65,8 +60,49 @@ pub fn single(r: &Report) -> String {
         ("protection", f.protection),
     ];
     let kinds: Vec<String> = kinds.iter().filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k} {n}")).collect();
-    let _ =
-        writeln!(out, "  faults:  {} total{}{}", f.total, if kinds.is_empty() { "" } else { ": " }, kinds.join(", "));
+    kinds.join(", ")
+}
+
+/// The most tasks `faults_by_task_line` lists one by one.
+const TASKS_LISTED: usize = 6;
+
+/// `by task: task 1 4 (zero_fill 4), task 2 1 (cow_copy 1)`: which task
+/// faulted how, for a run of a few tasks; the ones that faulted most for
+/// more. `None` when no task faulted.
+pub fn faults_by_task_line(r: &Report) -> Option<String> {
+    let mut faulted: Vec<_> = r.tasks.iter().filter(|t| t.faults.total > 0).collect();
+    if faulted.is_empty() {
+        return None;
+    }
+    let more = faulted.len() > TASKS_LISTED;
+    if more {
+        // Most faults first; task order among equals.
+        faulted.sort_by(|a, b| b.faults.total.cmp(&a.faults.total).then(a.task.cmp(&b.task)));
+    }
+    let listed: Vec<String> = faulted
+        .iter()
+        .take(TASKS_LISTED)
+        .map(|t| format!("task {} {} ({})", t.task, t.faults.total, fault_kinds_text(&t.faults)))
+        .collect();
+    Some(if more {
+        format!("by task: {} tasks faulted; most: {}", faulted.len(), listed.join(", "))
+    } else {
+        format!("by task: {}", listed.join(", "))
+    })
+}
+
+/// One report as a few lines of prose-like text.
+pub fn single(r: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} under {}: {} ops, {} page accesses", r.trace, r.policy, r.ops, r.accesses);
+    let codes: Vec<String> = r.kern_returns.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{n} {k}")).collect();
+    let _ = writeln!(out, "  returns: {}", if codes.is_empty() { "none".to_string() } else { codes.join(", ") });
+    let f = &r.faults;
+    let kinds = fault_kinds_text(f);
+    let _ = writeln!(out, "  faults:  {} total{}{kinds}", f.total, if kinds.is_empty() { "" } else { ": " });
+    if let Some(line) = faults_by_task_line(r) {
+        let _ = writeln!(out, "  {line}");
+    }
     let w = &r.work;
     // Only Linux maps pages around a fault: the others' lines stay as they were.
     let around =

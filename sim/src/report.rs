@@ -9,11 +9,12 @@
 //! (The world keeps hidden pages and chain lengths up to date, so a sample
 //! costs nothing; the moments they are taken at are the report's contract.)
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::event::FaultKind;
+use crate::ids::TaskId;
 use crate::measure::{Measures, task_resident};
 use crate::types::KernReturn;
 use crate::world::World;
@@ -68,7 +69,8 @@ pub struct Report {
     /// its closing comments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import: Option<ImportNotes>,
-    /// Resident pages (valid pmap entries) of every live task at the end.
+    /// Every task that was alive at the end or took a fault: its resident
+    /// pages (valid pmap entries) at the end, and its faults by kind.
     pub tasks: Vec<TaskResident>,
     pub series: Vec<SeriesPoint>,
 }
@@ -89,6 +91,23 @@ pub struct Faults {
 }
 
 impl Faults {
+    /// From counts indexed by `FaultKind::index`.
+    pub(crate) fn from_counts(counts: &[u64; 9]) -> Faults {
+        let count = |k: FaultKind| counts[k.index()];
+        Faults {
+            total: counts.iter().sum(),
+            zero_fill: count(FaultKind::ZeroFill),
+            zero_page: count(FaultKind::ZeroPage),
+            page_in: count(FaultKind::PageIn),
+            map: count(FaultKind::Map),
+            cow_copy: count(FaultKind::CowCopy),
+            cow_move: count(FaultKind::CowMove),
+            reuse: count(FaultKind::Reuse),
+            segv: count(FaultKind::Segv),
+            protection: count(FaultKind::Protection),
+        }
+    }
+
     /// The faults of one kind.
     pub fn count(&self, kind: FaultKind) -> u64 {
         match kind {
@@ -242,11 +261,36 @@ impl Fidelity {
     }
 }
 
-/// One task's resident pages.
+/// Every task alive at the end or that took a fault, in task order.
+fn tasks_at_end(w: &World, s: &crate::stats::Stats) -> Vec<TaskResident> {
+    let resident: BTreeMap<TaskId, u64> = task_resident(w).into_iter().collect();
+    let mut tasks: BTreeSet<TaskId> = resident.keys().copied().collect();
+    tasks.extend(s.faults_by_task.keys().copied());
+    tasks
+        .into_iter()
+        .map(|task| {
+            let counts = s.faults_by_task.get(&task).copied().unwrap_or_default();
+            TaskResident {
+                task: task.0,
+                resident: resident.get(&task).copied().unwrap_or(0),
+                exited: !w.tasks.contains_key(&task),
+                faults: Faults::from_counts(&counts),
+            }
+        })
+        .collect()
+}
+
+/// One task's resident pages at the end, and the faults it took.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskResident {
     pub task: u32,
+    /// 0 for a task that exited.
     pub resident: u64,
+    /// The task exited (or exec'd away its last pages) before the end.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exited: bool,
+    #[serde(default)]
+    pub faults: Faults,
 }
 
 /// One point of the time series, taken at an operation boundary.
@@ -271,7 +315,6 @@ impl Report {
         series: &[SeriesPoint],
     ) -> Report {
         let s = &w.recorder.stats;
-        let count = |k: FaultKind| s.fault_count(k);
         Report {
             schema: SCHEMA.to_string(),
             policy: policy.to_string(),
@@ -282,18 +325,7 @@ impl Report {
             accesses: s.accesses,
             read_digest: format!("{:016x}", s.read_digest),
             kern_returns: KernReturn::ALL.iter().map(|k| (k.name().to_string(), s.kern_return_count(*k))).collect(),
-            faults: Faults {
-                total: s.faults_total(),
-                zero_fill: count(FaultKind::ZeroFill),
-                zero_page: count(FaultKind::ZeroPage),
-                page_in: count(FaultKind::PageIn),
-                map: count(FaultKind::Map),
-                cow_copy: count(FaultKind::CowCopy),
-                cow_move: count(FaultKind::CowMove),
-                reuse: count(FaultKind::Reuse),
-                segv: count(FaultKind::Segv),
-                protection: count(FaultKind::Protection),
-            },
+            faults: Faults::from_counts(&s.faults),
             work: Work {
                 push_copy: s.push_copy,
                 amap_copy: s.amap_copy,
@@ -324,7 +356,7 @@ impl Report {
             fidelity: Fidelity::from_stats(s),
             exit_residency: ExitResidency::from_stats(s),
             import: None,
-            tasks: task_resident(w).into_iter().map(|(t, r)| TaskResident { task: t.0, resident: r }).collect(),
+            tasks: tasks_at_end(w, s),
             series: series.to_vec(),
         }
     }

@@ -5,8 +5,10 @@
 //! the world keeps them up to date as it changes (`reach.rs`, `chains.rs`)
 //! and the simulator reads them at sample points (`measure.rs`).
 
-use crate::event::{Event, FaultKind};
-use crate::ids::Token;
+use std::collections::BTreeMap;
+
+use crate::event::Event;
+use crate::ids::{TaskId, Token};
 use crate::types::{Access, KernReturn};
 
 /// Every counter of a run. Each field says what it counts.
@@ -22,6 +24,9 @@ pub struct Stats {
     pub kern_returns: [u64; 5],
     /// Faults by kind (order of `FaultKind::ALL`).
     pub faults: [u64; 9],
+    /// The same, task by task (exited tasks included): which task faults
+    /// more is a question a student asks.
+    pub faults_by_task: BTreeMap<TaskId, [u64; 9]>,
     /// Objects searched by faults beyond the first (the chain depth walked).
     pub chain_steps: u64,
     /// Pages pushed into copy objects (XNU / Mach delayed copy).
@@ -91,8 +96,9 @@ impl Stats {
                     self.read_digest = fold_read(self.read_digest, task.0, vpn.0, token);
                 }
             }
-            Event::Fault { kind, depth, .. } => {
+            Event::Fault { task, kind, depth, .. } => {
                 self.faults[kind.index()] += 1;
+                self.faults_by_task.entry(task).or_default()[kind.index()] += 1;
                 self.chain_steps += u64::from(depth);
             }
             Event::OpFinished { kern_return } => {
@@ -166,11 +172,6 @@ impl Stats {
             | Event::ShadowSet { .. }
             | Event::EntryRetargeted { .. } => {}
         }
-    }
-
-    /// Faults of one kind.
-    pub fn fault_count(&self, kind: FaultKind) -> u64 {
-        self.faults[kind.index()]
     }
 
     /// All faults.
