@@ -582,7 +582,7 @@ impl<'a> OpStory<'a> {
             Access::Write => "writes",
             Access::ExecFetch => "fetches instructions from",
         };
-        let aligned = a.addr % self.page_size == 0 && a.len % self.page_size == 0;
+        let aligned = a.addr.is_multiple_of(self.page_size) && a.len.is_multiple_of(self.page_size);
         match page_span(a.addr, a.len, self.page_size) {
             Some((s, e)) if a.len > 0 && aligned => format!("task {} {verb} {}", a.task.0, self.pages_text(s, e)),
             // Not whole pages: the bytes as given, then the pages they touch.
