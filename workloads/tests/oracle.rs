@@ -17,7 +17,9 @@
 //! Besides every registered policy, the oracle checks `linux` with a warm
 //! page cache (`PageCache::Warm`), where every read fault on a file maps
 //! its neighbours: the fault-around path `linux` with a cold page cache
-//! takes only when a file's pages are already in.
+//! takes only when a file's pages are already in. Traces also describe
+//! files' page caches (`page_cache`, with large folios or not) and read
+//! them (`file_read`), which sends `linux` through its readahead model.
 //!
 //! On failure the test prints the seed and writes the shrunk trace to
 //! `target/oracle-failure.jsonl`, replayable with
@@ -384,6 +386,7 @@ fn replay(design: Design, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimError
         ("reuse", report.faults.reuse),
         ("zero_page", report.faults.zero_page),
         ("fault_around", report.work.fault_around),
+        ("page_cache_files", report.page_cache_files),
         ("collapses", report.work.collapses),
         ("bypasses", report.work.bypasses),
         ("shadows", report.work.shadows_created),
