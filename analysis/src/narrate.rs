@@ -156,6 +156,8 @@ pub(crate) struct Before {
     /// Every valid pmap entry of every task: the page it maps and whether
     /// a write would go through. What the op takes away is told after it.
     mappings: BTreeMap<(TaskId, Vpn), (PageId, bool)>,
+    /// The hidden pages (resident, unreachable by any mapping) by object.
+    hidden: BTreeSet<(ObjectId, u64)>,
 }
 
 impl Before {
@@ -187,7 +189,7 @@ impl Before {
                 }
             }
         }
-        Before { entries, links, refs, pmap, mappings }
+        Before { entries, links, refs, pmap, mappings, hidden: hidden_set(view) }
     }
 }
 
@@ -410,6 +412,7 @@ impl<'a> OpStory<'a> {
             lines.extend(self.map_changes(view).into_iter().map(Line::Text));
         }
         lines.extend(self.pmap_changes(events, view).into_iter().map(Line::Text));
+        lines.extend(self.hidden_changes(view).into_iter().map(Line::Text));
         (self.assemble(lines, code), mirror)
     }
 
@@ -667,6 +670,34 @@ impl<'a> OpStory<'a> {
         })
     }
 
+    /// Pages that became hidden in the op (resident, but no mapping can
+    /// reach them: memory nobody can use until a collapse or a free), and
+    /// hidden pages that stopped being so, object by object.
+    fn hidden_changes(&self, view: WorldView<'_>) -> Vec<String> {
+        let now = hidden_set(view);
+        let mut lines = Vec::new();
+        for (set, was) in [(&now, &self.before.hidden), (&self.before.hidden, &now)] {
+            let mut by_object: BTreeMap<ObjectId, Vec<u64>> = BTreeMap::new();
+            for &(object, page) in set.difference(was) {
+                by_object.entry(object).or_default().push(page);
+            }
+            let newly = std::ptr::eq(set, &now);
+            for (object, pages) in by_object {
+                let list = pages.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+                let (which, are, them) = if pages.len() == 1 { ("page", "is", "it") } else { ("pages", "are", "them") };
+                let object_name = object.serial();
+                lines.push(if newly {
+                    format!("{which} {list} of object {object_name} {are} now hidden: resident, but no mapping can reach {them}")
+                } else if view.object(object).is_none() {
+                    format!("hidden {which} {list} of object {object_name} {are} gone with the object")
+                } else {
+                    format!("{which} {list} of object {object_name} {are} no longer hidden")
+                });
+            }
+        }
+        lines
+    }
+
     /// What the op took away from pmaps other than by unmapping: entries
     /// revoked (their page copied, pushed, moved or freed: the simulated
     /// `pmap_page_protect` takes every mapping of a page away), entries
@@ -829,6 +860,11 @@ struct FaultFacts {
     access: Access,
     kind: FaultKind,
     depth: u32,
+}
+
+/// Every hidden page, as (object, page index).
+fn hidden_set(view: WorldView<'_>) -> BTreeSet<(ObjectId, u64)> {
+    view.hidden_pages_by_object().into_iter().flat_map(|(o, pages)| pages.into_iter().map(move |p| (o, p.0))).collect()
 }
 
 /// What the first `(chain 3 → 1)` of a narration means, said once, after

@@ -63,6 +63,27 @@ fn fault_kinds_text(f: &sim::report::Faults) -> String {
     kinds.join(", ")
 }
 
+/// Rows `faults of task N` for each task that faulted under some policy,
+/// when there are few enough to read (a task absent from a report took no
+/// fault there); for more, the first task and the others together.
+fn faults_by_task_rows(reports: &[Report]) -> Vec<(String, Vec<String>)> {
+    let tasks: std::collections::BTreeSet<u32> =
+        reports.iter().flat_map(|r| r.tasks.iter().filter(|t| t.faults.total > 0).map(|t| t.task)).collect();
+    let faults_of = |task: u32, r: &Report| r.tasks.iter().find(|t| t.task == task).map_or(0, |t| t.faults.total);
+    let row = |task: u32| {
+        (format!("faults of task {task}"), reports.iter().map(|r| faults_of(task, r).to_string()).collect())
+    };
+    let Some(&first) = tasks.first() else { return Vec::new() };
+    if tasks.len() <= TASKS_LISTED {
+        return tasks.into_iter().map(row).collect();
+    }
+    // Many tasks (a workload's children): the first, usually the parent,
+    // against all the others together.
+    let others = |r: &Report| r.tasks.iter().filter(|t| t.task != first).map(|t| t.faults.total).sum::<u64>();
+    let label = format!("faults of the {} others", tasks.len() - 1);
+    vec![row(first), (label, reports.iter().map(|r| others(r).to_string()).collect())]
+}
+
 /// The most tasks `faults_by_task_line` lists one by one.
 const TASKS_LISTED: usize = 6;
 
@@ -175,12 +196,14 @@ type Agreement = fn(&Report) -> Option<f64>;
 /// Several reports of one trace side by side, a column per policy.
 pub fn side_by_side(reports: &[Report]) -> String {
     let Some(first) = reports.first() else { return String::new() };
-    let label_width = ROWS.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
-    let cells: Vec<Vec<String>> = reports.iter().map(|r| ROWS.iter().map(|(_, get)| get(r)).collect()).collect();
+    let mut rows: Vec<(String, Vec<String>)> =
+        ROWS.iter().map(|(label, get)| (label.to_string(), reports.iter().map(get).collect())).collect();
+    rows.extend(faults_by_task_rows(reports));
+    let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
     let widths: Vec<usize> = reports
         .iter()
-        .zip(&cells)
-        .map(|(r, col)| col.iter().map(String::len).chain([r.policy.len()]).max().unwrap_or(0))
+        .enumerate()
+        .map(|(i, r)| rows.iter().map(|(_, cells)| cells[i].len()).chain([r.policy.len()]).max().unwrap_or(0))
         .collect();
     let mut out = String::new();
     let _ = writeln!(out, "{}: {} ops", first.trace, first.ops);
@@ -189,10 +212,10 @@ pub fn side_by_side(reports: &[Report]) -> String {
         let _ = write!(out, "  {:>w$}", r.policy);
     }
     out.push('\n');
-    for (i, (label, _)) in ROWS.iter().enumerate() {
+    for (label, cells) in &rows {
         let _ = write!(out, "{label:label_width$}");
-        for (col, w) in cells.iter().zip(&widths) {
-            let _ = write!(out, "  {:>w$}", col[i]);
+        for (cell, w) in cells.iter().zip(&widths) {
+            let _ = write!(out, "  {cell:>w$}");
         }
         out.push('\n');
     }

@@ -232,7 +232,15 @@ fn narration_tells_the_story() {
 #[test]
 fn narration_answers_the_exercises() {
     let text = narration(&repo().join("examples/stranded.jsonl"), PolicyKind::GnuMach, None, None);
-    assert!(text.contains("op 6: task 1 writes 0x100000 → its pmap entry was revoked since it was made;"), "{text}");
+    assert!(
+        text.contains("op 6: task 1 writes 0x100000\n  0x100000 → its pmap entry was revoked since it was made;"),
+        "{text}"
+    );
+    // Exercise 4, question 1: which page of which object no mapping can reach.
+    assert!(
+        text.contains("  page 0 of object 1 is now hidden: resident, but no mapping can reach it\nop 7:"),
+        "{text}"
+    );
     let text = narration(&repo().join("examples/fork-then-write.jsonl"), PolicyKind::Plan9, Some(4), Some(4));
     assert!(
         text.contains("are dropped: the fork flushes the parent's hardware mappings (Plan 9 `flushmmu`)"),
