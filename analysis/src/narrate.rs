@@ -670,6 +670,16 @@ impl<'a> OpStory<'a> {
         })
     }
 
+    /// Does `task` map `vpn` from another object page than before the op?
+    fn entry_replaced(&self, task: TaskId, vpn: Vpn, view: WorldView<'_>) -> bool {
+        let was = self.before.entries.range(..=(task, vpn)).next_back().map(|(_, e)| *e).filter(|e| e.contains(vpn));
+        let now = view.task(task).and_then(|t| t.entry_at(vpn));
+        match (was, now) {
+            (Some(was), Some(now)) => (was.object, was.object_page(vpn)) != (now.object, now.object_page(vpn)),
+            _ => false,
+        }
+    }
+
     /// Pages that became hidden in the op (resident, but no mapping can
     /// reach them: memory nobody can use until a collapse or a free), and
     /// hidden pages that stopped being so, object by object.
@@ -712,6 +722,9 @@ impl<'a> OpStory<'a> {
                 continue; // unmapped: the op's own sentence says so
             }
             let kind = match t.pmap_entry(vpn) {
+                None if self.entry_replaced(task, vpn, view) => {
+                    Some(("dropped", "the mapping there was replaced by the op".to_string()))
+                }
                 None => Some(("dropped", String::new())),
                 Some(now) if view.pmap_finding(task, vpn, Access::Read).is_some() => Some((
                     "revoked",
@@ -758,6 +771,7 @@ impl<'a> OpStory<'a> {
                         "dropped: the fork flushes the parent's hardware mappings (Plan 9 `flushmmu`), so its next \
                          access to {each} faults"
                     ),
+                    ("dropped", false) if !why.is_empty() => "dropped; the next access refaults".to_string(),
                     ("dropped", false) => "dropped (the pmap is flushed); the next access refaults".to_string(),
                     ("write-protected", true) => {
                         format!("write-protected: copy-on-write, so the parent's next write to {each} faults")
