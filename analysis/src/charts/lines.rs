@@ -27,7 +27,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use sim::PolicyKind;
 
-use super::scale::{Scale, ValueAxis};
+use super::scale::{Scale, ValueAxis, grouped};
 use super::{
     AXIS_DESC_SIZE, Chart, DrawResult, FONT, Swatch, TICK_LABEL_SIZE, draw_legend, policy_colour, policy_legend, titled,
 };
@@ -152,7 +152,7 @@ fn tick_count(top: u64, most: usize) -> usize {
 /// any fractional tick stay unlabelled).
 fn whole_number(value: &f64) -> String {
     let rounded = value.round();
-    if rounded >= 0.0 && (value - rounded).abs() < 1e-6 { format!("{}", rounded as u64) } else { String::new() }
+    if rounded >= 0.0 && (value - rounded).abs() < 1e-6 { grouped(rounded as u64) } else { String::new() }
 }
 
 /// The width of the `index`-th of `count` lines: from the widest down to
@@ -195,6 +195,7 @@ mod tests {
         assert_eq!(whole_number(&2.5), "");
         assert_eq!(whole_number(&-0.2), "");
         assert_eq!(whole_number(&-0.0), "0");
+        assert_eq!(whole_number(&16000.0), "16 000", "grouped as the y axis is");
     }
 
     #[test]
