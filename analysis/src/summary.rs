@@ -5,6 +5,8 @@ use std::fmt::Write;
 
 use sim::report::Report;
 
+use crate::compare::table::fraction_text;
+
 /// The rows of the side-by-side table: a label and how to read it off a
 /// report.
 type Row = (&'static str, fn(&Report) -> String);
@@ -175,8 +177,12 @@ pub fn fidelity_line(r: &Report) -> Option<String> {
         ""
     };
     Some(format!(
-        "fidelity: agreement {:.3} over {} recorded faults ({} agreed, {} not faulted, {} class mismatch{hint})",
-        f.agreement, f.recorded, f.agreed, f.not_faulted, f.class_mismatch
+        "fidelity: agreement {} over {} recorded faults ({} agreed, {} not faulted, {} class mismatch{hint})",
+        fraction_text(f.agreement),
+        f.recorded,
+        f.agreed,
+        f.not_faulted,
+        f.class_mismatch
     ))
 }
 
@@ -185,8 +191,11 @@ pub fn fidelity_line(r: &Report) -> Option<String> {
 pub fn exit_residency_line(r: &Report) -> Option<String> {
     let e = r.exit_residency.as_ref()?;
     Some(format!(
-        "at exit: {:.3} of the pages present on either side are present on both ({} both, {} kernel only, {} simulator only)",
-        e.agreement, e.both, e.kernel_only, e.simulator_only
+        "at exit: {} of the pages present on either side are present on both ({} both, {} kernel only, {} simulator only)",
+        fraction_text(e.agreement),
+        e.both,
+        e.kernel_only,
+        e.simulator_only
     ))
 }
 
@@ -229,7 +238,7 @@ pub fn side_by_side(reports: &[Report]) -> String {
         }
         let _ = write!(out, "{label:label_width$}");
         for (r, w) in reports.iter().zip(&widths) {
-            let cell = agreement(r).map_or_else(|| "-".to_owned(), |a| format!("{a:.3}"));
+            let cell = agreement(r).map_or_else(|| "-".to_owned(), fraction_text);
             let _ = write!(out, "  {cell:>w$}");
         }
         out.push('\n');

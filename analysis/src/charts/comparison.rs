@@ -60,7 +60,7 @@ pub fn plan(inputs: &[InputRuns], policies: &[PolicyKind], fidelity: &[Agreement
                 (input.label.to_string(), values)
             })
             .collect();
-        let note = format!("{note}; shade: share of the row's largest value");
+        let note = vec![note.to_string(), COUNT_SHADING.to_string()];
         let chart = HeatTable::counts(title.to_string(), note, policies.to_vec(), rows);
         charts.push((Path::new("charts").join(stem), AnyChart::Heat(chart)));
     }
@@ -96,6 +96,14 @@ impl AnyChart {
     }
 }
 
+/// How the count tables are shaded, under each one's title.
+const COUNT_SHADING: &str = "shade: log scale within the row, from the smallest (palest) to the largest (darkest) \
+     value of the copy-on-write designs; 0 white; (N×): eager, N times that largest value";
+
+/// How the fraction tables are shaded, under each one's title.
+const FRACTION_SHADING: &str =
+    "shade: by how far short of 1, log scale: 0 white, 0.9 a third, 0.99 two thirds, 0.999 or more darkest";
+
 /// The cross-input heat tables: file stem, title, what the number is, and
 /// how to read it off a report.
 type SummaryChart = (&'static str, &'static str, &'static str, fn(&Report) -> u64);
@@ -119,8 +127,10 @@ fn fidelity_chart(policies: &[PolicyKind], fidelity: &[AgreementRow]) -> Option<
         fidelity.iter().map(|a| (format!("{} ({} faults)", a.label, a.recorded), a.agreement.to_vec())).collect();
     Some(HeatTable::fractions(
         "Agreement with the real kernel".to_string(),
-        "share of the recorded page faults each policy also took, with the same class; shade: 0 white, 1 dark"
-            .to_string(),
+        vec![
+            "share of the recorded page faults each policy also took, with the same class".to_string(),
+            FRACTION_SHADING.to_string(),
+        ],
         policies.to_vec(),
         rows,
     ))
@@ -139,9 +149,11 @@ fn exit_residency_chart(policies: &[PolicyKind], fidelity: &[AgreementRow]) -> O
     }
     Some(HeatTable::fractions(
         "Pages present at exit, as in the real kernel".to_string(),
-        "of the pages present at the processes' exits in the kernel or the simulator, the share present in both; \
-         shade: 0 white, 1 dark"
-            .to_string(),
+        vec![
+            "of the pages present at the processes' exits in the kernel or the simulator, the share present in both"
+                .to_string(),
+            FRACTION_SHADING.to_string(),
+        ],
         policies.to_vec(),
         rows,
     ))

@@ -8,14 +8,28 @@
 //! lines are drawn widest first, in `PolicyKind::ALL` order, each narrower
 //! than the last: where policies agree, the lines nest like a cable and
 //! every colour stays visible.
+//!
+//! Lines are drawn as steps. A count changes at an operation and holds
+//! until the next change, so a ramp between two samples would show values
+//! (2.5 objects) that never existed and hide when the change happened. A
+//! value is held until the next sample and the line rises or falls there:
+//! at the operation that changed it when every operation is sampled, at
+//! the first sample that sees the change otherwise.
+//!
+//! A panel's y axis is logarithmic when the policies' peaks span more than
+//! 50 times (see [`super::scale`]): a chain that grows to 1 000 objects in
+//! one design would otherwise flatten the chains of 1 and 2 of the others
+//! into one line. The peaks decide, not every point, because every
+//! series starts small: the question is whether the *policies* differ by
+//! orders of magnitude.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use sim::PolicyKind;
 
+use super::scale::{Scale, ValueAxis, grouped};
 use super::{
-    AXIS_DESC_SIZE, Chart, DrawResult, FONT, Swatch, TICK_LABEL_SIZE, axis_top, draw_legend, policy_colour,
-    policy_legend, titled,
+    AXIS_DESC_SIZE, Chart, DrawResult, FONT, Swatch, TICK_LABEL_SIZE, draw_legend, policy_colour, policy_legend, titled,
 };
 
 /// Width of the legend strip right of the panels, in pixels.
@@ -67,22 +81,20 @@ impl SeriesPanels {
         area: &DrawingArea<DB, Shift>,
         last_op: u64,
     ) -> DrawResult<DB> {
-        let largest = panel.lines.iter().flatten().map(|(_, v)| *v).max().unwrap_or(0);
-        let top = axis_top(largest, 10);
+        let axis = panel_axis(panel);
         let mut chart = ChartBuilder::on(area)
             .caption(&panel.title, (FONT, AXIS_DESC_SIZE + 2))
             .margin(12)
             .x_label_area_size(48)
-            .y_label_area_size(80)
-            .build_cartesian_2d(padded(last_op), padded(top))?;
+            .y_label_area_size(90)
+            .build_cartesian_2d(padded(last_op), axis.coord(PAD))?;
         chart
             .configure_mesh()
             .x_desc("operation (position in the trace)")
-            .y_desc(panel.y_desc.as_str())
+            .y_desc(axis.describe(&panel.y_desc))
             .x_labels(tick_count(last_op, 12))
-            .y_labels(tick_count(top, 10))
             .x_label_formatter(&whole_number)
-            .y_label_formatter(&whole_number)
+            .y_label_formatter(&|p| axis.label(p))
             .label_style((FONT, TICK_LABEL_SIZE))
             .axis_desc_style((FONT, AXIS_DESC_SIZE))
             .max_light_lines(1)
@@ -90,19 +102,44 @@ impl SeriesPanels {
             .draw()?;
         for (i, (policy, points)) in self.policies.iter().zip(&panel.lines).enumerate() {
             let width = line_width(i, self.policies.len());
-            let points = points.iter().map(|(op, value)| (*op as f64, *value as f64));
+            let points = steps(points).into_iter().map(|(op, value)| (op as f64, axis.position(value)));
             chart.draw_series(LineSeries::new(points, policy_colour(*policy).stroke_width(width)))?;
         }
         Ok(())
     }
 }
 
-/// An axis range from 0 to `top` with a little room on both sides, so a
-/// wide line along 0 or along the last operation is not cut in half by the
-/// plot's edge.
+/// The share of an axis left free on both sides, so a wide line along 0
+/// or along the last operation is not cut in half by the plot's edge.
+const PAD: f64 = 0.025;
+
+/// An axis range from 0 to `top` with [`PAD`] on both sides.
 fn padded(top: u64) -> std::ops::Range<f64> {
-    let pad = top as f64 * 0.025;
+    let pad = top as f64 * PAD;
     -pad..top as f64 + pad
+}
+
+/// A panel's y axis: log when the policies' peaks span more than 50
+/// times, fitted to every point either way.
+fn panel_axis(panel: &Panel) -> ValueAxis {
+    let peaks = panel.lines.iter().map(|line| line.iter().map(|(_, v)| *v).max().unwrap_or(0));
+    let values = panel.lines.iter().flatten().map(|(_, v)| *v);
+    ValueAxis::new(Scale::for_values(peaks), values, 10)
+}
+
+/// The corners of a step line through `points`: each value held until the
+/// next point's operation, then a vertical rise or fall to the new value.
+pub fn steps(points: &[(u64, u64)]) -> Vec<(u64, u64)> {
+    let mut corners = Vec::with_capacity(points.len() * 2);
+    let mut held = None;
+    for &(op, value) in points {
+        if let Some(before) = held.filter(|before| *before != value) {
+            corners.push((op, before));
+        }
+        corners.push((op, value));
+        held = Some(value);
+    }
+    corners
 }
 
 /// How many ticks to ask for on an axis up to `top`: one per unit for
@@ -115,7 +152,7 @@ fn tick_count(top: u64, most: usize) -> usize {
 /// any fractional tick stay unlabelled).
 fn whole_number(value: &f64) -> String {
     let rounded = value.round();
-    if rounded >= 0.0 && (value - rounded).abs() < 1e-6 { format!("{}", rounded as u64) } else { String::new() }
+    if rounded >= 0.0 && (value - rounded).abs() < 1e-6 { grouped(rounded as u64) } else { String::new() }
 }
 
 /// The width of the `index`-th of `count` lines: from the widest down to
@@ -158,6 +195,61 @@ mod tests {
         assert_eq!(whole_number(&2.5), "");
         assert_eq!(whole_number(&-0.2), "");
         assert_eq!(whole_number(&-0.0), "0");
+        assert_eq!(whole_number(&16000.0), "16 000", "grouped as the y axis is");
+    }
+
+    #[test]
+    fn a_step_line_holds_each_value_then_rises_vertically() {
+        let corners = steps(&[(0, 0), (2, 3), (4, 3), (6, 1)]);
+        assert_eq!(corners, [(0, 0), (2, 0), (2, 3), (4, 3), (6, 3), (6, 1)]);
+        // Every change is a vertical segment: two corners at one operation.
+        let vertical = corners.windows(2).filter(|w| w[0].0 == w[1].0 && w[0].1 != w[1].1).count();
+        assert_eq!(vertical, 2);
+        // And nothing between two samples is a slope.
+        assert!(corners.windows(2).all(|w| w[0].0 == w[1].0 || w[0].1 == w[1].1), "{corners:?}");
+    }
+
+    /// The corners of every polyline in an SVG, in pixels.
+    fn polylines(svg: &str) -> Vec<Vec<(i64, i64)>> {
+        svg.split("<polyline")
+            .skip(1)
+            .filter_map(|element| {
+                let points = element.split("points=\"").nth(1)?.split('"').next()?;
+                let corners = points.split_whitespace().filter_map(|pair| {
+                    let (x, y) = pair.split_once(',')?;
+                    Some((x.parse::<f64>().ok()?.round() as i64, y.parse::<f64>().ok()?.round() as i64))
+                });
+                Some(corners.collect())
+            })
+            .collect()
+    }
+
+    /// A chain that grows to 1 000 in one design and stays at 1 and 2 in
+    /// two others: the panel is on a log axis, drawn in steps, and the
+    /// drawn lines rise vertically.
+    #[test]
+    fn series_are_drawn_as_steps_on_a_log_axis_when_the_policies_differ_a_thousand_times() {
+        use PolicyKind::*;
+        let grows: Vec<(u64, u64)> = (0..=10).map(|op| (op, op * 100)).collect();
+        let lines = vec![grows, vec![(0, 0), (1, 1), (10, 2)], vec![(0, 0), (1, 1), (10, 1)]];
+        let panel = |title: &str| Panel { title: title.into(), y_desc: "objects".into(), lines: lines.clone() };
+        let chart = SeriesPanels {
+            title: "t".into(),
+            policies: vec![MachNoCollapse, Xnu, Linux],
+            panels: [panel("a"), panel("b")],
+        };
+        let svg = super::super::render_svg(&chart).unwrap();
+        let texts = super::super::svg_texts(&svg);
+        assert!(texts.iter().any(|t| t == "objects, log scale"), "{texts:?}");
+        assert!(["0", "1", "10", "100", "1 000"].iter().all(|d| texts.iter().any(|t| t == d)), "{texts:?}");
+        let drawn = polylines(&svg);
+        let policy_lines: Vec<&Vec<(i64, i64)>> = drawn.iter().filter(|l| l.len() >= 3).collect();
+        assert!(!policy_lines.is_empty(), "{svg}");
+        for line in policy_lines {
+            let vertical = line.windows(2).filter(|w| w[0].0 == w[1].0 && w[0].1 != w[1].1).count();
+            let sloped = line.windows(2).filter(|w| w[0].0 != w[1].0 && w[0].1 != w[1].1).count();
+            assert!(vertical > 0 && sloped == 0, "{line:?}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! to draw itself on *any* plotters backend, so one piece of drawing code
 //! makes both the SVG and the PNG, and the two always show the same thing.
 //!
-//! Three rules keep the pictures trustworthy and reproducible:
+//! Four rules keep the pictures trustworthy and reproducible:
 //!
 //! - **Text comes from an embedded font.** DejaVu Sans (the `dejavu`
 //!   crate) is registered with plotters' `ab_glyph` renderer under the name
@@ -13,13 +13,19 @@
 //! - **A policy has one colour everywhere,** chosen by its position in
 //!   `PolicyKind::ALL`, and a fault kind has one colour everywhere; see
 //!   [`policy_colour`] and [`fault_colour`].
+//! - **Small differences stay visible.** The designs differ by orders of
+//!   magnitude, so an axis whose values span more than 50 times is
+//!   logarithmic and says so ([`scale`]), heat tables shade on log scales
+//!   ([`heat`]), counts are drawn as steps, not ramps ([`lines`]), and a
+//!   fraction is never rounded to a 1 it is not.
 //! - **Bytes depend only on the data.** No timestamps, no paths, no hash
 //!   map order: the same reports give byte-identical files. The PNG is
 //!   encoded by the `png` crate from plotters' RGB buffer.
 //!
 //! The chart kinds: [`bars`] (faults by kind per policy, stacked; page
 //! copies per policy), [`lines`] (values over the run, one line per policy)
-//! and [`heat`] (a table of one number per input and policy, shaded).
+//! and [`heat`] (a table of one number per input and policy, shaded);
+//! [`scale`] is the value axis the bars and lines share.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -30,6 +36,7 @@ pub mod bars;
 pub mod comparison;
 pub mod heat;
 pub mod lines;
+pub mod scale;
 
 /// The font family every chart names; registered once from DejaVu Sans.
 pub const FONT: &str = "sans-serif";
@@ -239,6 +246,16 @@ pub fn policy_legend(policies: &[PolicyKind], swatch: impl Fn(usize) -> Swatch) 
 /// needs a non-empty range).
 pub fn axis_top(largest: u64, headroom_percent: u64) -> u64 {
     (largest + largest * headroom_percent / 100).max(largest + 1).max(1)
+}
+
+/// Every text an SVG shows, trimmed, in order: what a test reads off a
+/// chart (plotters puts each text on a line of its own).
+#[cfg(test)]
+pub(crate) fn svg_texts(svg: &str) -> Vec<String> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|element| Some(element.split_once('>')?.1.split("</text>").next()?.trim().to_string()))
+        .collect()
 }
 
 #[cfg(test)]

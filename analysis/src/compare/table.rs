@@ -127,11 +127,13 @@ pub struct Row {
     pub push_copy: u64,
     pub amap_copy: u64,
     pub chain_steps: u64,
-    /// The report's `fidelity.agreement` (three decimals); `None` (an empty
-    /// CSV cell, `null` in JSON) when the input recorded no faults.
+    /// The report's `fidelity.agreement` (as [`fraction_text`] writes it);
+    /// `None` (an empty CSV cell, `null` in JSON) when the input recorded
+    /// no faults.
     pub fidelity_agreement: Option<f64>,
-    /// The report's `exit_residency.agreement` (three decimals); `None`
-    /// when the capture did not record the pages present at exit.
+    /// The report's `exit_residency.agreement` (as [`fraction_text`] writes
+    /// it); `None` when the capture did not record the pages present at
+    /// exit.
     pub at_exit_agreement: Option<f64>,
     pub read_digest: String,
     pub digest_check: DigestCheck,
@@ -172,8 +174,8 @@ impl Row {
             push_copy: r.work.push_copy,
             amap_copy: r.work.amap_copy,
             chain_steps: r.work.chain_steps,
-            fidelity_agreement: r.fidelity.as_ref().map(|f| three_decimals(f.agreement)),
-            at_exit_agreement: r.exit_residency.as_ref().map(|e| three_decimals(e.agreement)),
+            fidelity_agreement: r.fidelity.as_ref().map(|f| shown_fraction(f.agreement)),
+            at_exit_agreement: r.exit_residency.as_ref().map(|e| shown_fraction(e.agreement)),
             read_digest: r.read_digest.clone(),
             digest_check,
             status: if run.failure.is_some() { "failed" } else { "ok" },
@@ -181,10 +183,37 @@ impl Row {
     }
 }
 
-/// Fractions are shown with three decimals in every output, so JSON and
-/// CSV agree.
+/// Decimal numbers are shown with three decimals in every output, so JSON
+/// and CSV agree.
 fn three_decimals(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
+}
+
+/// The most decimals [`fraction_text`] writes: a share of two counts below
+/// 2^40 differs from 0 and from 1 by more than that.
+const MOST_DECIMALS: usize = 12;
+
+/// A fraction from 0 to 1 as every output writes it: three decimals, or as
+/// many more as it takes not to write a value that is not exactly 1 (or 0)
+/// as `1.000` (or `0.000`). 4684 of 4686 recorded faults is `0.9996`:
+/// close, but a fault missed is worth seeing.
+pub fn fraction_text(value: f64) -> String {
+    let mut text = String::new();
+    for decimals in 3..=MOST_DECIMALS {
+        text = format!("{value:.decimals$}");
+        let rounded: f64 = text.parse().unwrap_or(value);
+        let lost = (rounded == 1.0 && value != 1.0) || (rounded == 0.0 && value != 0.0);
+        if !lost {
+            break;
+        }
+    }
+    text
+}
+
+/// A fraction rounded as [`fraction_text`] writes it, for JSON, so that
+/// JSON, CSV and Markdown show the same number.
+fn shown_fraction(value: f64) -> f64 {
+    fraction_text(value).parse().unwrap_or(value)
 }
 
 /// A column: its name (CSV header and JSON key) and its cell text.
@@ -220,8 +249,8 @@ pub const COLUMNS: &[Column] = &[
     ("push_copy", |r| r.push_copy.to_string()),
     ("amap_copy", |r| r.amap_copy.to_string()),
     ("chain_steps", |r| r.chain_steps.to_string()),
-    ("fidelity_agreement", |r| r.fidelity_agreement.map_or_else(String::new, |a| format!("{a:.3}"))),
-    ("at_exit_agreement", |r| r.at_exit_agreement.map_or_else(String::new, |a| format!("{a:.3}"))),
+    ("fidelity_agreement", |r| r.fidelity_agreement.map_or_else(String::new, fraction_text)),
+    ("at_exit_agreement", |r| r.at_exit_agreement.map_or_else(String::new, fraction_text)),
     ("read_digest", |r| r.read_digest.clone()),
     ("digest_check", |r| r.digest_check.as_str().to_string()),
     ("status", |r| r.status.to_string()),
@@ -294,15 +323,17 @@ pub struct Agreement {
     pub recorded: u64,
     /// One entry per policy, in the order of [`Summary::policies`]: the
     /// share of recorded faults the policy took too, with the same class
-    /// (three decimals); `None` for a run that replayed no recorded fault.
+    /// (as [`fraction_text`] writes it); `None` for a run that replayed no
+    /// recorded fault.
     pub agreement: Vec<Option<f64>>,
     /// Pages present at the processes' exits in the real kernel or in a
     /// run (the most any run compared); 0 when the capture did not record
     /// them (see docs/fidelity.md).
     #[serde(skip_serializing_if = "is_zero")]
     pub pages_at_exit: u64,
-    /// Per policy, the share of those pages present on both sides (three
-    /// decimals); empty when the capture did not record them.
+    /// Per policy, the share of those pages present on both sides (as
+    /// [`fraction_text`] writes it); empty when the capture did not record
+    /// them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub at_exit: Vec<Option<f64>>,
 }
@@ -315,11 +346,11 @@ fn is_zero(n: &u64) -> bool {
 /// when none of them saw a recorded fault.
 pub fn agreement(input: &str, runs: &[&Run]) -> Option<Agreement> {
     let recorded = runs.iter().filter_map(|r| r.report.fidelity.as_ref()).map(|f| f.recorded).max()?;
-    let agreement = runs.iter().map(|r| r.report.fidelity.as_ref().map(|f| three_decimals(f.agreement))).collect();
+    let agreement = runs.iter().map(|r| r.report.fidelity.as_ref().map(|f| shown_fraction(f.agreement))).collect();
     let exits = || runs.iter().map(|r| r.report.exit_residency.as_ref());
     let pages_at_exit = exits().flatten().map(|e| e.both + e.kernel_only + e.simulator_only).max().unwrap_or(0);
     let at_exit =
-        if pages_at_exit == 0 { Vec::new() } else { exits().map(|e| e.map(|e| three_decimals(e.agreement))).collect() };
+        if pages_at_exit == 0 { Vec::new() } else { exits().map(|e| e.map(|e| shown_fraction(e.agreement))).collect() };
     Some(Agreement { input: input.to_string(), recorded, agreement, pages_at_exit, at_exit })
 }
 
@@ -334,7 +365,7 @@ pub fn agreement_text(summary: &Summary) -> Option<String> {
     let mut lines = vec![header];
     for row in &summary.fidelity {
         let mut cells = vec![row.input.clone(), row.recorded.to_string()];
-        cells.extend(row.agreement.iter().map(|a| a.map_or_else(|| "-".to_string(), |a| format!("{a:.3}"))));
+        cells.extend(row.agreement.iter().map(|a| a.map_or_else(|| "-".to_string(), fraction_text)));
         lines.push(cells);
     }
     let mut out = String::from("agreement with the real kernel's recorded page faults (see docs/fidelity.md):\n");
@@ -346,7 +377,7 @@ pub fn agreement_text(summary: &Summary) -> Option<String> {
         let mut lines = vec![header];
         for row in with_exits {
             let mut cells = vec![row.input.clone(), row.pages_at_exit.to_string()];
-            cells.extend(row.at_exit.iter().map(|a| a.map_or_else(|| "-".to_string(), |a| format!("{a:.3}"))));
+            cells.extend(row.at_exit.iter().map(|a| a.map_or_else(|| "-".to_string(), fraction_text)));
             lines.push(cells);
         }
         out.push_str("pages present at the processes' exits, the share present on both sides:\n");
@@ -461,8 +492,7 @@ fn markdown_agreement(summary: &Summary, out: &mut String) {
     let _ = writeln!(out, "| input | recorded | {} |", summary.policies.join(" | "));
     let _ = writeln!(out, "|---|---:|{}", "---:|".repeat(summary.policies.len()));
     for row in &summary.fidelity {
-        let cells: Vec<String> =
-            row.agreement.iter().map(|a| a.map_or_else(String::new, |a| format!("{a:.3}"))).collect();
+        let cells: Vec<String> = row.agreement.iter().map(|a| a.map_or_else(String::new, fraction_text)).collect();
         let _ = writeln!(out, "| {} | {} | {} |", markdown_cell(&row.input), row.recorded, cells.join(" | "));
     }
     out.push('\n');
@@ -475,8 +505,7 @@ fn markdown_agreement(summary: &Summary, out: &mut String) {
     let _ = writeln!(out, "| input | pages | {} |", summary.policies.join(" | "));
     let _ = writeln!(out, "|---|---:|{}", "---:|".repeat(summary.policies.len()));
     for row in with_exits {
-        let cells: Vec<String> =
-            row.at_exit.iter().map(|a| a.map_or_else(String::new, |a| format!("{a:.3}"))).collect();
+        let cells: Vec<String> = row.at_exit.iter().map(|a| a.map_or_else(String::new, fraction_text)).collect();
         let _ = writeln!(out, "| {} | {} | {} |", markdown_cell(&row.input), row.pages_at_exit, cells.join(" | "));
     }
     out.push('\n');
@@ -504,6 +533,86 @@ mod tests {
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
         assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_cell("plain"), "plain");
+    }
+
+    #[test]
+    fn fractions_keep_the_decimals_that_tell_them_from_zero_and_one() {
+        assert_eq!(fraction_text(4684.0 / 4686.0), "0.9996");
+        assert_eq!(fraction_text(1.0), "1.000");
+        assert_eq!(fraction_text(0.0), "0.000");
+        assert_eq!(fraction_text(0.25), "0.250");
+        assert_eq!(fraction_text(1672.0 / 1677.0), "0.997");
+        assert_eq!(fraction_text(99_999.0 / 100_000.0), "0.99999");
+        assert_eq!(fraction_text(1.0 / 4686.0), "0.0002");
+        assert_eq!(shown_fraction(4684.0 / 4686.0), 0.9996);
+    }
+
+    /// 4684 of 4686 recorded faults reads 0.9996, not 1.000, in the
+    /// summary's Markdown, CSV and printed agreement table alike.
+    #[test]
+    fn near_one_agreement_is_not_printed_as_one() {
+        let near = shown_fraction(4684.0 / 4686.0);
+        let summary = Summary {
+            schema: SUMMARY_SCHEMA,
+            policies: vec!["eager", "linux"],
+            digest_reference: "eager",
+            all_agree: true,
+            inputs: Vec::new(),
+            runs: Vec::new(),
+            fidelity: vec![Agreement {
+                input: "python.perf".into(),
+                recorded: 4686,
+                agreement: vec![Some(0.342), Some(near)],
+                pages_at_exit: 0,
+                at_exit: Vec::new(),
+            }],
+            problems: Vec::new(),
+            rejected: Vec::new(),
+        };
+        assert!(markdown(&summary).contains("| python.perf | 4686 | 0.342 | 0.9996 |"), "{}", markdown(&summary));
+        let text = agreement_text(&summary).unwrap();
+        assert!(text.lines().any(|l| l.split_whitespace().eq(["python.perf", "4686", "0.342", "0.9996"])), "{text}");
+        let cell = COLUMNS.iter().find(|(name, _)| *name == "fidelity_agreement").unwrap().1;
+        let row = Row { fidelity_agreement: Some(near), ..row_for_test() };
+        assert_eq!(cell(&row), "0.9996");
+    }
+
+    fn row_for_test() -> Row {
+        Row {
+            input: String::new(),
+            policy: String::new(),
+            ops: 0,
+            accesses: 0,
+            faults: 0,
+            zero_fill: 0,
+            zero_page: 0,
+            page_in: 0,
+            map: 0,
+            cow_copy: 0,
+            cow_move: 0,
+            reuse: 0,
+            segv: 0,
+            protection: 0,
+            pages_copied: 0,
+            pages_moved: 0,
+            resident_peak: 0,
+            hidden_peak: 0,
+            objects_created: 0,
+            objects_alive_peak: 0,
+            max_chain: 0,
+            mean_chain: 0.0,
+            shadows_created: 0,
+            collapses: 0,
+            bypasses: 0,
+            push_copy: 0,
+            amap_copy: 0,
+            chain_steps: 0,
+            fidelity_agreement: None,
+            at_exit_agreement: None,
+            read_digest: String::new(),
+            digest_check: DigestCheck::Reference,
+            status: "ok",
+        }
     }
 
     #[test]
