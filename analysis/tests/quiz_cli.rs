@@ -333,3 +333,17 @@ fn bad_flags_exit_2() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).starts_with("# cowsim quiz --seed 1 --policy linux --kind refcount"));
 }
+
+/// Is the example run in examples/README.md what the command prints today,
+/// so the homework section cannot rot?
+#[test]
+fn the_readme_example_is_current() {
+    let readme = std::fs::read_to_string(repo().join("examples/README.md")).unwrap();
+    let out = cowsim(&["quiz", "--seed", "5", "--kind", "fork", "-c"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        readme.contains(&format!("```text\n{}```", stdout(&out))),
+        "examples/README.md's quiz example differs from `cowsim quiz --seed 5 --kind fork -c`:\n{}",
+        stdout(&out)
+    );
+}

@@ -327,8 +327,9 @@ fn candidates(ask: AskKind, trace: &[TraceOp], facts: &[OpFacts]) -> Vec<Questio
             after().map(|(n, f)| Question::HiddenPages { after: n, answer: f.report.pages.hidden }).collect()
         }
         AskKind::KernReturn => {
-            // Every op but the first task_create, which cannot fail.
-            (2..=facts.len() as u64)
+            // The set-up before the copy always succeeds; what comes after
+            // may not.
+            (from..=facts.len() as u64)
                 .map(|n| Question::KernReturn { op: n, answer: facts[n as usize - 1].code })
                 .collect()
         }
@@ -393,7 +394,10 @@ fn choose(kind: Kind, seed: u64, trace: &[TraceOp], facts: &[OpFacts], count: us
         let failing: Vec<usize> = (0..pool.len())
             .filter(|i| matches!(pool[*i], Question::KernReturn { answer, .. } if answer != sim::KernReturn::Success))
             .collect();
-        let index = if !failing.is_empty() && rng.below(3) != 0 {
+        // Mostly the ops that fail, and always one of them first: a quiz of
+        // KERN_SUCCESS teaches little.
+        let first_code = !chosen.iter().any(|q| matches!(q, Question::KernReturn { .. }));
+        let index = if !failing.is_empty() && (first_code || rng.below(4) != 0) {
             failing[rng.below(failing.len() as u64) as usize]
         } else {
             rng.below(pool.len() as u64) as usize
@@ -403,6 +407,19 @@ fn choose(kind: Kind, seed: u64, trace: &[TraceOp], facts: &[OpFacts], count: us
         pool.retain(|q| q.op() != question.op() || matches!(q, Question::Holders { .. }));
         if ask == AskKind::MoreFaults {
             pool.clear();
+        }
+        // An op's fault and its code give each other away (a segv is
+        // KERN_INVALID_ADDRESS): ask one of them.
+        let gives_away = |q: &Question| {
+            q.op() == question.op()
+                && matches!(
+                    (q, &question),
+                    (Question::Fault { .. }, Question::KernReturn { .. })
+                        | (Question::KernReturn { .. }, Question::Fault { .. })
+                )
+        };
+        for (_, other) in &mut pools {
+            other.retain(|q| !gives_away(q));
         }
         chosen.push(question);
     }
