@@ -1,5 +1,5 @@
 //! cowsim's analysis layer: replaying traces into reports and summaries,
-//! comparison runs and their charts, object graphs, narrations, and the
+//! comparison runs and their charts, object graphs, narrations, quizzes, and the
 //! glue of the `cowsim` command (generation, import, capture). It reads what
 //! `sim` reports and never changes a world except by applying ops.
 
@@ -14,6 +14,7 @@ pub mod narrate;
 pub mod object_graph;
 pub mod output;
 pub mod page_cache_watch;
+pub mod quiz;
 pub mod record;
 pub mod replay;
 pub mod stepper;

@@ -131,6 +131,35 @@ enum Command {
         #[arg(long, value_name = "M")]
         to: Option<u64>,
     },
+    /// Homework: a small seeded copy-on-write problem and questions about
+    /// it; -c prints the answers (computed by replaying it).
+    ///
+    /// The output is itself a trace (everything but the ops is a # comment):
+    /// save it and replay it with `cowsim explain` to check the answers.
+    Quiz {
+        /// The seed: the same seed gives the same problem, questions and
+        /// answers.
+        #[arg(long, short, default_value_t = workloads::generators::DEFAULT_SEED)]
+        seed: u64,
+        /// The policy the answers are for (default gnumach; linux for
+        /// --kind refcount).
+        #[arg(long, short)]
+        policy: Option<String>,
+        /// What the problem is about; chosen by the seed if absent.
+        #[arg(long, short, value_parser = ["fork", "vm_copy", "chain", "refcount", "errors"])]
+        kind: Option<String>,
+        /// How many questions (1 to 20).
+        #[arg(short = 'n', long = "questions", default_value_t = 5,
+              value_parser = clap::value_parser!(u64).range(1..=analysis::quiz::MAX_QUESTIONS as u64))]
+        questions: u64,
+        /// Print the answers too.
+        #[arg(short = 'c', long = "answers")]
+        answers: bool,
+        /// Where to write the quiz; `-` (the default) for stdout. The file
+        /// is a trace that `explain`, `graph` and `run` replay.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
     /// Turn a real capture into a trace: perf script text or a valgrind
     /// lackey log, plain or gzip (see docs/fidelity.md). A summary of what
     /// was skipped goes to stderr.
@@ -290,6 +319,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             teaching::explain(&trace, policy, &teaching_config(), from, to, &mut out)?;
             out.flush().or_else(teaching::ignore_broken_pipe).context("writing to stdout")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Quiz { seed, policy, kind, questions, answers, output }) => {
+            let policy = policy.as_deref().map(parse_one_policy).transpose()?;
+            let kind = kind.as_deref().and_then(analysis::quiz::Kind::parse);
+            let output = output.filter(|path| !analysis::output::is_stdout(path));
+            if let Some(path) = &output {
+                analysis::output::check_file_target(path, &[])?;
+            }
+            let options = analysis::quiz::Options { seed, policy, kind, questions: questions as usize };
+            let text = analysis::quiz::render(&analysis::quiz::make(&options)?, answers);
+            match output {
+                Some(path) => analysis::output::write_file(&path, text.as_bytes(), &[])?,
+                None => print_to_stdout(&text)?,
+            }
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Import { format, file, output, window, max_lost }) => {

@@ -21,9 +21,18 @@
 //! created and forked up to `tasks` alive at once; when none is alive, a
 //! new one is created.
 //!
+//! **Small problems.** With `ops` at 16 or fewer the trace is meant to be
+//! read by a person (a homework problem, a bug report), and a mix drawn for
+//! stress would waste it on ops that fail: so the first random op is a
+//! `fork` (or, with `tasks=1`, a `vm_copy` inside the window), the second a
+//! write that copy-on-write must handle, every range fits in the window,
+//! and at most one op is a deliberate error. The ops are then forks,
+//! exits, `vm_copy`s, reads and writes, and now and then a protection or
+//! an inheritance change: what a student can follow by hand.
+//!
 //! | parameter | default | meaning |
 //! |---|---|---|
-//! | `ops` | 5000 | random ops after the set-up |
+//! | `ops` | 5000 | random ops after the set-up; 16 or fewer make a small problem (above) |
 //! | `tasks` | 8 | tasks alive at once, at most |
 //! | `pages` | 32 | pages in the window the ops play in |
 //! | `errors` | 0.05 | share of ops that are deliberate, certain errors |
@@ -38,7 +47,14 @@ use super::script::{GenRng, Out, PAGE, Script, TaskIds, pages};
 pub(super) const SUMMARY: &str = "a random mix of every op, error cases included: stress for the oracle";
 
 pub(super) const PARAMS: &[ParamSpec] = &[
-    ParamSpec::count("ops", 5000, 0, 10_000_000_000, "random ops after the set-up"),
+    ParamSpec::count(
+        "ops",
+        5000,
+        0,
+        10_000_000_000,
+        "random ops after the set-up; 16 or fewer make a small problem: a fork (or vm_copy) first, then a write \
+         that copy-on-write handles, ranges inside the window, at most one deliberate error",
+    ),
     ParamSpec::count("tasks", 8, 1, 10_000, "tasks alive at once, at most"),
     ParamSpec::count("pages", 32, 1, 1 << 20, "pages in the window the ops play in"),
     ParamSpec::fraction("errors", 50_000, "share of ops that are deliberate, certain errors"),
@@ -54,10 +70,15 @@ const FILES: [&str; 3] = ["libc.so.6", "data.db", "/bin/sh"];
 const PROTS: [&str; 8] = ["", "r", "w", "x", "rw", "rx", "wx", "rwx"];
 const INHERITANCES: [Inheritance; 3] = [Inheritance::Share, Inheritance::Copy, Inheritance::None];
 const ACCESSES: [Access; 3] = [Access::Read, Access::Write, Access::ExecFetch];
+/// The most random ops a small problem has (see the module doc).
+pub const SMALL_OPS: u64 = 16;
 
 pub(super) fn build(params: &Params) -> Box<dyn Script> {
+    let ops = params.count("ops");
     Box::new(Random {
-        ops: params.count("ops"),
+        ops,
+        small: ops <= SMALL_OPS,
+        errors_made: 0,
         tasks: params.count("tasks") as usize,
         pages: params.count("pages"),
         errors: params.fraction("errors"),
@@ -69,6 +90,10 @@ pub(super) fn build(params: &Params) -> Box<dyn Script> {
 
 struct Random {
     ops: u64,
+    /// A trace for a person to read (see the module doc).
+    small: bool,
+    /// Deliberate errors made so far: a small problem has at most one.
+    errors_made: u64,
     tasks: usize,
     pages: u64,
     errors: Fraction,
@@ -124,10 +149,15 @@ const KINDS: [(Kind, u64); 14] = [
     (Kind::Mark, 1),
 ];
 
-fn pick_kind(rng: &mut GenRng) -> Kind {
-    let total: u64 = KINDS.iter().map(|(_, w)| w).sum();
+/// The kinds of a small problem: the ones a student can follow, with
+/// reads and writes most of all so copies get made and seen.
+const SMALL_KINDS: [(Kind, u64); 6] =
+    [(Kind::Fork, 2), (Kind::Exit, 1), (Kind::Protect, 1), (Kind::Inherit, 1), (Kind::Copy, 2), (Kind::Touch, 10)];
+
+fn pick_kind(rng: &mut GenRng, kinds: &[(Kind, u64)]) -> Kind {
+    let total: u64 = kinds.iter().map(|(_, w)| w).sum();
     let mut pick = rng.below(total);
-    for (kind, weight) in KINDS {
+    for &(kind, weight) in kinds {
         if pick < weight {
             return kind;
         }
@@ -160,11 +190,81 @@ impl Random {
         self.fill_window(task, rng, out);
     }
 
-    /// Allocates the whole window in `task` and writes a random part.
+    /// Allocates the whole window in `task` and writes a random part (all
+    /// of it in a small problem, so that every later write copies).
     fn fill_window(&self, task: TaskId, rng: &mut GenRng, out: &mut Out) {
         out.allocate(task, WINDOW, pages(self.pages));
+        if self.small {
+            out.write(task, WINDOW, pages(self.pages));
+            return;
+        }
         let (addr, size) = (self.address(rng), self.length(rng));
         out.write(task, addr, size);
+    }
+
+    /// A range of one or two pages inside the window.
+    fn small_range(&self, rng: &mut GenRng) -> (u64, u64) {
+        let len = rng.between(1, self.pages.min(2));
+        (WINDOW + pages(rng.below(self.pages - len + 1)), pages(len))
+    }
+
+    /// A page-aligned `vm_copy` of up to half the window, inside it (the
+    /// source and the destination may overlap, as `vm_copy` allows).
+    fn small_copy(&self, rng: &mut GenRng, out: &mut Out) {
+        let task = self.any_task(rng);
+        let len = rng.between(1, (self.pages / 2).max(1));
+        let (src, dst) = (rng.below(self.pages - len + 1), rng.below(self.pages - len + 1));
+        out.vm_copy(task, WINDOW + pages(src), pages(len), WINDOW + pages(dst));
+    }
+
+    /// One op of a small problem (see the module doc): the copy first, a
+    /// write next, then ops a student can follow.
+    fn small_op(&mut self, rng: &mut GenRng, out: &mut Out, made: u64) {
+        if made == 0 {
+            if self.tasks >= 2 {
+                let (parent, child) = (self.any_task(rng), self.ids.fresh());
+                out.fork(parent, child);
+                self.live.push(child);
+            } else {
+                self.small_copy(rng, out);
+            }
+            return;
+        }
+        if made == 1 {
+            // Every page was written at set-up, so this write must copy.
+            let task = self.any_task(rng);
+            out.write(task, WINDOW + pages(rng.below(self.pages)), PAGE);
+            return;
+        }
+        let full = self.live.len() >= self.tasks;
+        let kind = match pick_kind(rng, &SMALL_KINDS) {
+            Kind::Fork if full => Kind::Touch,
+            Kind::Exit if self.live.len() == 1 => Kind::Touch,
+            kind => kind,
+        };
+        match kind {
+            Kind::Fork => {
+                let (parent, child) = (self.any_task(rng), self.ids.fresh());
+                out.fork(parent, child);
+                self.live.push(child);
+            }
+            Kind::Exit => self.exit_one(rng, out),
+            Kind::Protect => {
+                let (task, (addr, size)) = (self.any_task(rng), self.small_range(rng));
+                let prot = if rng.below(2) == 0 { Prot::READ } else { Prot::parse("rw").expect("rw is a protection") };
+                out.protect(task, addr, size, prot, false);
+            }
+            Kind::Inherit => {
+                let (task, (addr, size)) = (self.any_task(rng), self.small_range(rng));
+                out.inherit(task, addr, size, one_of(rng, &INHERITANCES));
+            }
+            Kind::Copy => self.small_copy(rng, out),
+            _ => {
+                let (task, (addr, size)) = (self.any_task(rng), self.small_range(rng));
+                let access = if rng.below(2) == 0 { Access::Read } else { Access::Write };
+                out.access(task, access, addr, size);
+            }
+        }
     }
 
     fn exit_one(&mut self, rng: &mut GenRng, out: &mut Out) {
@@ -210,7 +310,8 @@ impl Random {
     /// One random op; its code is whatever the state makes it.
     fn random_op(&mut self, rng: &mut GenRng, out: &mut Out) {
         let full = self.live.len() >= self.tasks;
-        let kind = match pick_kind(rng) {
+        let kinds: &[(Kind, u64)] = if self.small { &SMALL_KINDS } else { &KINDS };
+        let kind = match pick_kind(rng, kinds) {
             Kind::Fork | Kind::Create if full => Kind::Exit,
             // The last task forks rather than exits (room permitting), so
             // the trace keeps some memory to work on.
@@ -298,6 +399,13 @@ impl Script for Random {
         }
         if self.live.is_empty() {
             self.create(rng, out);
+        } else if self.small {
+            if made >= 2 && self.errors_made == 0 && rng.chance(self.errors) {
+                self.errors_made += 1;
+                self.certain_error(rng, out);
+            } else {
+                self.small_op(rng, out, made);
+            }
         } else if rng.chance(self.errors) {
             self.certain_error(rng, out);
         } else {
@@ -305,5 +413,45 @@ impl Script for Random {
         }
         self.made = Some(made + 1);
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sim::{Config, Op, PolicyKind, Sim};
+
+    use crate::generators::find;
+
+    /// Is a small `random` trace one a person can work through: a fork or
+    /// vm_copy first and a write straight after, every range inside the
+    /// window, at most one deliberate error, and a replay under every
+    /// policy without bad input?
+    #[test]
+    fn small_problems_fork_then_write_and_rarely_fail() {
+        let random = find("random").unwrap();
+        for seed in 0..200 {
+            let (ops, tasks, pages) = (4 + seed % 13, 1 + seed % 3, 1 + seed % 8);
+            let settings = [format!("ops={ops}"), format!("tasks={tasks}"), format!("pages={pages}")];
+            let params = random.parse_params(&settings).unwrap();
+            let trace: Vec<_> = random.generate(seed, &params).collect();
+            let at = format!("seed {seed} {settings:?}");
+            // The set-up is three ops; the first random op is the copy.
+            assert!(matches!(trace[3].op, Op::Fork { .. } | Op::VmCopy { .. }), "{at}: {:?}", trace[3].op);
+            assert_eq!(trace[4].op.name(), "write", "{at}");
+            assert!(trace.iter().filter(|t| t.expect.is_some()).count() <= 1, "{at}");
+            for policy in PolicyKind::ALL {
+                let mut sim = Sim::new(policy, Config::default().check_invariants(true));
+                let mut failed = 0;
+                for op in &trace {
+                    let code = sim.apply_traced(op).unwrap_or_else(|e| panic!("{at} under {policy}: {e}"));
+                    if code != sim::KernReturn::Success && op.expect.is_none() {
+                        failed += 1;
+                    }
+                }
+                // Ranges stay in the window, so what fails is a protection
+                // or inheritance a student can see in the trace.
+                assert!(failed * 3 <= ops, "{at} under {policy}: {failed} of {ops} ops failed");
+            }
+        }
     }
 }
