@@ -320,11 +320,13 @@ fn candidates(ask: AskKind, trace: &[TraceOp], facts: &[OpFacts]) -> Vec<Questio
         AskKind::ObjectsAlive => {
             after().map(|(n, f)| Question::ObjectsAlive { after: n, answer: f.report.objects.alive }).collect()
         }
+        // Chains grow and pages hide at the writes after a copy, not at the
+        // copy itself: ask from the op after it.
         AskKind::LongestChain => {
-            after().map(|(n, f)| Question::LongestChain { after: n, answer: f.longest_chain() }).collect()
+            after().skip(1).map(|(n, f)| Question::LongestChain { after: n, answer: f.longest_chain() }).collect()
         }
         AskKind::HiddenPages => {
-            after().map(|(n, f)| Question::HiddenPages { after: n, answer: f.report.pages.hidden }).collect()
+            after().skip(1).map(|(n, f)| Question::HiddenPages { after: n, answer: f.report.pages.hidden }).collect()
         }
         AskKind::KernReturn => {
             // The set-up before the copy always succeeds; what comes after
