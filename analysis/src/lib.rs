@@ -1,7 +1,8 @@
 //! cowsim's analysis layer: replaying traces into reports and summaries,
-//! comparison runs and their charts, object graphs, narrations, quizzes, and the
-//! glue of the `cowsim` command (generation, import, capture). It reads what
-//! `sim` reports and never changes a world except by applying ops.
+//! comparison runs and their charts, object graphs, narrations, quizzes,
+//! the step-through page, and the glue of the `cowsim` command (generation,
+//! import, capture). It reads what `sim` reports and never changes a world
+//! except by applying ops.
 
 pub mod charts;
 pub mod compare;
@@ -19,3 +20,4 @@ pub mod record;
 pub mod replay;
 pub mod stepper;
 pub mod summary;
+pub mod view_page;

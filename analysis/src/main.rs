@@ -160,6 +160,37 @@ enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Write one HTML page that steps through the trace op by op.
+    ///
+    /// The page needs nothing but itself (open it from the disk, no
+    /// network). Buttons, the arrow keys, a slider and a box to type an op
+    /// number move through the run, forward and back; each step shows what
+    /// `cowsim explain` says about the op, every task's map entries with the
+    /// shadow chain each reads through, every object's resident pages with
+    /// their holders (hidden pages in red) and the counters so far. With
+    /// two policies (`--policy gnumach,linux`) the two worlds stand side by
+    /// side. Add `#op=N` to the page's address to open it at op N. A page
+    /// shows at most 5000 ops and 20 MiB of pictures: view a long trace a
+    /// window at a time with --from and --to.
+    View {
+        /// The trace (JSON Lines, plain or gzip) or real capture; a file,
+        /// since it is read once for each policy and each narration.
+        trace: PathBuf,
+        /// The policy to show, or two separated by a comma to show side by
+        /// side (gnumach,linux).
+        #[arg(long, short, default_value = "gnumach")]
+        policy: String,
+        /// Where to write the page (FILE.html), or `-` for stdout.
+        #[arg(long, short, value_name = "FILE")]
+        output: PathBuf,
+        /// First op the page shows (numbered from 1); earlier ops are
+        /// replayed unseen.
+        #[arg(long, value_name = "N")]
+        from: Option<u64>,
+        /// Last op the page shows; the end of the trace if absent.
+        #[arg(long, value_name = "M")]
+        to: Option<u64>,
+    },
     /// Turn a real capture into a trace: perf script text or a valgrind
     /// lackey log, plain or gzip (see docs/fidelity.md). A summary of what
     /// was skipped goes to stderr.
@@ -336,6 +367,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::View { trace, policy, output, from, to }) => {
+            let policies = parse_policies(&policy)?;
+            view_command(&trace, &policies, from, to, &output)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Import { format, file, output, window, max_lost }) => {
             let importer = workloads::import::find(&format)?;
             let settings = ImportSettings { window: window as usize, max_lost_ppm: max_lost };
@@ -428,6 +464,33 @@ fn compare_command(options: compare::Options) -> anyhow::Result<ExitCode> {
         eprintln!("cowsim: left out: {rejected}");
     }
     Ok(ExitCode::from(outcome.exit_code()))
+}
+
+/// `cowsim view`: checks the output before any work, makes the page and
+/// writes it beside the target, renamed into place (or to stdout for `-`).
+fn view_command(
+    trace: &std::path::Path,
+    policies: &[PolicyKind],
+    from: Option<u64>,
+    to: Option<u64>,
+    out: &std::path::Path,
+) -> anyhow::Result<()> {
+    use analysis::view_page::{self, ViewError};
+    let to_stdout = analysis::output::is_stdout(out);
+    if !to_stdout {
+        analysis::output::check_file_target(out, &[trace])?;
+    }
+    // A replay failure keeps its own type, so the exit code can tell an
+    // unmet `expect` (1) from bad input (2).
+    let unwrap = |error: ViewError| -> anyhow::Error {
+        match error {
+            ViewError::Replay(replay) => replay.into(),
+            other => other.into(),
+        }
+    };
+    let window = view_page::Window::new(from, to).map_err(unwrap)?;
+    let page = view_page::page(trace, policies, &teaching_config(), window).map_err(unwrap)?;
+    if to_stdout { print_to_stdout(&page) } else { Ok(analysis::output::write_file(out, page.as_bytes(), &[trace])?) }
 }
 
 /// Writes `text` to stdout. A reader that went away (`cowsim ... | head`)

@@ -1,0 +1,162 @@
+//! `cowsim view` in a real browser: the page is written for
+//! examples/fork-then-write.jsonl, headless Chromium opens it at `#op=N`
+//! and prints the document its script drew (`--dump-dom`), and what it
+//! shows (the op number, each policy's narration, its objects, page cells
+//! and tasks) is checked against the simulator's own world at op N.
+//!
+//! The browser is `chromium` or `chromium-browser` on the PATH. Without
+//! one the test says so and passes without checking anything; CI installs
+//! Chromium first (`.ci/run`), so there it always runs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use analysis::narrate::explain;
+use analysis::stepper::Stepper;
+use sim::{Config, PolicyKind};
+
+mod support;
+use support::{cowsim_in, repo, stderr};
+
+/// How long one page may take to load and draw before the browser is
+/// stopped: generous for a loaded CI machine, short of a hang.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(90);
+
+fn browser() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| ["chromium", "chromium-browser"].map(|name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+}
+
+/// The document the page's script drew at `address`, as Chromium prints
+/// it.
+fn dump_dom(browser: &Path, address: &str, profile: &Path) -> String {
+    let mut child = Command::new(browser)
+        .args(["--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--dump-dom"])
+        // A profile of its own, so parallel tests never share one.
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg(address)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the browser starts");
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || std::io::read_to_string(stdout).unwrap_or_default());
+    let started = Instant::now();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if started.elapsed() > BROWSER_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{} did not finish drawing {address} in {BROWSER_TIMEOUT:?}", browser.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().unwrap()
+}
+
+/// The text between `start` and the next `end` after it.
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).unwrap_or_else(|| panic!("no {start:?} in the page")) + start.len();
+    let to = text[from..].find(end).unwrap_or_else(|| panic!("no {end:?} after {start:?}")) + from;
+    &text[from..to]
+}
+
+/// Undoes the escaping of HTML text.
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&amp;", "&")
+}
+
+/// The part of the drawn document that shows `policy`'s world.
+fn section<'a>(dom: &'a str, policy: &str) -> &'a str {
+    let start = format!("<section class=\"world\" data-policy=\"{policy}\">");
+    let from = dom.find(&start).unwrap_or_else(|| panic!("no world for {policy} in the page"));
+    let rest = &dom[from..];
+    &rest[..rest.find("</section>").expect("the section ends")]
+}
+
+/// The values of `attribute` on the elements of the section, in order.
+fn attribute_values(section: &str, attribute: &str) -> Vec<String> {
+    let key = format!("{attribute}=\"");
+    section.match_indices(&key).map(|(at, _)| between(&section[at..], &key, "\"").to_string()).collect()
+}
+
+/// What the simulator has after op `n`: the narration of op `n`, the
+/// tasks, the object serials and the resident pages in all.
+fn world_at(trace: &Path, policy: PolicyKind, n: u64) -> (String, Vec<String>, Vec<String>, usize) {
+    let config = Config::default();
+    let mut out = Vec::new();
+    explain(trace, policy, &config, Some(n), Some(n), &mut out).unwrap();
+    let narration = String::from_utf8(out).unwrap().split_once('\n').unwrap().1.to_string();
+    let mut stepper = Stepper::open(trace, policy, &config).unwrap();
+    assert!(stepper.run_to(n).unwrap());
+    let view = stepper.sim().view();
+    let tasks = view.tasks().map(|t| t.id().0.to_string()).collect();
+    let objects = view.objects().map(|o| o.id().serial().to_string()).collect();
+    let pages = view.objects().map(|o| o.resident_count()).sum();
+    (narration, tasks, objects, pages)
+}
+
+#[test]
+fn the_page_shows_the_world_at_the_op_its_address_names() {
+    let Some(browser) = browser() else {
+        eprintln!(
+            "SKIPPED view_browser: no chromium or chromium-browser on the PATH, so the page was not opened in a \
+             browser (install it: apt-get install chromium; .ci/run does)"
+        );
+        return;
+    };
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("view-browser");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = repo().join("examples/fork-then-write.jsonl");
+    let page = dir.join("fork-then-write.html");
+    let out =
+        cowsim_in(&dir, &["view", trace.to_str().unwrap(), "--policy", "gnumach,linux", "-o", page.to_str().unwrap()]);
+    assert!(out.status.success(), "cowsim view failed: {}", stderr(&out));
+    let address = |fragment: &str| format!("file://{}{fragment}", page.display());
+
+    // (address, the op it must show): an op by its fragment, by a query,
+    // and one past the end, which the page shows as the last op.
+    for (suffix, n) in [("#op=5", 5), ("#op=1", 1), ("?op=6", 6), ("#op=99", 8)] {
+        let dom = dump_dom(&browser, &address(suffix), &dir.join(format!("profile-{n}")));
+        assert!(dom.contains("<main id=\"worlds\""), "{suffix}: not the page: {dom}");
+        let shown: u64 = between(&dom, "<span id=\"op-number\">", "<").parse().unwrap();
+        assert_eq!(shown, n, "{suffix}: the op shown");
+        assert_eq!(between(&dom, "<span id=\"op-last\">", "<"), "8", "{suffix}: the last op");
+        for policy in [PolicyKind::GnuMach, PolicyKind::Linux] {
+            let at = format!("{suffix} under {}", policy.name());
+            let (narration, tasks, objects, pages) = world_at(&trace, policy, n);
+            let world = section(&dom, policy.name());
+            let drawn = unescape(between(world, "<pre class=\"narration\">", "</pre>"));
+            assert_eq!(drawn, narration, "{at}: the narration");
+            assert!(drawn.starts_with(&format!("op {n}: ")), "{at}: {drawn}");
+            assert_eq!(attribute_values(world, "data-task"), tasks, "{at}: the tasks");
+            assert_eq!(attribute_values(world, "data-object"), objects, "{at}: the objects drawn");
+            let cells =
+                world.matches("<span class=\"page\"").count() + world.matches("<span class=\"page hidden\"").count();
+            assert_eq!(cells, pages, "{at}: the page cells drawn");
+            assert_eq!(between(world, "<span class=\"object-count\">", "<"), objects.len().to_string(), "{at}");
+            assert_eq!(between(world, "<span class=\"page-count\">", "<"), pages.to_string(), "{at}");
+        }
+    }
+
+    // At op 5 under gnumach, task 2's entry reads through its new shadow
+    // into the object it shares with task 1, and linux's pages shared by
+    // both page tables say they have two holders.
+    let dom = dump_dom(&browser, &address("#op=5"), &dir.join("profile-chain"));
+    let gnumach = section(&dom, "gnumach");
+    assert!(
+        gnumach.contains(
+            "<span class=\"link role-shadow\" title=\"shadow, 1 page resident\">object 2</span>\
+             <span class=\"arrow\">→</span><span class=\"link role-anonymous\""
+        ),
+        "the chain 2 → 1: {gnumach}"
+    );
+    let linux = section(&dom, "linux");
+    assert_eq!(linux.matches("<sup class=\"holders\">×2</sup>").count(), 6, "three shared pages in each table");
+}
