@@ -110,7 +110,9 @@
         if (entry.needs_copy) flags += ", needs copy";
         if (entry.shared) flags += ", shared";
         if (entry.offset !== 0) flags += ", from page " + entry.offset;
-        row.appendChild(el("span", "flags", flags));
+        // Flags and chain wrap together, so the ranges stay in one column.
+        var what = el("span", "what");
+        what.appendChild(el("span", "flags", flags));
         var chain = el("span", "chain");
         entry.chain.forEach(function (id, depth) {
           if (depth > 0) chain.appendChild(el("span", "arrow", "→"));
@@ -119,7 +121,8 @@
           link.title = object ? object.role + ", " + plural(object.resident, "page") + " resident" : "";
           chain.appendChild(link);
         });
-        row.appendChild(chain);
+        what.appendChild(chain);
+        row.appendChild(what);
         t.appendChild(row);
       });
       box.appendChild(t);
@@ -150,7 +153,11 @@
         hiddenCount += run[1];
       });
       if (hiddenCount > 0) o.className += " has-hidden";
-      var words = [objectLabel(object), object.role, "size " + object.size, plural(object.refs, "ref")];
+      var words = [objectLabel(object), object.role];
+      // A file's size is effectively endless (see ObjectView::size): a
+      // sixteen-digit number would only hide the rest of the line.
+      if (object.role !== "file") words.push("size " + object.size);
+      words.push(plural(object.refs, "ref"));
       if (object.shadow) {
         words.push("shadows object " + object.shadow[0] + (object.shadow[1] ? " from page " + object.shadow[1] : ""));
       }

@@ -69,7 +69,8 @@ pub enum ViewError {
     /// The replay failed: bad input (exit 2) or an unmet `expect` (exit 1).
     #[error(transparent)]
     Replay(#[from] ReplayError),
-    /// Writing or reading the narration failed.
+    /// The narration could not be made (a bad `--from`), or a snapshot
+    /// could not be written as JSON.
     #[error("{0}")]
     Narration(String),
     /// `--from`/`--to` or `--policy` make no sense (bad usage: exit 2).
