@@ -130,9 +130,20 @@
     return box;
   }
 
+  // The holders of the pages an object draws, by index: only the first
+  // PAGE_CELLS, so comparing two steps costs no more than drawing one.
+  function drawnHolders(object) {
+    var holders = {};
+    var drawn = 0;
+    object.pages.forEach(function (run) {
+      for (var i = 0; i < run[1] && drawn < PAGE_CELLS; i++, drawn++) holders[run[0] + i] = run[2];
+    });
+    return holders;
+  }
+
   function drawObjects(step, previous) {
     var before = {};
-    if (previous) previous.objects.forEach(function (o) { before[o.id] = true; });
+    if (previous) previous.objects.forEach(function (o) { before[o.id] = o; });
     var box = el("div", "objects");
     var pages = 0;
     step.objects.forEach(function (o) { pages += o.resident; });
@@ -165,10 +176,15 @@
       o.appendChild(el("h4", null, words.join(" · ")));
       var cells = el("div", "pages");
       var drawn = 0;
+      // Pages that appeared or changed holders at this op are marked, so
+      // the eye goes straight to what the op did.
+      var had = previous && before[object.id] ? drawnHolders(before[object.id]) : null;
       object.pages.forEach(function (run) {
         for (var i = 0; i < run[1] && drawn < PAGE_CELLS; i++, drawn++) {
           var index = run[0] + i;
-          var cell = el("span", "page" + (hidden[index] ? " hidden" : ""), index);
+          var className = "page" + (hidden[index] ? " hidden" : "");
+          if (previous && (!had || had[index] !== run[2])) className += " changed";
+          var cell = el("span", className, index);
           cell.title = "page " + index + ": " + plural(run[2], "holder") + (hidden[index] ? ", hidden" : "");
           if (run[2] !== 1) cell.appendChild(el("sup", "holders", "×" + run[2]));
           cells.appendChild(cell);

@@ -137,8 +137,8 @@ fn the_page_shows_the_world_at_the_op_its_address_names() {
             assert!(drawn.starts_with(&format!("op {n}: ")), "{at}: {drawn}");
             assert_eq!(attribute_values(world, "data-task"), tasks, "{at}: the tasks");
             assert_eq!(attribute_values(world, "data-object"), objects, "{at}: the objects drawn");
-            let cells =
-                world.matches("<span class=\"page\"").count() + world.matches("<span class=\"page hidden\"").count();
+            // `page`, `page hidden`, `page changed`..., but not `page-count`.
+            let cells = world.matches("<span class=\"page\"").count() + world.matches("<span class=\"page ").count();
             assert_eq!(cells, pages, "{at}: the page cells drawn");
             assert_eq!(between(world, "<span class=\"object-count\">", "<"), objects.len().to_string(), "{at}");
             assert_eq!(between(world, "<span class=\"page-count\">", "<"), pages.to_string(), "{at}");
@@ -156,6 +156,11 @@ fn the_page_shows_the_world_at_the_op_its_address_names() {
              <span class=\"arrow\">→</span><span class=\"link role-anonymous\""
         ),
         "the chain 2 → 1: {gnumach}"
+    );
+    assert_eq!(
+        gnumach.matches("class=\"page changed\"").count(),
+        1,
+        "only the page task 2 copied is new at op 5: {gnumach}"
     );
     let linux = section(&dom, "linux");
     assert_eq!(linux.matches("<sup class=\"holders\">×2</sup>").count(), 6, "three shared pages in each table");
