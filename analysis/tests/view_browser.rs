@@ -33,8 +33,14 @@ fn browser() -> Option<PathBuf> {
 /// The document the page's script drew at `address`, as Chromium prints
 /// it.
 fn dump_dom(browser: &Path, address: &str, profile: &Path) -> String {
+    dump_dom_with(browser, address, profile, &[])
+}
+
+/// [`dump_dom`] with more switches for the browser.
+fn dump_dom_with(browser: &Path, address: &str, profile: &Path, switches: &[&str]) -> String {
     let mut child = Command::new(browser)
         .args(["--headless", "--disable-gpu", "--no-sandbox", "--no-first-run", "--dump-dom"])
+        .args(switches)
         // A profile of its own, so parallel tests never share one.
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(address)
@@ -164,4 +170,72 @@ fn the_page_shows_the_world_at_the_op_its_address_names() {
     );
     let linux = section(&dom, "linux");
     assert_eq!(linux.matches("<sup class=\"holders\">×2</sup>").count(), 6, "three shared pages in each table");
+}
+
+/// A page beside the view that drives it as a reader would: a key, the
+/// buttons, the slider and the op box, each followed by the op and the
+/// first narration line then shown. Chromium lets one file:// page reach
+/// into another only with --allow-file-access-from-files, which this test
+/// alone asks for.
+const DRIVER: &str = r#"<!DOCTYPE html><html><body><iframe id="view" src="page.html#op=3"></iframe><pre id="log"></pre>
+<script>
+var frame = document.getElementById("view");
+frame.addEventListener("load", function () {
+  var d = frame.contentDocument, log = [];
+  function note(what) {
+    var narration = d.querySelector("section.world pre.narration").textContent.split(":")[0];
+    log.push(what + " " + d.getElementById("op-number").textContent + " " + narration);
+  }
+  function key(name) { d.dispatchEvent(new KeyboardEvent("keydown", {key: name, bubbles: true})); }
+  note("start");
+  key("ArrowRight"); note("right");
+  key("ArrowLeft"); key("ArrowLeft"); note("left-left");
+  d.getElementById("next").click(); note("next");
+  d.getElementById("prev").click(); d.getElementById("prev").click(); d.getElementById("prev").click(); note("prev-prev-prev");
+  d.getElementById("prev").click(); note("prev-at-first");
+  key("End"); note("end");
+  d.getElementById("next").click(); note("next-at-last");
+  d.getElementById("first").click(); note("first");
+  d.getElementById("last").click(); note("last");
+  key("Home"); note("home");
+  var slider = d.getElementById("slider"); slider.value = 7; slider.dispatchEvent(new Event("input")); note("slider");
+  var box = d.getElementById("jump"); box.value = 4; box.dispatchEvent(new Event("change")); note("box");
+  log.push("address " + frame.contentWindow.location.hash);
+  document.getElementById("log").textContent = log.join("\n");
+});
+</script></body></html>"#;
+
+#[test]
+fn the_controls_step_forward_and_back() {
+    let Some(browser) = browser() else {
+        eprintln!("SKIPPED view_browser: no chromium or chromium-browser on the PATH; the controls were not tried");
+        return;
+    };
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("view-browser-controls");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = repo().join("examples/fork-then-write.jsonl");
+    let out = cowsim_in(&dir, &["view", trace.to_str().unwrap(), "--policy", "gnumach,linux", "-o", "page.html"]);
+    assert!(out.status.success(), "cowsim view failed: {}", stderr(&out));
+    std::fs::write(dir.join("driver.html"), DRIVER).unwrap();
+    let address = format!("file://{}", dir.join("driver.html").display());
+    let dom = dump_dom_with(&browser, &address, &dir.join("profile"), &["--allow-file-access-from-files"]);
+    let log = unescape(between(&dom, "<pre id=\"log\">", "</pre>"));
+    let expected = [
+        "start 3 op 3",
+        "right 4 op 4",
+        "left-left 2 op 2",
+        "next 3 op 3",
+        "prev-prev-prev 1 op 1",
+        "prev-at-first 1 op 1",
+        "end 8 op 8",
+        "next-at-last 8 op 8",
+        "first 1 op 1",
+        "last 8 op 8",
+        "home 1 op 1",
+        "slider 7 op 7",
+        "box 4 op 4",
+        "address #op=4",
+    ];
+    assert_eq!(log.lines().collect::<Vec<_>>(), expected, "the steps the controls took");
 }
