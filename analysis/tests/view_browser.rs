@@ -2,7 +2,9 @@
 //! examples/fork-then-write.jsonl, headless Chromium opens it at `#op=N`
 //! and prints the document its script drew (`--dump-dom`), and what it
 //! shows (the op number, each policy's narration, its objects, page cells
-//! and tasks) is checked against the simulator's own world at op N.
+//! and tasks) is checked against the simulator's own world at op N. A
+//! second test drives the page from another page beside it, as a reader
+//! would: arrow keys, Home and End, the buttons, the slider and the op box.
 //!
 //! The browser is `chromium` or `chromium-browser` on the PATH. Without
 //! one the test says so and passes without checking anything; CI installs
