@@ -31,12 +31,16 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// The narration `cowsim explain` prints for op `n` alone.
-fn explained(trace: &Path, policy: PolicyKind, n: u64) -> String {
+/// The narration `cowsim explain --from FROM` prints for op `n` (the
+/// lines from `op n:` to the next op's): a narration explains its first
+/// chain, so what it says of op `n` depends on where it started.
+fn explained(trace: &Path, policy: PolicyKind, from: u64, n: u64) -> String {
     let mut out = Vec::new();
-    explain(trace, policy, &Config::default(), Some(n), Some(n), &mut out).unwrap();
+    explain(trace, policy, &Config::default(), Some(from), None, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
-    text.split_once('\n').unwrap().1.to_string()
+    let start = text.find(&format!("\nop {n}:")).expect("the op is narrated") + 1;
+    let end = text[start..].find(&format!("\nop {}:", n + 1)).map_or(text.len(), |end| start + end + 1);
+    text[start..end].to_string()
 }
 
 /// After op 5 of fork-then-write under gnumach: task 2's write has given
@@ -66,7 +70,7 @@ fn the_first_shadow_is_in_the_snapshot() {
     let c = &five.counters;
     assert_eq!((c.faults.total, c.faults.zero_fill, c.faults.cow_copy), (5, 4, 1));
     assert_eq!((c.pages.resident, c.pages.copied, c.objects.alive, c.objects.shadows_created), (5, 1, 2, 1));
-    assert_eq!(five.narration, explained(&trace, PolicyKind::GnuMach, 5));
+    assert_eq!(five.narration, explained(&trace, PolicyKind::GnuMach, 1, 5));
     assert!(five.narration.starts_with("op 5: task 2 writes 0x101000"), "{}", five.narration);
 }
 
@@ -180,7 +184,7 @@ fn a_window_shows_its_ops_only() {
     let window = Window::new(Some(3), Some(5)).unwrap();
     let steps = view_page::snapshots(&trace, PolicyKind::GnuMach, &Config::default(), window).unwrap();
     assert_eq!(steps.iter().map(|s| s.op).collect::<Vec<_>>(), [3, 4, 5]);
-    assert_eq!(steps[0].narration, explained(&trace, PolicyKind::GnuMach, 3));
+    assert_eq!(steps[0].narration, explained(&trace, PolicyKind::GnuMach, 3, 3));
     let past =
         view_page::snapshots(&trace, PolicyKind::GnuMach, &Config::default(), Window::new(Some(99), None).unwrap());
     assert!(past.unwrap_err().to_string().contains("--from 99 is past the end"));

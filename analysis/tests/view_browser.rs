@@ -97,9 +97,14 @@ fn attribute_values(section: &str, attribute: &str) -> Vec<String> {
 /// tasks, the object serials and the resident pages in all.
 fn world_at(trace: &Path, policy: PolicyKind, n: u64) -> (String, Vec<String>, Vec<String>, usize) {
     let config = Config::default();
+    // The whole narration, cut at op n: a narration explains its first
+    // chain, so op n alone would be told differently.
     let mut out = Vec::new();
-    explain(trace, policy, &config, Some(n), Some(n), &mut out).unwrap();
-    let narration = String::from_utf8(out).unwrap().split_once('\n').unwrap().1.to_string();
+    explain(trace, policy, &config, None, None, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let start = text.find(&format!("\nop {n}:")).expect("the op is narrated") + 1;
+    let end = text[start..].find(&format!("\nop {}:", n + 1)).map_or(text.len(), |end| start + end + 1);
+    let narration = text[start..end].to_string();
     let mut stepper = Stepper::open(trace, policy, &config).unwrap();
     assert!(stepper.run_to(n).unwrap());
     let view = stepper.sim().view();
