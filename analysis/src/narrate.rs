@@ -1173,6 +1173,13 @@ fn happenings(events: &[&Event], view: WorldView<'_>, in_fault: bool) -> Vec<Str
                 i += run;
                 continue;
             }
+            Event::Fidelity { recorded, found, .. } => told.push(match found {
+                None => format!("the real kernel faulted here ({}); this page table would not have", recorded.name()),
+                Some(class) if class == recorded => format!("the real kernel faulted here too ({})", recorded.name()),
+                Some(class) => {
+                    format!("the real kernel faulted here ({}); this page table finds {}", recorded.name(), class.name())
+                }
+            }),
             ref other => told.push(format!("{other:?}")),
         }
         i += 1;
