@@ -157,9 +157,10 @@ pub enum Edge {
     Copy,
 }
 
-/// Fewer alike tasks than this are drawn one by one: two children of a
-/// fork are worth seeing side by side.
-const TASK_GROUP_MIN: usize = 3;
+/// Fewer alike tasks than this are drawn one by one: the few children of
+/// a small example are worth seeing side by side, each with its own page
+/// table or shadow.
+const TASK_GROUP_MIN: usize = 5;
 
 /// A run of at least this many chain objects is summarised (its first and
 /// last drawn, the rest as one node), so a chain never gets wider than a
