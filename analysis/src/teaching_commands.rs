@@ -44,7 +44,7 @@ pub fn graph(
         GraphOutput::Dot(path) => output::write_file(path, dot.as_bytes(), &[trace])?,
         GraphOutput::Svg(path) => {
             object_graph::check_svg_size(&graph)?;
-            let svg = object_graph::dot_to_svg(&dot)?;
+            let svg = object_graph::to_svg(&graph, &caption);
             output::write_file(path, svg.as_bytes(), &[trace])?;
         }
     }
