@@ -1177,7 +1177,11 @@ fn happenings(events: &[&Event], view: WorldView<'_>, in_fault: bool) -> Vec<Str
                 None => format!("the real kernel faulted here ({}); this page table would not have", recorded.name()),
                 Some(class) if class == recorded => format!("the real kernel faulted here too ({})", recorded.name()),
                 Some(class) => {
-                    format!("the real kernel faulted here ({}); this page table finds {}", recorded.name(), class.name())
+                    format!(
+                        "the real kernel faulted here ({}); this page table finds {}",
+                        recorded.name(),
+                        class.name()
+                    )
                 }
             }),
             ref other => told.push(format!("{other:?}")),

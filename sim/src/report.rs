@@ -289,8 +289,40 @@ pub struct TaskResident {
     /// The task exited (or exec'd away its last pages) before the end.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exited: bool,
-    #[serde(default)]
+    /// Its faults by kind; kinds it never took are left out, so a run of
+    /// thousands of tasks keeps a readable report.
+    #[serde(default, with = "sparse_faults")]
     pub faults: Faults,
+}
+
+/// `Faults` with the zero kinds left out (`total` always written).
+mod sparse_faults {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Faults;
+    use crate::event::FaultKind;
+
+    pub fn serialize<S: Serializer>(faults: &Faults, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = BTreeMap::new();
+        map.insert("total", faults.total);
+        for kind in FaultKind::ALL {
+            if faults.count(kind) > 0 {
+                map.insert(kind.name(), faults.count(kind));
+            }
+        }
+        map.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Faults, D::Error> {
+        let map: BTreeMap<String, u64> = BTreeMap::deserialize(deserializer)?;
+        let mut counts = [0u64; 9];
+        for kind in FaultKind::ALL {
+            counts[kind.index()] = map.get(kind.name()).copied().unwrap_or(0);
+        }
+        Ok(Faults::from_counts(&counts))
+    }
 }
 
 /// One point of the time series, taken at an operation boundary.
