@@ -36,13 +36,12 @@
 //! seccomp filter asks for.
 
 use std::ffi::CString;
-use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
-use crate::page_cache_watch::PageCacheWatch;
+use crate::page_cache_watch::{PageCacheWatch, runs_text};
 
 /// Mappings with more pages than this (64 GiB) are not read: their
 /// pagemap alone would be half a gigabyte, and such reservations are
@@ -325,27 +324,6 @@ fn present_pages(pagemap: &File, first: u64, count: u64) -> io::Result<Vec<bool>
         return Ok(vec![false; count as usize]);
     }
     Ok(bytes.chunks_exact(8).map(|entry| entry[7] & 0x80 != 0).collect())
-}
-
-/// `0+3,10+2` for the runs of `true`, `-` for none.
-fn runs_text(present: &[bool]) -> String {
-    let mut text = String::new();
-    let mut index = 0;
-    while index < present.len() {
-        if !present[index] {
-            index += 1;
-            continue;
-        }
-        let start = index;
-        while index < present.len() && present[index] {
-            index += 1;
-        }
-        if !text.is_empty() {
-            text.push(',');
-        }
-        let _ = write!(text, "{start}+{}", index - start);
-    }
-    if text.is_empty() { "-".to_owned() } else { text }
 }
 
 #[cfg(test)]

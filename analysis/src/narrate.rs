@@ -944,7 +944,7 @@ fn push_fault(lines: &mut Vec<Line>, task: TaskId, vpn: Vpn, text: String) {
 }
 
 /// Does this event put the faulting page in place (the fault's main act)?
-fn is_page_resolution(event: &Event) -> bool {
+pub(crate) fn is_page_resolution(event: &Event) -> bool {
     matches!(
         event,
         Event::PageZeroFilled { .. } | Event::PagePagedIn { .. } | Event::PageCopied { .. } | Event::PageMoved { .. }
@@ -953,7 +953,7 @@ fn is_page_resolution(event: &Event) -> bool {
 
 /// Does this event happen before a fault searches for its page (the entry
 /// getting an object of its own)?
-fn is_pre_walk(event: &Event) -> bool {
+pub(crate) fn is_pre_walk(event: &Event) -> bool {
     matches!(
         event,
         Event::ObjectCreated { .. }

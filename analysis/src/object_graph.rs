@@ -56,6 +56,8 @@ use sim::types::{Inheritance, Prot};
 use sim::view::{MapEntryView, ObjectView, ShadowLink, WorldView};
 
 mod draw;
+
+pub(crate) use draw::escape as escape_markup;
 pub use draw::to_svg;
 
 /// The object graph of one world.

@@ -37,6 +37,7 @@ use sim::view::WorldView;
 use sim::{Config, PolicyKind};
 
 use crate::narrate::{self, ExplainError};
+use crate::object_graph::escape_markup;
 use crate::replay::ReplayError;
 use crate::stepper::{Stepper, trace_label};
 
@@ -573,7 +574,7 @@ fn json(text: &str) -> String {
 /// no script.
 fn html(trace: &str, runs: &[Run], data: &str) -> String {
     let policies: Vec<&str> = runs.iter().map(|r| r.policy.name()).collect();
-    let title = escape_html(&format!("{trace} under {} — cowsim view", policies.join(" and ")));
+    let title = escape_markup(&format!("{trace} under {} — cowsim view", policies.join(" and ")));
     let mut out = String::with_capacity(data.len() + SCRIPT.len() + STYLE.len() + 4096);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
@@ -603,20 +604,6 @@ fn html(trace: &str, runs: &[Run], data: &str) -> String {
     out
 }
 
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -639,7 +626,7 @@ mod tests {
         assert!(!blob.contains('<'), "{blob}");
         let back: serde_json::Value = serde_json::from_str(&blob).unwrap();
         assert_eq!(back["trace"], "a</script><b>.jsonl");
-        assert_eq!(escape_html("<a & \"b\">"), "&lt;a &amp; &quot;b&quot;&gt;");
+        assert_eq!(escape_markup("<a & \"b\">"), "&lt;a &amp; &quot;b&quot;&gt;");
     }
 
     /// Are nonsense windows refused with the flags' names?

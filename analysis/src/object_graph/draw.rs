@@ -772,7 +772,9 @@ fn num(v: f64) -> String {
     text.strip_suffix(".0").map(str::to_string).unwrap_or(text)
 }
 
-fn escape(text: &str) -> String {
+/// `text` safe inside XML or HTML: the markup characters as entities,
+/// control characters as spaces (SVG and HTML titles are one line).
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

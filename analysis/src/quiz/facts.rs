@@ -25,6 +25,7 @@ use sim::view::{MapEntryView, WorldView};
 use sim::{Access, Config, KernReturn, PolicyKind, Sim, SimError, TraceOp};
 
 use super::problem::{WINDOW, WINDOW_PAGES};
+use crate::narrate::{is_page_resolution, is_pre_walk};
 use workloads::generators::script::PAGE;
 
 /// One fault, told in the simulator's own terms.
@@ -179,27 +180,6 @@ impl Mirror {
     }
 }
 
-/// Does this event put the faulting page in place?
-fn resolves(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::PageZeroFilled { .. } | Event::PagePagedIn { .. } | Event::PageCopied { .. } | Event::PageMoved { .. }
-    )
-}
-
-/// Does this event come before the search (the entry getting an object of
-/// its own)?
-fn before_search(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::ObjectCreated { .. }
-            | Event::ShadowCreated { .. }
-            | Event::AmapCopied { .. }
-            | Event::ShadowSet { .. }
-            | Event::EntryRetargeted { .. }
-    )
-}
-
 /// The faults of one op. Every change a fault makes is emitted before its
 /// `Fault` event, so the events since the previous fault are its story.
 fn read_faults(events: &[Event], mirror: &mut Mirror) -> Vec<FaultFacts> {
@@ -210,8 +190,8 @@ fn read_faults(events: &[Event], mirror: &mut Mirror) -> Vec<FaultFacts> {
             Event::Fault { task, vpn, access, kind, depth } => {
                 let search = story
                     .iter()
-                    .position(|e| resolves(e))
-                    .unwrap_or_else(|| story.iter().position(|e| !before_search(e)).unwrap_or(story.len()));
+                    .position(|e| is_page_resolution(e))
+                    .unwrap_or_else(|| story.iter().position(|e| !is_pre_walk(e)).unwrap_or(story.len()));
                 for e in &story[..search] {
                     mirror.apply(e);
                 }

@@ -777,8 +777,8 @@ impl Policy for PageTables {
         // `VM_FAULT_RETRY` and is taken again from the top, where
         // fault-around now finds the pages just read. (One hardware fault,
         // one recorded fault: the retry is inside the kernel.)
-        let executable = executable_file_pages(w, &ctx.entry);
         if let Some((file, index)) = behind {
+            let executable = executable_file_pages(w, &ctx.entry);
             let looked_up = self.page_cache.fault(file, index, executable, Some(ctx.task));
             if let Some(read) = looked_up.read {
                 emit_read_ahead(w, read);
