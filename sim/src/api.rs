@@ -32,6 +32,16 @@ struct Snapshot {
 /// (2 MiB of 4 KiB pages), Linux's `MAX_PAGECACHE_ORDER` on x86-64.
 pub const LARGEST_FOLIO_PAGES: u64 = 512;
 
+/// The largest readahead window a `page_cache` op may name, in bytes.
+/// Linux takes any `read_ahead_kb`, but memory bounds what one window can
+/// read; a gigabyte is far past any device's setting and keeps a hostile
+/// trace from asking for a window of petabytes.
+pub const LARGEST_READ_AHEAD: u64 = 1 << 30;
+
+/// The most one `read(2)` reads: Linux's `MAX_RW_COUNT`
+/// (`INT_MAX & PAGE_MASK`), to which `rw_verify_area` cuts every count.
+pub const LARGEST_READ: u64 = 0x7fff_f000;
+
 impl Sim {
     /// The page size in bytes.
     fn page(&self) -> u64 {
@@ -526,8 +536,9 @@ impl Sim {
 
     /// The `page_cache` op: what a capture saw of `file`'s page cache.
     /// `KERN_INVALID_ARGUMENT` when the runs do not fit the file's pages,
-    /// `read_ahead` is not a whole number of pages, or `largest_folio` is
-    /// not a power-of-two number of pages up to [`LARGEST_FOLIO_PAGES`].
+    /// `read_ahead` is not a whole number of pages or is past
+    /// [`LARGEST_READ_AHEAD`], or `largest_folio` is not a power-of-two
+    /// number of pages up to [`LARGEST_FOLIO_PAGES`].
     pub(crate) fn page_cache(
         &mut self,
         file: &str,
@@ -540,7 +551,8 @@ impl Sim {
         let folio_pages = largest_folio / self.page();
         let folio_fits =
             self.aligned(largest_folio) && folio_pages.is_power_of_two() && folio_pages <= LARGEST_FOLIO_PAGES;
-        if !(self.aligned(read_ahead) && folio_fits && crate::op::page_runs_fit(cached, pages)) {
+        let read_ahead_fits = self.aligned(read_ahead) && read_ahead <= LARGEST_READ_AHEAD;
+        if !(read_ahead_fits && folio_fits && crate::op::page_runs_fit(cached, pages)) {
             return KernReturn::InvalidArgument;
         }
         let object = self.world.file_object(file);
@@ -552,7 +564,8 @@ impl Sim {
 
     /// The `file_read` op: a `read(2)` of `len` bytes of `file` from byte
     /// `offset`, by `task` if it says. `KERN_INVALID_ARGUMENT` when the
-    /// range passes 2^64.
+    /// range passes 2^64; a `len` past [`LARGEST_READ`] reads that much,
+    /// as Linux does.
     pub(crate) fn file_read(
         &mut self,
         task: Option<TaskId>,
@@ -569,6 +582,7 @@ impl Sim {
         }
         // A file no op has named yet has no page cache to model.
         let Some(&(_, object)) = self.world.files.get(file) else { return Ok(KernReturn::Success) };
+        let end = end.min(offset.saturating_add(LARGEST_READ));
         let pages = offset / self.page()..end.div_ceil(self.page());
         self.policy.file_read(&mut self.world, task, object, pages);
         Ok(KernReturn::Success)

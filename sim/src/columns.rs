@@ -244,6 +244,17 @@ impl Columns {
         }
     }
 
+    /// The run holding `index`, if `index` is in the set.
+    pub fn run_containing(&self, index: u64) -> Option<Range<u64>> {
+        let (&start, &end) = self.runs.range(..=index).next_back()?;
+        (index < end).then_some(start..end)
+    }
+
+    /// Is every index of `range` in the set? True for an empty range.
+    pub fn contains_all(&self, range: Range<u64>) -> bool {
+        range.is_empty() || self.run_containing(range.start).is_some_and(|run| range.end <= run.end)
+    }
+
     /// The parts of `range` in the set, in order.
     pub fn within(&self, range: Range<u64>) -> impl Iterator<Item = Range<u64>> + '_ {
         let first = self.runs.range(..range.start).next_back().map(|(s, e)| (*s, *e));

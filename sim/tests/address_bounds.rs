@@ -332,3 +332,37 @@ fn read_write_and_exec_fetch() {
         }
     }
 }
+
+/// A `page_cache` op may describe a file as large as 2^64 bytes, cached
+/// whole, and a `file_read` may ask for most of it: the page cache model
+/// keeps runs, a read is cut at Linux's `MAX_RW_COUNT`, and a readahead
+/// window is bounded, so neither allocates per page nor walks every page.
+/// (The fuzzer found both: a 128 TiB read hung, a cached run of 2^52 pages
+/// aborted allocating 36 PB.)
+#[test]
+fn page_cache_ops_on_files_as_large_as_the_address_space() {
+    let huge_file = (P).wrapping_neg();
+    let whole = huge_file / P;
+    for policy in PolicyKind::ALL {
+        let mut run = world(policy);
+        let describe = |file: &str, cached: Vec<(u64, u64)>, read_ahead: u64| Op::PageCache {
+            file: file.into(),
+            size: huge_file,
+            cached,
+            read_ahead,
+            largest_folio: P,
+        };
+        assert_eq!(apply(&mut run, &describe("cached.db", vec![(0, whole)], 128 << 10)), Success, "{policy}");
+        assert_eq!(apply(&mut run, &describe("cold.db", vec![], P)), Success, "{policy}");
+        assert_eq!(apply(&mut run, &describe("cold.db", vec![], 2 << 30)), InvalidArgument, "{policy}");
+        assert_eq!(apply(&mut run, &describe("cold.db", vec![(0, whole + 1)], P)), InvalidArgument, "{policy}");
+        for file in ["cached.db", "cold.db"] {
+            for (offset, len) in [(0, 1 << 62), (P, u64::MAX - P), (huge_file - P, P)] {
+                let read = Op::FileRead { task: Some(TaskId(1)), file: file.into(), offset, len };
+                assert_eq!(apply(&mut run, &read), Success, "{policy}: {read:?}");
+            }
+        }
+        run.map_file(1, 0x300, 16, "cached.db", true);
+        assert_eq!(run.read(1, 0x300, 16), Success, "{policy}");
+    }
+}

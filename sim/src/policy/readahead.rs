@@ -71,6 +71,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
+use crate::columns::Columns;
 use crate::ids::{ObjectId, Pindex, TaskId};
 
 /// Whose open file a read or fault goes through: Linux keeps the readahead
@@ -103,7 +104,9 @@ pub struct FileShape {
 #[derive(Clone, Debug)]
 struct FileCache {
     shape: FileShape,
-    cached: BTreeSet<u64>,
+    /// Kept as runs: a capture may describe a file of terabytes, cached
+    /// whole, and a window may be a gigabyte.
+    cached: Columns,
     /// The folios of more than one page readahead made: first page → pages.
     /// Every other cached page is a folio of its own.
     folios: BTreeMap<u64, u64>,
@@ -165,15 +168,20 @@ impl PageCacheModel {
     /// folios and marks of the pages still cached, and every reader's
     /// window, stay.
     pub fn learn(&mut self, file: ObjectId, shape: FileShape, cached: &[(u64, u64)], already: &[Pindex]) {
-        let mut pages: BTreeSet<u64> = cached.iter().flat_map(|&(first, count)| first..first + count).collect();
+        let mut pages = Columns::default();
+        for &(first, count) in cached {
+            pages.insert(first..first.saturating_add(count));
+        }
         if let Some(f) = self.files.get_mut(&file) {
-            f.folios.retain(|first, count| (*first..*first + *count).all(|p| pages.contains(&p)));
-            f.marked.retain(|first| pages.contains(first));
+            f.folios.retain(|first, count| pages.contains_all(*first..*first + *count));
+            f.marked.retain(|first| pages.contains(*first));
             f.shape = shape;
             f.cached = pages;
             return;
         }
-        pages.extend(already.iter().map(|p| p.0));
+        for page in already {
+            pages.insert_one(page.0);
+        }
         let state = FileCache {
             shape,
             cached: pages,
@@ -240,8 +248,8 @@ impl PageCacheModel {
         let mut state = f.readers.remove(&reader).unwrap_or_default();
         let index = index.0;
         let max = f.shape.max_pages;
-        let retried = !f.cached.contains(&index) || f.is_marked(index);
-        let read = if !f.cached.contains(&index) {
+        let retried = !f.cached.contains(index) || f.is_marked(index);
+        let read = if !f.cached.contains(index) {
             state.window = match executable {
                 Some(mapping) => {
                     let end = (index + max).min(mapping.end);
@@ -257,7 +265,7 @@ impl PageCacheModel {
         };
         // Without readahead (`ra_pages` 0, or past the end of the file)
         // the fault still reads its own page.
-        f.cached.insert(index);
+        f.cached.insert_one(index);
         f.readers.insert(reader, state);
         FaultReadahead { read, retried }
     }
@@ -269,9 +277,10 @@ impl PageCacheModel {
         let mut state = f.readers.remove(&reader).unwrap_or_default();
         let mut done = Vec::new();
         let last = pages.end.min(f.shape.end);
-        for index in pages.start..last {
+        let mut index = pages.start;
+        while index < last {
             let wanted = last - index;
-            let read = if !f.cached.contains(&index) {
+            let read = if !f.cached.contains(index) {
                 f.sync_readahead(file, &mut state, index, wanted)
             } else if f.is_marked(index) {
                 f.async_readahead(file, &mut state, index, wanted)
@@ -279,7 +288,8 @@ impl PageCacheModel {
                 None
             };
             done.extend(read);
-            f.cached.insert(index);
+            f.cached.insert_one(index);
+            index = f.next_page_to_look_at(index + 1, last);
         }
         if pages.end > pages.start {
             state.last_read = Some(pages.end - 1);
@@ -298,12 +308,27 @@ impl FileCache {
         }
     }
 
+    /// Where a read that has dealt with every page before `from` looks
+    /// next: `from` itself if it is missing or in a marked folio, else the
+    /// first page after `from` that is missing or starts a marked folio
+    /// (the pages between are cached and unmarked, so a read passes them
+    /// by), `last` at most. A gigabyte read of a cached file costs a few
+    /// tree searches, not one per page.
+    fn next_page_to_look_at(&self, from: u64, last: u64) -> u64 {
+        if from >= last || self.is_marked(from) {
+            return from.min(last);
+        }
+        let Some(cached) = self.cached.run_containing(from) else { return from };
+        let next_mark = self.marked.range(from + 1..).next().copied().unwrap_or(u64::MAX);
+        cached.end.min(next_mark).min(last)
+    }
+
     fn is_marked(&self, index: u64) -> bool {
         self.marked.contains(&self.folio(index).start)
     }
 
     fn ready(&self, index: u64) -> bool {
-        index < self.shape.end && self.cached.contains(&index) && !self.is_marked(index)
+        index < self.shape.end && self.cached.contains(index) && !self.is_marked(index)
     }
 
     /// `page_cache_sync_ra`: a read(2) missed at `index`, wanting `wanted`
@@ -319,7 +344,10 @@ impl FileCache {
         }
         // How many pages just before `index` are cached: the trace a
         // sequential reader would have left.
-        let history = (1..=max.min(index)).take_while(|back| self.cached.contains(&(index - back))).count() as u64;
+        let history = match index.checked_sub(1).and_then(|before| self.cached.run_containing(before)) {
+            Some(run) => (index - run.start).min(max),
+            None => 0,
+        };
         if history <= wanted {
             // A small random read: only what was asked, no mark.
             return self.read_pages(file, index, wanted, 0);
@@ -347,7 +375,11 @@ impl FileCache {
         }
         // A mark without the window that made it (another reader's): start
         // after the cached run that follows.
-        let start = (index + 1..index + 1 + max).find(|p| !self.cached.contains(p))?;
+        let after = index + 1;
+        let start = self.cached.run_containing(after).map_or(after, |run| run.end);
+        if start >= after + max {
+            return None;
+        }
         let size = next_window(start - index + wanted, max);
         state.window = Window { start, size, async_size: size, order };
         self.read_window(file, state)
@@ -381,13 +413,13 @@ impl FileCache {
                 folio_order -= 1;
             }
             let pages = 1u64 << folio_order;
-            if self.cached.range(index..index + pages).next().is_some() {
+            if self.cached.within(index..index + pages).next().is_some() {
                 // `filemap_add_folio` refused: the rest page by page.
                 let rest = self.read_pages(file, index, w.size - (index - w.start), w.async_size);
                 marked = marked.or(rest.and_then(|r| r.marked));
                 break;
             }
-            self.cached.extend(index..index + pages);
+            self.cached.insert(index..index + pages);
             if pages > 1 {
                 self.folios.insert(index, pages);
             }
@@ -409,13 +441,12 @@ impl FileCache {
         }
         let count = count.min(self.shape.end - start);
         let mark = (lookahead > 0 && lookahead <= count).then(|| start + count - lookahead);
-        let mut marked = None;
-        for page in start..start + count {
-            if self.cached.insert(page) && Some(page) == mark {
-                self.marked.insert(page);
-                marked = Some(Pindex(page));
-            }
+        let marked = mark.filter(|page| !self.cached.contains(*page));
+        if let Some(page) = marked {
+            self.marked.insert(page);
         }
+        self.cached.insert(start..start + count);
+        let marked = marked.map(Pindex);
         Some(ReadAhead { file, start: Pindex(start), pages: count, marked })
     }
 }
