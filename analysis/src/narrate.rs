@@ -1139,6 +1139,9 @@ fn happenings(events: &[&Event], view: WorldView<'_>, in_fault: bool) -> Vec<Str
             )),
             // The op's own sentence says it.
             Event::PageCacheDescribed { .. } => {}
+            // Page-table and TLB bookkeeping: counted for the cost model,
+            // too fine-grained to tell at every fault.
+            Event::Work { .. } => {}
             Event::ReadAhead { start, pages, marked, .. } => told.push(format!(
                 "readahead brings the file's pages {:#x}..{:#x} into the page cache{}",
                 start.0,

@@ -9,7 +9,7 @@
 
 use std::ops::ControlFlow;
 
-use crate::event::Event;
+use crate::event::{Event, WorkKind};
 use crate::fault::{AccessStop, access_range, pmap_finding};
 use crate::ids::{Pindex, TaskId, Token, Vpn, page_span};
 use crate::map::{MapBounds, MapEntry, VmMap};
@@ -165,6 +165,7 @@ impl Sim {
             };
             self.world.store_entry(parent, entry);
             self.world.insert_entry(child, child_entry);
+            self.world.work(WorkKind::MapEntryCopied, 1);
         }
         self.policy.after_fork(&mut self.world, parent, child);
         Ok(KernReturn::Success)
@@ -173,7 +174,7 @@ impl Sim {
     /// Releases every entry of the task's map and empties its pmap.
     fn release_map(&mut self, task: TaskId) {
         self.policy.forget_task(task);
-        self.world.task_mut(task).pmap.clear();
+        self.world.pmap_clear(task);
         for entry in self.world.remove_all_entries(task) {
             self.policy.release(&mut self.world, task, &entry);
         }
@@ -331,7 +332,7 @@ impl Sim {
     fn unmap(&mut self, task: TaskId, start: Vpn, end: Vpn) {
         self.clip_range(task, start, end);
         let doomed = self.world.task(task).map.overlapping(start, end);
-        self.world.task_mut(task).pmap.remove_range(start, end);
+        self.world.pmap_remove(task, start, end);
         for e in &doomed {
             self.world.remove_entry(task, e.start);
         }
@@ -360,9 +361,8 @@ impl Sim {
             ControlFlow::Break(code) => return Ok(code),
         };
         self.clip_range(task, start, end);
-        let t = self.world.task_mut(task);
-        for e in t.map.overlapping(start, end) {
-            let entry = t.map.get_mut(e.start).expect("vm_protect: entry vanished");
+        for e in self.world.task(task).map.overlapping(start, end) {
+            let entry = self.world.task_mut(task).map.get_mut(e.start).expect("vm_protect: entry vanished");
             if set_max {
                 entry.max_prot = prot;
                 entry.prot = entry.prot.intersect(prot);
@@ -370,7 +370,7 @@ impl Sim {
                 entry.prot = prot;
             }
             let lowered = entry.prot;
-            t.pmap.protect_range(e.start, e.end, lowered);
+            self.world.pmap_protect(task, e.start, e.end, lowered);
         }
         Ok(KernReturn::Success)
     }
@@ -476,12 +476,12 @@ impl Sim {
         self.clip_range(task, start, end);
         let moving = self.world.task(task).map.overlapping(start, end);
         let shift = |vpn: Vpn| Vpn(vpn.0 - start.0 + to.0);
-        let pmap = &mut self.world.task_mut(task).pmap;
+        let pmap = &self.world.task(task).pmap;
         let hardware: Vec<(Vpn, PmapEntry)> =
             if self.policy.moves_pmap_entries() { pmap.range(start, end).collect() } else { Vec::new() };
-        pmap.remove_range(start, end);
+        self.world.pmap_remove(task, start, end);
         for (vpn, entry) in hardware {
-            pmap.enter(shift(vpn), entry);
+            self.world.pmap_enter(task, shift(vpn), entry);
         }
         for entry in &moving {
             self.world.remove_entry(task, entry.start);
@@ -662,7 +662,7 @@ impl Sim {
         entry.needs_copy = source.needs_copy;
         self.policy.reference_backing(&mut self.world, &entry);
         self.world.store_entry(task, entry);
-        self.world.task_mut(task).pmap.remove_range(old.start, old.end);
+        self.world.pmap_remove(task, old.start, old.end);
         self.policy.release(&mut self.world, task, &old);
     }
 

@@ -72,6 +72,70 @@ impl FaultKind {
     }
 }
 
+/// Kernel work the counters add up (the report's `work`): what a real
+/// kernel spends time on besides faults, counted where the design's
+/// kernel does it. A cost profile (`cowsim calibrate`) prices each kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkKind {
+    /// A page-table entry copied into a child's table at fork (Linux
+    /// `copy_pte_range`, Plan 9 `ptecpy`), or into a task's own table when
+    /// a shared one is copied on its first write (on-demand fork).
+    PteCopied,
+    /// A present page-table entry that lost a permission (write-protected
+    /// for copy-on-write, or lowered by `vm_protect`).
+    PteWriteProtected,
+    /// A page-table entry removed (unmap, exit, exec, a flushed range).
+    PteRemoved,
+    /// A page-table page (a leaf of 512 entries) allocated.
+    PageTablePage,
+    /// A page-table page shared with a child at fork instead of copied
+    /// (on-demand fork).
+    PageTableShared,
+    /// A map entry (VMA) copied into a child at fork.
+    MapEntryCopied,
+    /// A TLB flush: of a range whose valid entries were removed or
+    /// lowered, of one page whose translation a fault replaced, or of every
+    /// mapping of a page taken away through the reverse map.
+    TlbFlush,
+    /// A reverse-map entry made: a pv entry per mapping (BSD and Mach
+    /// pmaps), an `anon_vma_chain` (Linux).
+    RmapEntry,
+}
+
+impl WorkKind {
+    /// Every kind, in report order.
+    pub const ALL: [WorkKind; 8] = [
+        WorkKind::PteCopied,
+        WorkKind::PteWriteProtected,
+        WorkKind::PteRemoved,
+        WorkKind::PageTablePage,
+        WorkKind::PageTableShared,
+        WorkKind::MapEntryCopied,
+        WorkKind::TlbFlush,
+        WorkKind::RmapEntry,
+    ];
+
+    /// The report name (`"ptes_copied"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkKind::PteCopied => "ptes_copied",
+            WorkKind::PteWriteProtected => "ptes_write_protected",
+            WorkKind::PteRemoved => "ptes_removed",
+            WorkKind::PageTablePage => "page_table_pages",
+            WorkKind::PageTableShared => "page_tables_shared",
+            WorkKind::MapEntryCopied => "map_entries_copied",
+            WorkKind::TlbFlush => "tlb_flushes",
+            WorkKind::RmapEntry => "rmap_entries",
+        }
+    }
+
+    /// Index into per-kind counter arrays.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
 /// One state change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -93,6 +157,11 @@ pub enum Event {
     /// An operation finished with this code.
     OpFinished {
         kern_return: KernReturn,
+    },
+    /// Kernel work of one kind, `count` times (never 0).
+    Work {
+        kind: WorkKind,
+        count: u64,
     },
     TaskCreated {
         task: TaskId,

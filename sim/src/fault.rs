@@ -202,7 +202,7 @@ pub(crate) fn fault(
     // or protection.
     let prot = if resolution.writable { entry.prot } else { entry.prot.without(Prot::WRITE) };
     let made = w.pages.now();
-    w.task_mut(task).pmap.enter(vpn, PmapEntry { page: resolution.page, prot, made });
+    w.pmap_enter(task, vpn, PmapEntry { page: resolution.page, prot, made });
     w.emit(Event::Fault { task, vpn, access, kind: resolution.kind, depth: resolution.depth });
     debug_assert!(
         !access.is_write() || resolution.writable,

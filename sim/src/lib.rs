@@ -95,7 +95,7 @@ mod violation;
 mod world;
 
 pub use api::LARGEST_FOLIO_PAGES;
-pub use event::{Event, FaultKind};
+pub use event::{Event, FaultKind, WorkKind};
 pub use ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 pub use object::ObjectRole;
 pub use op::{AccessOp, Op, Recorded, TraceOp};

@@ -65,6 +65,22 @@ fn split(vpn: Vpn) -> (u64, usize) {
     (vpn.0 / LEAF_PAGES, (vpn.0 % LEAF_PAGES) as usize)
 }
 
+/// What one change to a page table cost, for the work counters
+/// (`Event::Work`): entries touched and leaves allocated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct PmapWork {
+    /// Entries written, removed or lowered (by the operation's meaning).
+    pub entries: u64,
+    /// Leaves (page-table pages) allocated.
+    pub new_leaves: u64,
+    /// For [`Pmap::enter`]: a valid translation to another page was
+    /// replaced, which a real kernel must flush from the TLB.
+    pub replaced_other_page: bool,
+    /// For [`Pmap::enter`]: the entry now maps a page it did not map
+    /// before (a new mapping, for a reverse map that lists mappings).
+    pub maps_new_page: bool,
+}
+
 impl Pmap {
     /// The entry for `vpn`, stale or not.
     #[inline]
@@ -74,28 +90,49 @@ impl Pmap {
         (entry.page != EMPTY).then_some(entry)
     }
 
-    pub(crate) fn enter(&mut self, vpn: Vpn, entry: PmapEntry) {
+    /// Sets the entry for `vpn`. Reports one entry written, whether a
+    /// leaf was allocated for it, and whether it replaced a translation to
+    /// another page.
+    pub(crate) fn enter(&mut self, vpn: Vpn, entry: PmapEntry) -> PmapWork {
         debug_assert_ne!(entry.page, EMPTY, "pmap enter: {vpn:?} with the empty marker");
-        let (leaf, slot) = split(vpn);
-        let leaf = self.leaves.entry(leaf).or_insert_with(Leaf::new);
-        if leaf.slots[slot].page == EMPTY {
+        let (number, slot) = split(vpn);
+        let mut work = PmapWork { entries: 1, ..PmapWork::default() };
+        let leaf = self.leaves.entry(number).or_insert_with(|| {
+            work.new_leaves = 1;
+            Leaf::new()
+        });
+        let old = leaf.slots[slot].page;
+        if old == EMPTY {
             leaf.used += 1;
             self.len += 1;
         }
+        work.replaced_other_page = old != EMPTY && old != entry.page;
+        work.maps_new_page = old != entry.page;
         leaf.slots[slot] = entry;
+        work
     }
 
-    /// Removes every entry in `[start, end)`.
-    pub(crate) fn remove_range(&mut self, start: Vpn, end: Vpn) {
-        self.for_range(start, end, |_| false);
+    /// Removes every entry in `[start, end)`; reports how many there were.
+    pub(crate) fn remove_range(&mut self, start: Vpn, end: Vpn) -> PmapWork {
+        let mut removed = 0;
+        self.for_range(start, end, |_| {
+            removed += 1;
+            false
+        });
+        PmapWork { entries: removed, ..PmapWork::default() }
     }
 
-    /// Lowers every entry in `[start, end)` to at most `prot`.
-    pub(crate) fn protect_range(&mut self, start: Vpn, end: Vpn, prot: Prot) {
+    /// Lowers every entry in `[start, end)` to at most `prot`; reports how
+    /// many entries lost a permission.
+    pub(crate) fn protect_range(&mut self, start: Vpn, end: Vpn, prot: Prot) -> PmapWork {
+        let mut lowered = 0;
         self.for_range(start, end, |e| {
-            e.prot = e.prot.intersect(prot);
+            let kept = e.prot.intersect(prot);
+            lowered += u64::from(kept != e.prot);
+            e.prot = kept;
             true
         });
+        PmapWork { entries: lowered, ..PmapWork::default() }
     }
 
     /// Linux `copy_present_pte` for a whole range: enters in this table a
@@ -110,10 +147,12 @@ impl Pmap {
         end: Vpn,
         made: Stamp,
         mut present: impl FnMut(&PmapEntry) -> bool,
-    ) {
+    ) -> PmapWork {
+        let mut work = PmapWork::default();
         for number in from.leaves_within(start, end) {
             let source = &from.leaves[&number];
             let (first, last) = slots_within(number * LEAF_PAGES, start, end);
+            let existed = self.leaves.contains_key(&number);
             let leaf = self.leaves.entry(number).or_insert_with(Leaf::new);
             for (slot, entry) in source.slots[first..last].iter().enumerate() {
                 if entry.page == EMPTY || !present(entry) {
@@ -125,18 +164,25 @@ impl Pmap {
                     self.len += 1;
                 }
                 *target = PmapEntry { page: entry.page, prot: entry.prot.without(Prot::WRITE), made };
+                work.entries += 1;
             }
             if leaf.used == 0 {
                 self.leaves.remove(&number);
+            } else if !existed {
+                work.new_leaves += 1;
             }
         }
+        work
     }
 
-    /// Removes every entry.
-    pub(crate) fn clear(&mut self) {
+    /// Removes every entry; reports how many there were.
+    pub(crate) fn clear(&mut self) -> PmapWork {
+        let removed = self.len as u64;
         self.leaves.clear();
         self.len = 0;
+        PmapWork { entries: removed, ..PmapWork::default() }
     }
+
 
     /// Number of entries (stale ones included).
     #[cfg(test)]

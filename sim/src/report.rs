@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::FaultKind;
+use crate::event::{FaultKind, WorkKind};
 use crate::ids::TaskId;
 use crate::measure::{Measures, task_resident};
 use crate::types::KernReturn;
@@ -49,6 +49,11 @@ pub struct Report {
     pub kern_returns: BTreeMap<String, u64>,
     pub faults: Faults,
     pub work: Work,
+    /// The faults and work of each kind of op, by op name (`fork`,
+    /// `write`, …): what a cost profile turns into fork latency and time
+    /// in faults. Older reports have none.
+    #[serde(default)]
+    pub work_by_op: BTreeMap<String, OpWork>,
     pub pages: PageCounts,
     pub objects: ObjectCounts,
     /// How often this run faulted where a real capture did (see
@@ -124,8 +129,13 @@ impl Faults {
     }
 }
 
-/// Extra work done inside faults and copies.
+/// Work a kernel does besides taking faults: inside faults and copies
+/// (the first fields), and on page tables, map entries, the TLB and the
+/// reverse map, counted where the design's kernel does it (see
+/// docs/report.md). The fields from `ptes_copied` on were added with the
+/// cost model; older reports read as 0.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Work {
     pub push_copy: u64,
     pub amap_copy: u64,
@@ -138,7 +148,131 @@ pub struct Work {
     /// reports were written, so older reports read as 0.
     #[serde(default)]
     pub fault_around: u64,
+    #[serde(default)]
+    pub ptes_copied: u64,
+    #[serde(default)]
+    pub ptes_write_protected: u64,
+    #[serde(default)]
+    pub ptes_removed: u64,
+    #[serde(default)]
+    pub page_table_pages: u64,
+    #[serde(default)]
+    pub page_tables_shared: u64,
+    #[serde(default)]
+    pub map_entries_copied: u64,
+    #[serde(default)]
+    pub tlb_flushes: u64,
+    #[serde(default)]
+    pub rmap_entries: u64,
+    /// Bytes copied by copy-on-write (and push) copies.
+    #[serde(default)]
+    pub bytes_copied: u64,
+    /// Bytes of pages zero-filled.
+    #[serde(default)]
+    pub bytes_zeroed: u64,
 }
+
+impl Work {
+    /// Every counter with its report name.
+    pub fn named(&self) -> [(&'static str, u64); 17] {
+        [
+            ("push_copy", self.push_copy),
+            ("amap_copy", self.amap_copy),
+            ("shadows_created", self.shadows_created),
+            ("collapses", self.collapses),
+            ("bypasses", self.bypasses),
+            ("chain_steps", self.chain_steps),
+            ("fault_around", self.fault_around),
+            ("ptes_copied", self.ptes_copied),
+            ("ptes_write_protected", self.ptes_write_protected),
+            ("ptes_removed", self.ptes_removed),
+            ("page_table_pages", self.page_table_pages),
+            ("page_tables_shared", self.page_tables_shared),
+            ("map_entries_copied", self.map_entries_copied),
+            ("tlb_flushes", self.tlb_flushes),
+            ("rmap_entries", self.rmap_entries),
+            ("bytes_copied", self.bytes_copied),
+            ("bytes_zeroed", self.bytes_zeroed),
+        ]
+    }
+
+    fn named_mut(&mut self) -> [(&'static str, &mut u64); 17] {
+        [
+            ("push_copy", &mut self.push_copy),
+            ("amap_copy", &mut self.amap_copy),
+            ("shadows_created", &mut self.shadows_created),
+            ("collapses", &mut self.collapses),
+            ("bypasses", &mut self.bypasses),
+            ("chain_steps", &mut self.chain_steps),
+            ("fault_around", &mut self.fault_around),
+            ("ptes_copied", &mut self.ptes_copied),
+            ("ptes_write_protected", &mut self.ptes_write_protected),
+            ("ptes_removed", &mut self.ptes_removed),
+            ("page_table_pages", &mut self.page_table_pages),
+            ("page_tables_shared", &mut self.page_tables_shared),
+            ("map_entries_copied", &mut self.map_entries_copied),
+            ("tlb_flushes", &mut self.tlb_flushes),
+            ("rmap_entries", &mut self.rmap_entries),
+            ("bytes_copied", &mut self.bytes_copied),
+            ("bytes_zeroed", &mut self.bytes_zeroed),
+        ]
+    }
+
+    /// The counters of `work` (by `WorkKind::index`) and of the pages
+    /// copied and zero-filled; the fault-time fields (`push_copy` to
+    /// `fault_around`) are left 0 for the caller to fill.
+    fn counted(work: &[u64; WorkKind::ALL.len()], copied: u64, zero_filled: u64, page_size: u64) -> Work {
+        let count = |kind: WorkKind| work[kind.index()];
+        Work {
+            ptes_copied: count(WorkKind::PteCopied),
+            ptes_write_protected: count(WorkKind::PteWriteProtected),
+            ptes_removed: count(WorkKind::PteRemoved),
+            page_table_pages: count(WorkKind::PageTablePage),
+            page_tables_shared: count(WorkKind::PageTableShared),
+            map_entries_copied: count(WorkKind::MapEntryCopied),
+            tlb_flushes: count(WorkKind::TlbFlush),
+            rmap_entries: count(WorkKind::RmapEntry),
+            bytes_copied: copied * page_size,
+            bytes_zeroed: zero_filled * page_size,
+            ..Work::default()
+        }
+    }
+}
+
+/// What the ops of one kind cost over a run (`Report::work_by_op`). In
+/// the JSON, the kinds of fault and work that are 0 are left out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpWork {
+    pub ops: u64,
+    #[serde(default, with = "sparse_faults")]
+    pub faults: Faults,
+    #[serde(default, with = "sparse_work")]
+    pub work: Work,
+}
+
+/// `Work` with the zero counters left out.
+mod sparse_work {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Work;
+
+    pub fn serialize<S: Serializer>(work: &Work, serializer: S) -> Result<S::Ok, S::Error> {
+        let nonzero: BTreeMap<&str, u64> = work.named().into_iter().filter(|(_, count)| *count > 0).collect();
+        nonzero.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Work, D::Error> {
+        let map: BTreeMap<String, u64> = BTreeMap::deserialize(deserializer)?;
+        let mut work = Work::default();
+        for (name, count) in work.named_mut() {
+            *count = map.get(name).copied().unwrap_or(0);
+        }
+        Ok(work)
+    }
+}
+
 
 /// Physical pages.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -341,6 +475,7 @@ impl Report {
         policy: &str,
         trace: &str,
         page_cache: &str,
+        page_size: u64,
         w: &World,
         last: &Measures,
         peaks: &Measures,
@@ -366,7 +501,16 @@ impl Report {
                 bypasses: s.bypasses,
                 chain_steps: s.chain_steps,
                 fault_around: s.fault_around,
+                ..Work::counted(&s.work, s.copied, s.zero_filled, page_size)
             },
+            work_by_op: s
+                .by_op
+                .iter()
+                .map(|(name, tally)| {
+                    let work = Work::counted(&tally.work, tally.copied, tally.zero_filled, page_size);
+                    (name.to_string(), OpWork { ops: tally.ops, faults: Faults::from_counts(&tally.faults), work })
+                })
+                .collect(),
             pages: PageCounts {
                 resident: s.resident,
                 resident_peak: s.resident_peak,

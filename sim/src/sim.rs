@@ -134,7 +134,7 @@ impl Sim {
     pub fn new(policy: PolicyKind, config: Config) -> Sim {
         assert!(config.page_size.is_power_of_two(), "config: page size {} is not a power of two", config.page_size);
         Sim {
-            world: World::default(),
+            world: World { pv_entries: policy.keeps_pv_entries(), ..World::default() },
             kind: policy,
             policy: policy.build(config.page_cache),
             series_every: config.sample_every.max(1),
@@ -195,6 +195,7 @@ impl Sim {
     /// Panics if an invariant breaks while checking is on: that is a bug in
     /// the model, and the message names the ids and values.
     pub fn apply(&mut self, op: &Op) -> Result<KernReturn, SimError> {
+        self.world.recorder.stats.op_name = op.name();
         let code = self.dispatch(op)?;
         self.world.emit(Event::OpFinished { kern_return: code });
         self.op_index += 1;
@@ -307,7 +308,7 @@ impl Sim {
             self.sample(true);
         }
         let cache = self.config.page_cache.name();
-        Report::build(self.policy_name(), trace, cache, &self.world, &self.last, &self.peaks, &self.series)
+        Report::build(self.policy_name(), trace, cache, self.config.page_size, &self.world, &self.last, &self.peaks, &self.series)
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::event::Event;
+use crate::event::{Event, WorkKind};
 use crate::ids::{TaskId, Token};
 use crate::types::{Access, KernReturn};
 
@@ -83,6 +83,39 @@ pub struct Stats {
     /// made); the simulator measures chains at the end of such an operation
     /// and clears it.
     pub chains_changed: bool,
+    /// Kernel work by kind (`WorkKind::index`).
+    pub work: [u64; WorkKind::ALL.len()],
+    /// The op being applied (set by the simulator before it starts), and
+    /// what it has cost so far.
+    pub op_name: &'static str,
+    pub op_tally: OpTally,
+    /// What each kind of op cost, summed over the run, by op name.
+    pub by_op: BTreeMap<&'static str, OpTally>,
+}
+
+/// What ops of one kind cost: how many there were, their faults by kind,
+/// their kernel work by kind, and the pages they copied and zero-filled.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpTally {
+    pub ops: u64,
+    pub faults: [u64; 9],
+    pub work: [u64; WorkKind::ALL.len()],
+    pub copied: u64,
+    pub zero_filled: u64,
+}
+
+impl OpTally {
+    fn add(&mut self, other: &OpTally) {
+        self.ops += other.ops;
+        for (sum, add) in self.faults.iter_mut().zip(other.faults) {
+            *sum += add;
+        }
+        for (sum, add) in self.work.iter_mut().zip(other.work) {
+            *sum += add;
+        }
+        self.copied += other.copied;
+        self.zero_filled += other.zero_filled;
+    }
 }
 
 impl Stats {
@@ -98,6 +131,7 @@ impl Stats {
             }
             Event::Fault { task, kind, depth, .. } => {
                 self.faults[kind.index()] += 1;
+                self.op_tally.faults[kind.index()] += 1;
                 self.faults_by_task.entry(task).or_default()[kind.index()] += 1;
                 self.chain_steps += u64::from(depth);
             }
@@ -107,6 +141,13 @@ impl Stats {
                 self.kern_returns[slot] += 1;
                 self.resident_peak = self.resident_peak.max(self.resident);
                 self.objects_alive_peak = self.objects_alive_peak.max(self.objects_alive);
+                let mut finished = std::mem::take(&mut self.op_tally);
+                finished.ops = 1;
+                self.by_op.entry(self.op_name).or_default().add(&finished);
+            }
+            Event::Work { kind, count } => {
+                self.work[kind.index()] += count;
+                self.op_tally.work[kind.index()] += count;
             }
             Event::ObjectCreated { .. } => {
                 self.objects_created += 1;
@@ -121,6 +162,7 @@ impl Stats {
             Event::PageZeroFilled { .. } => {
                 self.resident += 1;
                 self.zero_filled += 1;
+                self.op_tally.zero_filled += 1;
             }
             Event::PagePagedIn { .. } => {
                 self.resident += 1;
@@ -129,10 +171,12 @@ impl Stats {
             Event::PageCopied { .. } => {
                 self.resident += 1;
                 self.copied += 1;
+                self.op_tally.copied += 1;
             }
             Event::PagePushed { .. } => {
                 self.resident += 1;
                 self.copied += 1;
+                self.op_tally.copied += 1;
                 self.push_copy += 1;
             }
             Event::PageMoved { .. } => self.moved += 1,

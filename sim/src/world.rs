@@ -8,12 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::chains::ChainLengths;
-use crate::event::Event;
+use crate::event::{Event, WorkKind};
 use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::{MapEntry, VmMap};
 use crate::object::{FileId, Fill, ObjectRole, Objects, VmObject};
 use crate::page::Pages;
-use crate::pmap::Pmap;
+use crate::pmap::{Pmap, PmapEntry, PmapWork};
 use crate::stats::{Stats, mix};
 
 /// A task: its map and its page table.
@@ -85,6 +85,10 @@ pub struct World {
     pub(crate) unsettled_count: usize,
     /// Scratch space for settling chain lengths, kept to spare allocations.
     pub(crate) relength_stack: Vec<ObjectId>,
+    /// Whether each new mapping of a page costs a pv entry (the pmaps of
+    /// the Mach family and the BSDs keep one per mapping; Linux's reverse
+    /// map is per VMA, counted by its policy).
+    pub(crate) pv_entries: bool,
 }
 
 /// The object indices an entry maps.
@@ -538,17 +542,24 @@ impl World {
     /// changes nothing they read.
     pub(crate) fn restamp(&mut self) {
         for task in self.tasks.values_mut() {
-            task.pmap.clear();
+            // Not kernel work: the clock is this model's own.
+            let _ = task.pmap.clear();
         }
         self.pages.restamp();
     }
 
-    /// Takes every mapping of `page` away, in every task.
+    /// Takes every mapping of `page` away, in every task: a walk of the
+    /// page's reverse map and a TLB shootdown in a real kernel
+    /// (`pmap_page_protect`, `try_to_unmap`).
     pub(crate) fn revoke_mappings(&mut self, page: PageId) {
         self.pages.revoke(page);
+        self.work(WorkKind::TlbFlush, 1);
     }
 
-    /// Takes write permission away from every mapping of `page`.
+    /// Takes write permission away from every mapping of `page`. Not
+    /// counted as work here: where a kernel does it as a walk of its own
+    /// (XNU's copy objects) the policy counts it; elsewhere it keeps this
+    /// model safe where the kernel had already write-protected the range.
     pub(crate) fn write_protect_everywhere(&mut self, page: PageId) {
         self.pages.write_protect(page);
     }
@@ -556,6 +567,53 @@ impl World {
     /// Lowers `task`'s page table over `entry`'s range to read-only.
     pub(crate) fn write_protect_range(&mut self, task: TaskId, entry: &MapEntry) {
         let prot = entry.prot.without(crate::types::Prot::WRITE);
-        self.task_mut(task).pmap.protect_range(entry.start, entry.end, prot);
+        self.pmap_protect(task, entry.start, entry.end, prot);
+    }
+
+    /// Counts `count` units of kernel work of `kind` (nothing for 0).
+    #[inline]
+    pub(crate) fn work(&mut self, kind: WorkKind, count: u64) {
+        if count > 0 {
+            self.emit(Event::Work { kind, count });
+        }
+    }
+
+    /// Sets `task`'s page-table entry for `vpn`, counting the page-table
+    /// page it may need, the TLB flush of a replaced translation, and the
+    /// pv entry of a new mapping.
+    pub(crate) fn pmap_enter(&mut self, task: TaskId, vpn: Vpn, entry: PmapEntry) {
+        let done = self.task_mut(task).pmap.enter(vpn, entry);
+        self.work(WorkKind::PageTablePage, done.new_leaves);
+        self.work(WorkKind::TlbFlush, u64::from(done.replaced_other_page));
+        if self.pv_entries && done.maps_new_page {
+            self.work(WorkKind::RmapEntry, 1);
+        }
+    }
+
+    /// Removes `task`'s page-table entries in `[start, end)`, with one TLB
+    /// flush of the range if any was there.
+    pub(crate) fn pmap_remove(&mut self, task: TaskId, start: Vpn, end: Vpn) {
+        let done = self.task_mut(task).pmap.remove_range(start, end);
+        self.count_removed(done);
+    }
+
+    /// Lowers `task`'s page-table entries in `[start, end)` to `prot` at
+    /// most, with one TLB flush of the range if any entry lost a right.
+    pub(crate) fn pmap_protect(&mut self, task: TaskId, start: Vpn, end: Vpn, prot: crate::types::Prot) {
+        let done = self.task_mut(task).pmap.protect_range(start, end, prot);
+        self.work(WorkKind::PteWriteProtected, done.entries);
+        self.work(WorkKind::TlbFlush, u64::from(done.entries > 0));
+    }
+
+    /// Empties `task`'s page table (exec, exit, a flushed MMU), with one
+    /// TLB flush if it held anything.
+    pub(crate) fn pmap_clear(&mut self, task: TaskId) {
+        let done = self.task_mut(task).pmap.clear();
+        self.count_removed(done);
+    }
+
+    fn count_removed(&mut self, done: PmapWork) {
+        self.work(WorkKind::PteRemoved, done.entries);
+        self.work(WorkKind::TlbFlush, u64::from(done.entries > 0));
     }
 }

@@ -24,3 +24,7 @@ mod policy_mach_family;
 
 /// Recorded real faults against the simulator's pmap.
 mod fidelity;
+
+/// The kernel work counters (`report.work`, `report.work_by_op`): what
+/// fork, a write after it and exit cost each design.
+mod work;

@@ -27,7 +27,7 @@
 //!   original of a page into it before changing that page
 //!   (`vm_object_copy_delayed`).
 
-use crate::event::{Event, FaultKind};
+use crate::event::{Event, FaultKind, WorkKind};
 use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::MapEntry;
 use crate::object::{Fill, ObjectRole, VmObject};
@@ -248,6 +248,8 @@ pub(crate) fn copy_delayed(w: &mut World, source: ObjectId) -> ObjectId {
     }
     w.object_mut(source).copy = Some(copy);
     let pages: Vec<PageId> = w.object(source).pages.values().collect();
+    // `vm_object_pmap_protect` over the source: one flush for the object.
+    w.work(WorkKind::TlbFlush, u64::from(!pages.is_empty()));
     for page in pages {
         w.write_protect_everywhere(page);
     }

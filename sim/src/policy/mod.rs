@@ -300,6 +300,18 @@ impl PolicyKind {
         }
     }
 
+    /// Does the design's pmap keep a pv entry for every mapping of a page
+    /// (its reverse map)? The Mach family (`pmap_enter` → `pmap_pv_*`), the
+    /// BSDs (`pmap_insert_pv_entry`, UVM's `pmap_enter_pv`) do; Linux's
+    /// reverse map is per VMA (`anon_vma`), Plan 9 has none, and `eager`
+    /// models no pmap costs.
+    pub fn keeps_pv_entries(self) -> bool {
+        matches!(
+            self,
+            PolicyKind::GnuMach | PolicyKind::MachNoCollapse | PolicyKind::Xnu | PolicyKind::FreeBsd | PolicyKind::Uvm
+        )
+    }
+
     /// A fresh instance of the policy for a run whose page cache starts as
     /// `cache` (only `linux` reads it).
     pub(crate) fn build(self, cache: PageCache) -> Box<dyn Policy> {

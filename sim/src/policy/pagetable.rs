@@ -129,7 +129,7 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use crate::event::{Event, FaultKind};
+use crate::event::{Event, FaultKind, WorkKind};
 use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::MapEntry;
 use crate::object::{Fill, ObjectRole};
@@ -290,7 +290,7 @@ impl PageTables {
     fn protect_source(&self, w: &mut World, task: TaskId, entry: &MapEntry) {
         match self.rules.fork_mmu {
             ForkMmu::CopyReadOnly => w.write_protect_range(task, entry),
-            ForkMmu::FlushParent => w.task_mut(task).pmap.remove_range(entry.start, entry.end),
+            ForkMmu::FlushParent => w.pmap_remove(task, entry.start, entry.end),
         }
     }
 
@@ -382,11 +382,16 @@ impl PageTables {
         let mut child_pmap = std::mem::take(&mut w.task_mut(child).pmap);
         let World { tasks, pages, .. } = &*w;
         let parent_pmap = &tasks[&parent].pmap;
+        let (mut copied, mut new_leaves) = (0, 0);
         for &(start, end) in ranges {
             let valid = |pte: &PmapEntry| pages.mapping_valid(pte.page, pte.made, false).is_some();
-            child_pmap.copy_read_only_from(parent_pmap, start, end, now, valid);
+            let done = child_pmap.copy_read_only_from(parent_pmap, start, end, now, valid);
+            copied += done.entries;
+            new_leaves += done.new_leaves;
         }
         w.task_mut(child).pmap = child_pmap;
+        w.work(WorkKind::PteCopied, copied);
+        w.work(WorkKind::PageTablePage, new_leaves);
         #[cfg(debug_assertions)]
         for &(start, end) in ranges {
             for (vpn, pte) in w.task(child).pmap.range(start, end) {
@@ -447,7 +452,7 @@ fn fault_around(w: &mut World, ctx: &FaultCtx, mode: FaultAround, cache: &PageCa
             w.put_page(table, entry.pindex(vpn), page);
         }
         let made = w.pages.now();
-        w.task_mut(ctx.task).pmap.enter(vpn, PmapEntry { page, prot, made });
+        w.pmap_enter(ctx.task, vpn, PmapEntry { page, prot, made });
         mapped += 1;
     }
     if mapped > 0 {
@@ -660,7 +665,7 @@ fn forget_slot_mappings(w: &mut World, table: ObjectId, index: Pindex) {
         }
     }
     for (task, vpn) in mapped {
-        w.task_mut(task).pmap.remove_range(vpn, vpn.plus(1));
+        w.pmap_remove(task, vpn, vpn.plus(1));
     }
 }
 
@@ -718,7 +723,7 @@ impl Policy for PageTables {
         let copied = std::mem::take(&mut self.copied_at_fork);
         match self.rules.fork_mmu {
             ForkMmu::CopyReadOnly => Self::copy_ptes_read_only(w, parent, child, &copied),
-            ForkMmu::FlushParent => w.task_mut(parent).pmap.clear(),
+            ForkMmu::FlushParent => w.pmap_clear(parent),
         }
     }
 

@@ -1,0 +1,114 @@
+//! The work counters, pinned on one small story under every design: a
+//! parent writes 4 MiB (1024 pages, three page-table leaves at this
+//! address), forks, writes one page, the child reads two and exits. Each
+//! design's fork is priced as its kernel does it: Linux copies the PTEs
+//! into the child and write-protects the parent's; the Mach family and
+//! the BSDs only write-protect the parent's (the child faults its pages
+//! in); Plan 9 flushes the parent's MMU; `eager` copies the pages.
+
+use sim::report::{Report, Work};
+use sim::{Config, Op, PolicyKind, Sim, TaskId};
+
+use crate::support::P;
+
+const PAGES: u64 = 1024;
+const BASE: u64 = 0x100000;
+
+fn story(policy: PolicyKind) -> Report {
+    let mut sim = Sim::new(policy, Config::default().check_invariants(true));
+    let access = |task: u32, access: sim::Access, len: u64| {
+        Op::Access(sim::AccessOp {
+            task: TaskId(task),
+            access,
+            addr: BASE,
+            len,
+            value: None,
+            expect_value: None,
+            recorded: None,
+        })
+    };
+    let ops = [
+        Op::TaskCreate { task: TaskId(1) },
+        Op::VmAllocate { task: TaskId(1), addr: Some(BASE), size: PAGES * P, anywhere: false },
+        access(1, sim::Access::Write, PAGES * P),
+        Op::Fork { parent: TaskId(1), child: TaskId(2) },
+        access(1, sim::Access::Write, P),
+        access(2, sim::Access::Read, 2 * P),
+        Op::Exit { task: TaskId(2) },
+    ];
+    for op in &ops {
+        assert!(sim.apply(op).is_ok(), "{policy}: {op:?}");
+    }
+    sim.finish("work")
+}
+
+fn op_work(report: &Report, op: &str) -> Work {
+    report.work_by_op.get(op).map(|w| w.work.clone()).unwrap_or_default()
+}
+
+/// Fork: what each design does to page tables and map entries.
+#[test]
+fn fork_is_priced_as_each_kernel_does_it() {
+    for policy in PolicyKind::ALL {
+        let report = story(policy);
+        let fork = op_work(&report, "fork");
+        assert_eq!(report.work_by_op["fork"].ops, 1, "{policy}");
+        assert_eq!(fork.map_entries_copied, 1, "{policy}: one map entry");
+        let (copied, protected, removed, leaves, bytes) = match policy {
+            PolicyKind::Linux => (PAGES, PAGES, 0, 3, 0),
+            PolicyKind::Plan9 => (0, 0, PAGES, 0, 0),
+            PolicyKind::Eager => (0, 0, 0, 0, PAGES * P),
+            _ => (0, PAGES, 0, 0, 0),
+        };
+        assert_eq!(
+            (fork.ptes_copied, fork.ptes_write_protected, fork.ptes_removed, fork.page_table_pages, fork.bytes_copied),
+            (copied, protected, removed, leaves, bytes),
+            "{policy}: PTEs copied, write-protected, removed; leaves; bytes copied"
+        );
+        let flushes = u64::from(protected + removed > 0);
+        assert_eq!(fork.tlb_flushes, flushes, "{policy}: one flush of the parent's range");
+    }
+}
+
+/// The writes: 1024 zero-filled pages and, after the fork, one copied
+/// (none under `eager`, whose fork copied already); the run's totals are
+/// the sums of the ops'.
+#[test]
+fn writes_zero_fill_and_copy_bytes() {
+    for policy in PolicyKind::ALL {
+        let report = story(policy);
+        let write = op_work(&report, "write");
+        assert_eq!(write.bytes_zeroed, PAGES * P, "{policy}");
+        let copied_after_fork = if policy == PolicyKind::Eager { 0 } else { P };
+        assert_eq!(write.bytes_copied, copied_after_fork, "{policy}");
+        assert_eq!(report.work.bytes_copied, op_work(&report, "fork").bytes_copied + copied_after_fork, "{policy}");
+        let leaves: u64 = report.work_by_op.values().map(|w| w.work.page_table_pages).sum();
+        assert_eq!(report.work.page_table_pages, leaves, "{policy}");
+        let faults: u64 = report.work_by_op.values().map(|w| w.faults.total).sum();
+        assert_eq!(report.faults.total, faults, "{policy}: every fault belongs to an op");
+    }
+}
+
+/// pv entries: one per new mapping of a page in the designs whose pmaps
+/// keep them (1024 zero fills, the copied page, the child's two reads);
+/// none in Linux (its reverse map is per VMA), Plan 9 or `eager`.
+#[test]
+fn pv_entries_follow_mappings() {
+    for policy in PolicyKind::ALL {
+        let report = story(policy);
+        let want = if policy.keeps_pv_entries() { PAGES + 1 + 2 } else { 0 };
+        assert_eq!(report.work.rmap_entries, want, "{policy}");
+    }
+}
+
+/// Exit removes the child's PTEs: all 1024 under Linux (fork copied them
+/// in), the two it faulted in elsewhere.
+#[test]
+fn exit_removes_what_the_child_had_mapped() {
+    for policy in PolicyKind::ALL {
+        let report = story(policy);
+        let exit = op_work(&report, "exit");
+        let want = if policy == PolicyKind::Linux { PAGES } else { 2 };
+        assert_eq!((exit.ptes_removed, exit.tlb_flushes), (want, 1), "{policy}");
+    }
+}
