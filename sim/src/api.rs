@@ -173,7 +173,7 @@ impl Sim {
 
     /// Releases every entry of the task's map and empties its pmap.
     fn release_map(&mut self, task: TaskId) {
-        self.policy.forget_task(task);
+        self.policy.forget_task(&mut self.world, task);
         self.world.pmap_clear(task);
         for entry in self.world.remove_all_entries(task) {
             self.policy.release(&mut self.world, task, &entry);

@@ -202,7 +202,7 @@ fn a_move_carries_the_memory() {
         assert_eq!(copied, 0, "{policy}: nothing is copied");
         let expected = match policy {
             // Linux moves its page-table entries with the mapping.
-            PolicyKind::Linux => vec![FaultKind::Segv],
+            PolicyKind::Linux | PolicyKind::LinuxOdf => vec![FaultKind::Segv],
             _ => [vec![FaultKind::Map; 4], vec![FaultKind::Segv]].concat(),
         };
         assert_eq!(faults, expected, "{policy}");

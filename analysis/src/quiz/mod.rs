@@ -78,7 +78,7 @@ impl Kind {
 /// Does `policy` count references per page (the only designs a `refcount`
 /// question makes sense for: in the Mach family a page has one holder)?
 pub fn counts_page_references(policy: PolicyKind) -> bool {
-    matches!(policy, PolicyKind::Linux | PolicyKind::Uvm | PolicyKind::Plan9)
+    matches!(policy, PolicyKind::Linux | PolicyKind::LinuxOdf | PolicyKind::Uvm | PolicyKind::Plan9)
 }
 
 /// The most questions one quiz asks.

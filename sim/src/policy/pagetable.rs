@@ -134,6 +134,7 @@ use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::MapEntry;
 use crate::object::{Fill, ObjectRole};
 use crate::pmap::PmapEntry;
+use crate::policy::linux_odf::SharedTables;
 use crate::policy::readahead::{FileShape, PageCacheModel, ReadAhead};
 use crate::policy::{Backing, FaultCtx, Policy, Resolution, Resolved};
 use crate::types::Prot;
@@ -162,6 +163,11 @@ pub enum ForkMmu {
     /// the parent, and the child starts with none, so both fault on their
     /// next touch of every page.
     FlushParent,
+    /// On-demand-fork (`linux_odf.rs`): the child shares the parent's
+    /// last-level tables, write-protected at the level above; the hardware
+    /// sees what it sees under `CopyReadOnly`, but no entry is copied until
+    /// a fault changes a shared table.
+    ShareTables,
 }
 
 /// The choices that separate Linux from Plan 9.
@@ -236,6 +242,8 @@ pub struct PageTables {
     /// The page cache of the files a capture described, with readahead
     /// (`readahead.rs`); fault-around consults it before `rules.fault_around`.
     page_cache: PageCacheModel,
+    /// The tables tasks still share since a fork (`ShareTables` only).
+    shared_tables: SharedTables,
 }
 
 impl PageTables {
@@ -247,6 +255,7 @@ impl PageTables {
             copied_at_fork: Vec::new(),
             snapshots: BTreeSet::new(),
             page_cache: PageCacheModel::default(),
+            shared_tables: SharedTables::default(),
         }
     }
 
@@ -287,9 +296,17 @@ impl PageTables {
     /// After the entry's pages gained references, no hardware mapping of
     /// `task` may let a write reach them in place: Linux write-protects the
     /// PTEs, Plan 9 throws them away.
-    fn protect_source(&self, w: &mut World, task: TaskId, entry: &MapEntry) {
+    /// At a fork under `ShareTables` the PTEs are left alone and the
+    /// level above is write-protected instead: the same effect on what the
+    /// hardware allows, none of the per-entry work (`after_fork` counts the
+    /// flush).
+    fn protect_source(&self, w: &mut World, task: TaskId, entry: &MapEntry, at_fork: bool) {
         match self.rules.fork_mmu {
-            ForkMmu::CopyReadOnly => w.write_protect_range(task, entry),
+            ForkMmu::ShareTables if at_fork => {
+                let prot = entry.prot.without(Prot::WRITE);
+                let _ = w.task_mut(task).pmap.protect_range(entry.start, entry.end, prot);
+            }
+            ForkMmu::CopyReadOnly | ForkMmu::ShareTables => w.write_protect_range(task, entry),
             ForkMmu::FlushParent => w.pmap_remove(task, entry.start, entry.end),
         }
     }
@@ -377,7 +394,15 @@ impl PageTables {
     /// the same page in its table (its table is a copy of the parent's, and
     /// the checker holds every valid PTE to what the table holds). Copied a
     /// leaf at a time, as `copy_pte_range` copies a page-table page.
-    fn copy_ptes_read_only(w: &mut World, parent: TaskId, child: TaskId, ranges: &[(Vpn, Vpn)]) {
+    /// Counts the entries and leaves as work when `counted`; returns the
+    /// numbers of the child's tables that received entries, in order.
+    fn copy_ptes_read_only(
+        w: &mut World,
+        parent: TaskId,
+        child: TaskId,
+        ranges: &[(Vpn, Vpn)],
+        counted: bool,
+    ) -> Vec<u64> {
         let now = w.pages.now();
         let mut child_pmap = std::mem::take(&mut w.task_mut(child).pmap);
         let World { tasks, pages, .. } = &*w;
@@ -390,8 +415,15 @@ impl PageTables {
             new_leaves += done.new_leaves;
         }
         w.task_mut(child).pmap = child_pmap;
-        w.work(WorkKind::PteCopied, copied);
-        w.work(WorkKind::PageTablePage, new_leaves);
+        if counted {
+            w.work(WorkKind::PteCopied, copied);
+            w.work(WorkKind::PageTablePage, new_leaves);
+        }
+        let mut tables: Vec<u64> = ranges
+            .iter()
+            .flat_map(|&(start, end)| w.task(child).pmap.range(start, end).map(|(vpn, _)| vpn.0 / PTES_PER_TABLE))
+            .collect();
+        tables.dedup();
         #[cfg(debug_assertions)]
         for &(start, end) in ranges {
             for (vpn, pte) in w.task(child).pmap.range(start, end) {
@@ -400,6 +432,7 @@ impl PageTables {
                 debug_assert_eq!(held, Some(pte.page), "fork: {child:?} {vpn:?} table and parent PTE disagree");
             }
         }
+        tables
     }
 }
 
@@ -700,7 +733,7 @@ impl Policy for PageTables {
             empty_table_like(w, entry)
         } else {
             let table = copy_table(w, entry);
-            self.protect_source(w, parent, entry);
+            self.protect_source(w, parent, entry, true);
             self.copied_at_fork.push((entry.start, entry.end));
             table
         };
@@ -714,15 +747,23 @@ impl Policy for PageTables {
         *entry
     }
 
-    fn forget_task(&mut self, task: TaskId) {
+    fn forget_task(&mut self, w: &mut World, task: TaskId) {
         self.page_cache.forget(task);
+        self.shared_tables.forget(w, task);
     }
 
     fn after_fork(&mut self, w: &mut World, parent: TaskId, child: TaskId) {
         self.page_cache.fork(parent, child);
         let copied = std::mem::take(&mut self.copied_at_fork);
         match self.rules.fork_mmu {
-            ForkMmu::CopyReadOnly => Self::copy_ptes_read_only(w, parent, child, &copied),
+            ForkMmu::CopyReadOnly => {
+                Self::copy_ptes_read_only(w, parent, child, &copied, true);
+            }
+            ForkMmu::ShareTables => {
+                let tables = Self::copy_ptes_read_only(w, parent, child, &copied, false);
+                self.shared_tables.share(w, parent, child, &tables);
+                w.work(WorkKind::TlbFlush, u64::from(!tables.is_empty()));
+            }
             ForkMmu::FlushParent => w.pmap_clear(parent),
         }
     }
@@ -735,7 +776,7 @@ impl Policy for PageTables {
             snapshot_shared(w, entry)
         } else {
             let table = copy_table(w, entry);
-            self.protect_source(w, task, entry);
+            self.protect_source(w, task, entry, false);
             table
         };
         self.snapshots.insert(table);
@@ -771,6 +812,9 @@ impl Policy for PageTables {
     }
 
     fn fault(&mut self, w: &mut World, ctx: &FaultCtx) -> Resolution {
+        if self.rules.fork_mmu == ForkMmu::ShareTables {
+            self.shared_tables.unshare_for_fault(w, ctx.task, ctx.vpn);
+        }
         let write_path = ctx.access.is_write() || (ctx.entry.shared && self.rules.shared_fault_takes_write_path);
         let behind = file_behind(w, &ctx.entry, ctx.vpn);
         if behind.is_some() && !write_path {
