@@ -183,7 +183,6 @@ impl Pmap {
         PmapWork { entries: removed, ..PmapWork::default() }
     }
 
-
     /// Number of entries (stale ones included).
     #[cfg(test)]
     pub fn len(&self) -> usize {

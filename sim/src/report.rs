@@ -273,7 +273,6 @@ mod sparse_work {
     }
 }
 
-
 /// Physical pages.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageCounts {

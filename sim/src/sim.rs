@@ -308,7 +308,16 @@ impl Sim {
             self.sample(true);
         }
         let cache = self.config.page_cache.name();
-        Report::build(self.policy_name(), trace, cache, self.config.page_size, &self.world, &self.last, &self.peaks, &self.series)
+        Report::build(
+            self.policy_name(),
+            trace,
+            cache,
+            self.config.page_size,
+            &self.world,
+            &self.last,
+            &self.peaks,
+            &self.series,
+        )
     }
 }
 
