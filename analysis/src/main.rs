@@ -70,6 +70,16 @@ enum Command {
         /// a real capture, cold for anything else.
         #[arg(long, value_parser = ["cold", "warm"])]
         page_cache: Option<String>,
+        /// The base page size: 4K, 16K or 64K (addresses and sizes in the
+        /// trace stay in bytes; they are rounded to this page).
+        #[arg(long, default_value = "4K", value_parser = parse_page_size)]
+        page_size: u64,
+        /// Transparent huge pages for anonymous memory, modelled by linux
+        /// and linux-odf: `never`, `split` (a write to a shared huge page
+        /// copies 4 KiB, Linux 5.8 and later) or `copy` (it copies all
+        /// 2 MiB, Linux before 5.8). Needs 4K pages.
+        #[arg(long, default_value = "never", value_parser = ["never", "split", "copy"])]
+        thp: String,
     },
     /// Run every input under every policy; write reports, a summary and charts.
     ///
@@ -411,7 +421,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_to_stdout(&generate::list())?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Run { trace, policy, json, sample_every, check, page_cache }) => {
+        Some(Command::Run { trace, policy, json, sample_every, check, page_cache, page_size, thp }) => {
+            let thp = sim::Thp::parse(&thp).unwrap_or_default();
+            if thp != sim::Thp::Never && page_size != 4096 {
+                anyhow::bail!("--thp {} needs 4K pages: a huge page here is 512 pages of 4 KiB", thp.name());
+            }
             let policies = parse_policies(&policy)?;
             let capture = analysis::feed::Feed::of_source(analysis::feed::Source::File(trace.clone())).importer();
             let warm = page_cache.map_or(capture.is_some(), |cache| cache == "warm");
@@ -419,7 +433,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = Config::default()
                 .sample_every(sample_every)
                 .check_invariants(check || cfg!(debug_assertions))
-                .page_cache(cache);
+                .page_cache(cache)
+                .page_size(page_size)
+                .thp(thp);
             let reports = replay_file(&trace, &policies, &config)?;
             let text = match (json, reports.as_slice()) {
                 (true, [one]) => serde_json::to_string_pretty(one)?,
@@ -529,6 +545,17 @@ fn parse_one_policy(name: &str) -> anyhow::Result<PolicyKind> {
 /// in debug builds, as for `run`.
 fn teaching_config() -> Config {
     Config::default().check_invariants(cfg!(debug_assertions))
+}
+
+/// A base page size: `4K`, `16K` or `64K` (or the same in bytes).
+fn parse_page_size(text: &str) -> Result<u64, String> {
+    let bytes = match text.trim().to_ascii_uppercase().as_str() {
+        "4K" | "4096" => 4096,
+        "16K" | "16384" => 16384,
+        "64K" | "65536" => 65536,
+        _ => return Err(format!("the page size is 4K, 16K or 64K, not {text:?}")),
+    };
+    Ok(bytes)
 }
 
 /// Policy names separated by commas, or `all`: the policies in the order

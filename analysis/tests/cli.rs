@@ -335,3 +335,42 @@ fn warm_page_cache_on_an_imported_capture() {
     let out = cowsim(&["run", trace.to_str().unwrap(), "--page-cache", "tepid"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `--page-size` and `--thp` are run settings the report names; a page
+/// size other than 4K, 16K or 64K, and huge pages over other than 4 KiB
+/// pages, are usage errors (exit 2) naming the flag.
+#[test]
+fn page_size_and_huge_pages_are_run_settings() {
+    let bgsave =
+        scratch("thp-bgsave.jsonl", &stdout(&cowsim(&["gen", "bgsave", "-p", "pages=1024", "-p", "snapshots=1"])));
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", bgsave.as_str(), "--policy", "linux,gnumach", "--json"];
+        args.extend_from_slice(extra);
+        let out = cowsim(&args);
+        assert!(out.status.success(), "{extra:?}: {}", stderr(&out));
+        serde_json::from_str::<serde_json::Value>(&stdout(&out)).unwrap()
+    };
+    let plain = run(&[]);
+    assert!(plain[0].get("page_size").is_none() && plain[0].get("thp").is_none(), "the defaults leave no trace");
+    let copy = run(&["--thp", "copy"]);
+    assert_eq!(copy[0]["thp"], "copy");
+    assert!(copy[1].get("thp").is_none(), "gnumach does not model huge pages");
+    let copied = |r: &serde_json::Value| r["work"]["bytes_copied"].as_u64().unwrap();
+    assert!(
+        copied(&copy[0]) > 4 * copied(&plain[0]),
+        "huge pages copied whole: {} vs {}",
+        copied(&copy[0]),
+        copied(&plain[0])
+    );
+    assert_eq!(copied(&copy[1]), copied(&plain[1]));
+    assert_eq!(copy[0]["read_digest"], plain[0]["read_digest"]);
+    let big = run(&["--page-size", "16K"]);
+    assert_eq!(big[0]["page_size"], 16384);
+    for bad in [&["--page-size", "8K"][..], &["--thp", "split", "--page-size", "64K"][..]] {
+        let mut args = vec!["run", bgsave.as_str()];
+        args.extend_from_slice(bad);
+        let out = cowsim(&args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(stderr(&out).contains(bad[0]) || stderr(&out).contains("page"), "{bad:?}: {}", stderr(&out));
+    }
+}

@@ -101,11 +101,18 @@ pub enum WorkKind {
     /// A reverse-map entry made: a pv entry per mapping (BSD and Mach
     /// pmaps), an `anon_vma_chain` (Linux).
     RmapEntry,
+    /// A transparent huge page made: 2 MiB zero-filled by one fault.
+    HugePageMade,
+    /// A shared huge page copied whole by a write (THP `copy`).
+    HugePageCopied,
+    /// A task's mapping of a shared huge page split into 512 entries by a
+    /// write (THP `split`).
+    HugePageSplit,
 }
 
 impl WorkKind {
     /// Every kind, in report order.
-    pub const ALL: [WorkKind; 8] = [
+    pub const ALL: [WorkKind; 11] = [
         WorkKind::PteCopied,
         WorkKind::PteWriteProtected,
         WorkKind::PteRemoved,
@@ -114,6 +121,9 @@ impl WorkKind {
         WorkKind::MapEntryCopied,
         WorkKind::TlbFlush,
         WorkKind::RmapEntry,
+        WorkKind::HugePageMade,
+        WorkKind::HugePageCopied,
+        WorkKind::HugePageSplit,
     ];
 
     /// The report name (`"ptes_copied"`).
@@ -127,6 +137,9 @@ impl WorkKind {
             WorkKind::MapEntryCopied => "map_entries_copied",
             WorkKind::TlbFlush => "tlb_flushes",
             WorkKind::RmapEntry => "rmap_entries",
+            WorkKind::HugePageMade => "huge_pages_made",
+            WorkKind::HugePageCopied => "huge_pages_copied",
+            WorkKind::HugePageSplit => "huge_pages_split",
         }
     }
 

@@ -99,6 +99,7 @@ pub use event::{Event, FaultKind, WorkKind};
 pub use ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 pub use object::ObjectRole;
 pub use op::{AccessOp, Op, Recorded, TraceOp};
+pub use policy::thp::Thp;
 pub use policy::{PageCache, PolicyKind};
 pub use report::Report;
 pub use sim::{Config, MAX_SERIES_POINTS, Sim, SimError};

@@ -23,6 +23,14 @@ fn is_zero(value: &u64) -> bool {
     *value == 0
 }
 
+fn default_page_size() -> u64 {
+    4096
+}
+
+fn is_default_page_size(bytes: &u64) -> bool {
+    *bytes == default_page_size()
+}
+
 /// The schema name written into every report.
 pub const SCHEMA: &str = "cowsim.report/1";
 
@@ -36,6 +44,13 @@ pub struct Report {
     /// `sim::PageCache`); it changes only `linux`'s fault-around.
     #[serde(default)]
     pub page_cache: String,
+    /// The base page size in bytes, when it is not 4096.
+    #[serde(default = "default_page_size", skip_serializing_if = "is_default_page_size")]
+    pub page_size: u64,
+    /// Transparent huge pages (`split` or `copy`), when on; only `linux`
+    /// and `linux-odf` model them.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub thp: String,
     /// Files whose page cache the trace itself described (`page_cache`
     /// ops, from a capture made with `cowsim record`): for those, `linux`
     /// follows the recording, not `page_cache`. Present only when nonzero.
@@ -164,6 +179,13 @@ pub struct Work {
     pub tlb_flushes: u64,
     #[serde(default)]
     pub rmap_entries: u64,
+    /// Transparent huge pages made, copied whole and split (`thp` runs).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub huge_pages_made: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub huge_pages_copied: u64,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub huge_pages_split: u64,
     /// Bytes copied by copy-on-write (and push) copies.
     #[serde(default)]
     pub bytes_copied: u64,
@@ -174,7 +196,7 @@ pub struct Work {
 
 impl Work {
     /// Every counter with its report name.
-    pub fn named(&self) -> [(&'static str, u64); 17] {
+    pub fn named(&self) -> [(&'static str, u64); 20] {
         [
             ("push_copy", self.push_copy),
             ("amap_copy", self.amap_copy),
@@ -191,12 +213,15 @@ impl Work {
             ("map_entries_copied", self.map_entries_copied),
             ("tlb_flushes", self.tlb_flushes),
             ("rmap_entries", self.rmap_entries),
+            ("huge_pages_made", self.huge_pages_made),
+            ("huge_pages_copied", self.huge_pages_copied),
+            ("huge_pages_split", self.huge_pages_split),
             ("bytes_copied", self.bytes_copied),
             ("bytes_zeroed", self.bytes_zeroed),
         ]
     }
 
-    fn named_mut(&mut self) -> [(&'static str, &mut u64); 17] {
+    fn named_mut(&mut self) -> [(&'static str, &mut u64); 20] {
         [
             ("push_copy", &mut self.push_copy),
             ("amap_copy", &mut self.amap_copy),
@@ -213,6 +238,9 @@ impl Work {
             ("map_entries_copied", &mut self.map_entries_copied),
             ("tlb_flushes", &mut self.tlb_flushes),
             ("rmap_entries", &mut self.rmap_entries),
+            ("huge_pages_made", &mut self.huge_pages_made),
+            ("huge_pages_copied", &mut self.huge_pages_copied),
+            ("huge_pages_split", &mut self.huge_pages_split),
             ("bytes_copied", &mut self.bytes_copied),
             ("bytes_zeroed", &mut self.bytes_zeroed),
         ]
@@ -232,6 +260,9 @@ impl Work {
             map_entries_copied: count(WorkKind::MapEntryCopied),
             tlb_flushes: count(WorkKind::TlbFlush),
             rmap_entries: count(WorkKind::RmapEntry),
+            huge_pages_made: count(WorkKind::HugePageMade),
+            huge_pages_copied: count(WorkKind::HugePageCopied),
+            huge_pages_split: count(WorkKind::HugePageSplit),
             bytes_copied: copied * page_size,
             bytes_zeroed: zero_filled * page_size,
             ..Work::default()
@@ -469,12 +500,19 @@ pub struct SeriesPoint {
     pub max_chain: u64,
 }
 
+/// What names a run in its report: the policy, the trace, and the settings
+/// (`thp` empty when huge pages were off or the policy does not model them).
+pub(crate) struct RunSettings<'a> {
+    pub policy: &'a str,
+    pub trace: &'a str,
+    pub page_cache: &'a str,
+    pub page_size: u64,
+    pub thp: &'a str,
+}
+
 impl Report {
     pub(crate) fn build(
-        policy: &str,
-        trace: &str,
-        page_cache: &str,
-        page_size: u64,
+        run: &RunSettings<'_>,
         w: &World,
         last: &Measures,
         peaks: &Measures,
@@ -483,9 +521,11 @@ impl Report {
         let s = &w.recorder.stats;
         Report {
             schema: SCHEMA.to_string(),
-            policy: policy.to_string(),
-            trace: trace.to_string(),
-            page_cache: page_cache.to_string(),
+            policy: run.policy.to_string(),
+            trace: run.trace.to_string(),
+            page_cache: run.page_cache.to_string(),
+            page_size: run.page_size,
+            thp: run.thp.to_string(),
             page_cache_files: s.page_cache_files,
             ops: s.ops,
             accesses: s.accesses,
@@ -500,13 +540,13 @@ impl Report {
                 bypasses: s.bypasses,
                 chain_steps: s.chain_steps,
                 fault_around: s.fault_around,
-                ..Work::counted(&s.work, s.copied, s.zero_filled, page_size)
+                ..Work::counted(&s.work, s.copied, s.zero_filled, run.page_size)
             },
             work_by_op: s
                 .by_op
                 .iter()
                 .map(|(name, tally)| {
-                    let work = Work::counted(&tally.work, tally.copied, tally.zero_filled, page_size);
+                    let work = Work::counted(&tally.work, tally.copied, tally.zero_filled, run.page_size);
                     (name.to_string(), OpWork { ops: tally.ops, faults: Faults::from_counts(&tally.faults), work })
                 })
                 .collect(),

@@ -8,8 +8,9 @@ use crate::event::Event;
 use crate::ids::TaskId;
 use crate::measure::{Measures, measure};
 use crate::op::{Op, TraceOp};
+use crate::policy::thp::Thp;
 use crate::policy::{PageCache, Policy, PolicyKind};
-use crate::report::{Report, SeriesPoint};
+use crate::report::{Report, RunSettings, SeriesPoint};
 use crate::types::KernReturn;
 use crate::view::WorldView;
 use crate::world::World;
@@ -42,6 +43,9 @@ pub struct Config {
     pub check_invariants: bool,
     /// What the page cache holds at the start. Default cold.
     pub page_cache: PageCache,
+    /// Transparent huge pages for anonymous memory (`linux`, `linux-odf`);
+    /// only with 4 KiB pages. Default never.
+    pub thp: Thp,
 }
 
 impl Default for Config {
@@ -53,6 +57,7 @@ impl Default for Config {
             sample_every: 100,
             check_invariants: cfg!(debug_assertions),
             page_cache: PageCache::Cold,
+            thp: Thp::Never,
         }
     }
 }
@@ -68,6 +73,18 @@ impl Config {
     #[must_use]
     pub fn page_cache(mut self, cache: PageCache) -> Self {
         self.page_cache = cache;
+        self
+    }
+    /// Sets transparent huge pages.
+    #[must_use]
+    pub fn thp(mut self, thp: Thp) -> Self {
+        self.thp = thp;
+        self
+    }
+    /// Sets the base page size in bytes (a power of two).
+    #[must_use]
+    pub fn page_size(mut self, bytes: u64) -> Self {
+        self.page_size = bytes;
         self
     }
     /// Turns the invariant checker on or off.
@@ -136,7 +153,7 @@ impl Sim {
         Sim {
             world: World { pv_entries: policy.keeps_pv_entries(), ..World::default() },
             kind: policy,
-            policy: policy.build(config.page_cache),
+            policy: policy.build(config.page_cache, config.thp),
             series_every: config.sample_every.max(1),
             config,
             op_index: 0,
@@ -308,16 +325,14 @@ impl Sim {
             self.sample(true);
         }
         let cache = self.config.page_cache.name();
-        Report::build(
-            self.policy_name(),
-            trace,
-            cache,
-            self.config.page_size,
-            &self.world,
-            &self.last,
-            &self.peaks,
-            &self.series,
-        )
+        let thp = match self.config.thp {
+            Thp::Never => "",
+            _ if !self.kind.models_huge_pages() => "",
+            thp => thp.name(),
+        };
+        let run =
+            RunSettings { policy: self.policy_name(), trace, page_cache: cache, page_size: self.config.page_size, thp };
+        Report::build(&run, &self.world, &self.last, &self.peaks, &self.series)
     }
 }
 

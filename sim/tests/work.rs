@@ -137,3 +137,101 @@ fn on_demand_fork_copies_a_table_at_its_first_fault() {
     assert_eq!(odf.read_digest, linux.read_digest);
     assert_eq!(odf.pages, linux.pages);
 }
+
+/// Transparent huge pages (`thp.rs`): 2 MiB of a 4 MiB aligned heap is
+/// made by one write; a fork shares it; the child's write then copies 4
+/// KiB (`split`, Linux 5.8+) or all 2 MiB (`copy`, before 5.8); the
+/// parent's next write reuses its huge page whole once the child has its
+/// own copy (`copy`), or copies again page by page (`split`: the parent
+/// still shares the huge page with the child's remaining 511 pages).
+mod huge_pages {
+    use sim::{Access, AccessOp, Config, Op, PolicyKind, Sim, TaskId, Thp};
+
+    use super::{BASE, P};
+
+    const HEAP: u64 = 0x40_0000;
+    const HUGE: u64 = 512;
+
+    fn write(task: u32, page: u64, pages: u64) -> Op {
+        let addr = HEAP + page * P;
+        Op::Access(AccessOp {
+            task: TaskId(task),
+            access: Access::Write,
+            addr,
+            len: pages * P,
+            value: None,
+            expect_value: None,
+            recorded: None,
+        })
+    }
+
+    fn run(policy: PolicyKind, thp: Thp, ops: &[Op]) -> sim::report::Report {
+        let mut sim = Sim::new(policy, Config::default().check_invariants(true).thp(thp));
+        for op in ops {
+            assert!(sim.apply(op).is_ok(), "{policy} {thp:?}: {op:?}");
+        }
+        sim.finish("thp")
+    }
+
+    fn heap() -> Vec<Op> {
+        vec![
+            Op::TaskCreate { task: TaskId(1) },
+            Op::VmAllocate { task: TaskId(1), addr: Some(HEAP), size: 2 * HUGE * P, anywhere: false },
+        ]
+    }
+
+    #[test]
+    fn one_write_makes_a_huge_page_and_the_rest_hit() {
+        let mut ops = heap();
+        ops.push(write(1, 3, 1));
+        ops.push(write(1, 0, HUGE));
+        for policy in [PolicyKind::Linux, PolicyKind::LinuxOdf] {
+            let report = run(policy, Thp::Split, &ops);
+            assert_eq!((report.faults.total, report.faults.zero_fill), (1, 1), "{policy}");
+            assert_eq!((report.pages.zero_filled, report.work.huge_pages_made), (HUGE, 1), "{policy}");
+            let without = run(policy, Thp::Never, &ops);
+            assert_eq!((without.faults.total, without.pages.zero_filled), (HUGE, HUGE), "{policy}");
+        }
+        // The other designs do not model huge pages: the setting changes nothing.
+        assert_eq!(run(PolicyKind::GnuMach, Thp::Copy, &ops).faults.total, HUGE);
+    }
+
+    #[test]
+    fn a_write_to_a_shared_huge_page_splits_or_copies() {
+        let mut ops = heap();
+        ops.push(write(1, 0, 1));
+        ops.push(Op::Fork { parent: TaskId(1), child: TaskId(2) });
+        ops.push(write(2, 7, 1));
+        ops.push(write(1, 9, 1));
+        let split = run(PolicyKind::Linux, Thp::Split, &ops);
+        assert_eq!(split.work.bytes_copied, 2 * P, "split: the child and the parent each copy 4 KiB");
+        assert_eq!((split.work.huge_pages_split, split.work.huge_pages_copied), (2, 0));
+        let copy = run(PolicyKind::Linux, Thp::Copy, &ops);
+        assert_eq!(copy.work.bytes_copied, HUGE * P, "copy: the child copies 2 MiB");
+        assert_eq!((copy.work.huge_pages_copied, copy.faults.reuse), (1, 1), "the parent then reuses its own");
+        let never = run(PolicyKind::Linux, Thp::Never, &ops);
+        assert_eq!(never.read_digest, copy.read_digest);
+        assert_eq!(never.read_digest, split.read_digest);
+    }
+
+    #[test]
+    fn no_huge_page_where_2_mib_does_not_fit() {
+        // From BASE (1 MiB), 4 MiB: one whole aligned block, [2 MiB, 4 MiB).
+        let ops = vec![
+            Op::TaskCreate { task: TaskId(1) },
+            Op::VmAllocate { task: TaskId(1), addr: Some(BASE), size: 1024 * P, anywhere: false },
+            Op::Access(AccessOp {
+                task: TaskId(1),
+                access: Access::Write,
+                addr: BASE,
+                len: 1024 * P,
+                value: None,
+                expect_value: None,
+                recorded: None,
+            }),
+        ];
+        let report = run(PolicyKind::Linux, Thp::Copy, &ops);
+        assert_eq!(report.work.huge_pages_made, 1, "only [2 MiB, 4 MiB) is a whole aligned block");
+        assert_eq!(report.faults.zero_fill, 256 + 1 + 256, "the unaligned head and tail fault page by page");
+    }
+}

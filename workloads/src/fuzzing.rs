@@ -24,9 +24,9 @@
 
 use std::panic::AssertUnwindSafe;
 
-use sim::PageCache;
 use sim::op::AccessOp;
 use sim::{Access, Config, Inheritance, KernReturn, Op, PolicyKind, Prot, Report, Sim, SimError, TaskId, TraceOp};
+use sim::{PageCache, Thp};
 
 use crate::generators::{DEFAULT_SEED, WORKLOADS};
 use crate::import::lackey::LackeyImport;
@@ -195,13 +195,20 @@ fn compare_with_eager(trace: &[TraceOp]) -> Result<(), String> {
 pub enum Design {
     Policy(PolicyKind),
     LinuxWarmPageCache,
+    /// A design that models transparent huge pages, with them on.
+    HugePages(PolicyKind, Thp),
 }
 
 impl Design {
     /// Every design compared with `eager`.
     pub fn lazy() -> impl Iterator<Item = Design> {
         let lazy_policies = PolicyKind::ALL.into_iter().filter(|policy| *policy != PolicyKind::Eager);
-        lazy_policies.map(Design::Policy).chain([Design::LinuxWarmPageCache])
+        lazy_policies.map(Design::Policy).chain([
+            Design::LinuxWarmPageCache,
+            Design::HugePages(PolicyKind::Linux, Thp::Split),
+            Design::HugePages(PolicyKind::Linux, Thp::Copy),
+            Design::HugePages(PolicyKind::LinuxOdf, Thp::Copy),
+        ])
     }
 
     /// A simulator of this design, with the invariant checker on.
@@ -210,6 +217,7 @@ impl Design {
         match self {
             Design::Policy(policy) => Sim::new(policy, checked),
             Design::LinuxWarmPageCache => Sim::new(PolicyKind::Linux, checked.page_cache(PageCache::Warm)),
+            Design::HugePages(policy, thp) => Sim::new(policy, checked.thp(thp)),
         }
     }
 }
@@ -219,6 +227,7 @@ impl std::fmt::Display for Design {
         match self {
             Design::Policy(policy) => write!(f, "{policy}"),
             Design::LinuxWarmPageCache => f.write_str("linux (warm page cache)"),
+            Design::HugePages(policy, thp) => write!(f, "{policy} (thp {})", thp.name()),
         }
     }
 }

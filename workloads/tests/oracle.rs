@@ -139,7 +139,28 @@ enum Step {
         page: u64,
         pages: u64,
     },
+    /// An access in the huge region (two aligned 2 MiB blocks task 1
+    /// allocates at the start), where `linux` with huge pages on makes,
+    /// copies, splits and reuses them.
+    HugeTouch {
+        who: u8,
+        page: u64,
+        pages: u64,
+        access: u8,
+    },
+    /// A deallocation or a `vm_copy` inside the huge region: a huge page
+    /// cut in part, or copied.
+    HugeCut {
+        who: u8,
+        page: u64,
+        pages: u64,
+        copy_to: Option<u64>,
+    },
 }
+
+/// The huge region: two 2 MiB blocks from 4 MiB, in pages.
+const HUGE_BASE: u64 = 0x400;
+const HUGE_SPAN: u64 = 1024;
 
 /// The first page past the map (`Config::default().map_max`).
 fn top() -> u64 {
@@ -195,6 +216,9 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(file, pages, tail, first, cached, window, folio)| Step::PageCache { file, pages, tail, first, cached, window, folio }),
         1 => (prop::option::of(any::<u8>()), 0..2u8, 0..10u64, 0..4u64)
             .prop_map(|(who, file, page, pages)| Step::FileRead { who, file, page, pages }),
+        4 => (who, 0..HUGE_SPAN, 1..4u64, 0..3u8).prop_map(|(who, page, pages, access)| Step::HugeTouch { who, page, pages, access }),
+        1 => (who, 0..HUGE_SPAN, 1..600u64, prop::option::of(0..HUGE_SPAN))
+            .prop_map(|(who, page, pages, copy_to)| Step::HugeCut { who, page, pages, copy_to }),
     ]
 }
 
@@ -221,6 +245,7 @@ fn concretize(steps: &[Step]) -> Vec<TraceOp> {
             expect_value: None,
             recorded: None,
         }),
+        Op::VmAllocate { task: TaskId(1), addr: Some(HUGE_BASE * P), size: HUGE_SPAN * P, anywhere: false },
     ];
     live.insert(1);
     let pick = |live: &BTreeSet<u32>, n: u8| -> Option<TaskId> {
@@ -314,6 +339,27 @@ fn concretize(steps: &[Step]) -> Vec<TraceOp> {
                 let task = who.and_then(|who| pick(&live, who));
                 Op::FileRead { task, file: FILES[file as usize].to_string(), offset: page * P + 100, len: pages * P }
             }
+            Step::HugeTouch { who, page, pages, access } => {
+                let Some(task) = pick(&live, who) else { continue };
+                let access = [Access::Read, Access::Write, Access::Write][access as usize];
+                Op::Access(AccessOp {
+                    task,
+                    access,
+                    addr: (HUGE_BASE + page) * P,
+                    len: pages * P,
+                    value: None,
+                    expect_value: None,
+                    recorded: None,
+                })
+            }
+            Step::HugeCut { who, page, pages, copy_to } => {
+                let Some(task) = pick(&live, who) else { continue };
+                let (addr, size) = ((HUGE_BASE + page) * P, pages.min(HUGE_SPAN - page) * P);
+                match copy_to {
+                    Some(to) => Op::VmCopy { task, src: addr, size, dst: (HUGE_BASE + to) * P },
+                    None => Op::VmDeallocate { task, addr, size },
+                }
+            }
             Step::Touch { who, page, pages, access } => {
                 let Some(task) = pick(&live, who) else { continue };
                 let access = [Access::Read, Access::Write, Access::ExecFetch][access as usize];
@@ -390,6 +436,9 @@ fn replay(design: Design, trace: &[TraceOp]) -> (Vec<Result<KernReturn, SimError
         ("collapses", report.work.collapses),
         ("bypasses", report.work.bypasses),
         ("shadows", report.work.shadows_created),
+        ("huge_pages_made", report.work.huge_pages_made),
+        ("huge_pages_copied", report.work.huge_pages_copied),
+        ("huge_pages_split", report.work.huge_pages_split),
     ] {
         *seen.entry(name).or_default() += n;
     }

@@ -70,7 +70,9 @@
 //! pages are written in place, and a read maps a page writable when no
 //! other table holds it.
 
+use crate::policy::PageCache;
 use crate::policy::pagetable::{FaultAround, ForkMmu, PageTableRules, PageTables};
+use crate::policy::thp::Thp;
 
 /// Linux's rules.
 pub const LINUX: PageTableRules = PageTableRules {
@@ -81,22 +83,25 @@ pub const LINUX: PageTableRules = PageTableRules {
     shared_fault_takes_write_path: false,
     fault_around: FaultAround::ResidentPages,
     move_moves_page_table_entries: true,
+    thp: Thp::Never,
 };
 
-/// A fresh `linux` policy.
-pub fn linux() -> PageTables {
-    PageTables::new(LINUX)
+/// A fresh `linux` policy for a run whose page cache starts as `cache`
+/// and whose anonymous memory gets huge pages as `thp` says (`thp.rs`).
+pub fn linux(cache: PageCache, thp: Thp) -> PageTables {
+    PageTables::new(with_settings(LINUX, cache, thp))
 }
 
-/// Linux's rules on a machine whose page cache already holds every file
-/// page (as when a program has run before): fault-around maps every
-/// neighbour with an empty PTE, bringing into the file object the pages
-/// the run has not touched yet. The same policy (`linux`) under
-/// `PageCache::Warm`: `cowsim compare` runs imported captures this way, and
-/// `cowsim run --page-cache warm` asks for it.
-pub const LINUX_WARM_PAGE_CACHE: PageTableRules = PageTableRules { fault_around: FaultAround::WarmPageCache, ..LINUX };
-
-/// A fresh `linux` policy with a warm page cache.
-pub fn linux_warm_page_cache() -> PageTables {
-    PageTables::new(LINUX_WARM_PAGE_CACHE)
+/// `rules` under a run's settings. On a machine whose page cache already
+/// holds every file page (as when a program has run before: `cowsim
+/// compare` runs imported captures this way, and `cowsim run --page-cache
+/// warm` asks for it), fault-around maps every neighbour with an empty
+/// PTE, bringing into the file object the pages the run has not touched
+/// yet.
+pub fn with_settings(rules: PageTableRules, cache: PageCache, thp: Thp) -> PageTableRules {
+    let fault_around = match cache {
+        PageCache::Warm => FaultAround::WarmPageCache,
+        PageCache::Cold => rules.fault_around,
+    };
+    PageTableRules { fault_around, thp, ..rules }
 }

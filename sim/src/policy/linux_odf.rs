@@ -44,22 +44,18 @@ use std::collections::BTreeMap;
 
 use crate::event::WorkKind;
 use crate::ids::{TaskId, Vpn};
-use crate::policy::linux::LINUX;
-use crate::policy::pagetable::{FaultAround, ForkMmu, PTES_PER_TABLE, PageTableRules, PageTables};
+use crate::policy::PageCache;
+use crate::policy::linux::{LINUX, with_settings};
+use crate::policy::pagetable::{ForkMmu, PTES_PER_TABLE, PageTableRules, PageTables};
+use crate::policy::thp::Thp;
 use crate::world::World;
 
 /// Linux's rules, with fork sharing page tables.
 pub const LINUX_ODF: PageTableRules = PageTableRules { fork_mmu: ForkMmu::ShareTables, ..LINUX };
 
-/// A fresh `linux-odf` policy.
-pub fn linux_odf() -> PageTables {
-    PageTables::new(LINUX_ODF)
-}
-
-/// `linux-odf` on a machine whose page cache holds every file page (see
-/// `linux::LINUX_WARM_PAGE_CACHE`).
-pub fn linux_odf_warm_page_cache() -> PageTables {
-    PageTables::new(PageTableRules { fault_around: FaultAround::WarmPageCache, ..LINUX_ODF })
+/// A fresh `linux-odf` policy under a run's settings (see `linux::linux`).
+pub fn linux_odf(cache: PageCache, thp: Thp) -> PageTables {
+    PageTables::new(with_settings(LINUX_ODF, cache, thp))
 }
 
 /// Which last-level tables each task still shares, and with how many

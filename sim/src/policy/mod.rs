@@ -48,6 +48,7 @@ mod nocollapse;
 mod pagetable;
 mod plan9;
 pub mod readahead;
+pub mod thp;
 
 use readahead::FileShape;
 mod uvm;
@@ -322,22 +323,22 @@ impl PolicyKind {
         )
     }
 
+    /// Does the design model transparent huge pages (the `thp` setting)?
+    pub fn models_huge_pages(self) -> bool {
+        matches!(self, PolicyKind::Linux | PolicyKind::LinuxOdf)
+    }
+
     /// A fresh instance of the policy for a run whose page cache starts as
-    /// `cache` (only `linux` reads it).
-    pub(crate) fn build(self, cache: PageCache) -> Box<dyn Policy> {
-        if self == PolicyKind::Linux && cache == PageCache::Warm {
-            return Box::new(linux::linux_warm_page_cache());
-        }
-        if self == PolicyKind::LinuxOdf && cache == PageCache::Warm {
-            return Box::new(linux_odf::linux_odf_warm_page_cache());
-        }
+    /// `cache` and whose anonymous memory gets huge pages as `thp` says
+    /// (only `linux` and `linux-odf` read either).
+    pub(crate) fn build(self, cache: PageCache, thp: thp::Thp) -> Box<dyn Policy> {
         match self {
             PolicyKind::Eager => Box::new(eager::Eager),
             PolicyKind::GnuMach => Box::new(gnumach::gnumach()),
             PolicyKind::MachNoCollapse => Box::new(nocollapse::mach_nocollapse()),
             PolicyKind::Uvm => Box::new(uvm::Uvm::default()),
-            PolicyKind::Linux => Box::new(linux::linux()),
-            PolicyKind::LinuxOdf => Box::new(linux_odf::linux_odf()),
+            PolicyKind::Linux => Box::new(linux::linux(cache, thp)),
+            PolicyKind::LinuxOdf => Box::new(linux_odf::linux_odf(cache, thp)),
             PolicyKind::Plan9 => Box::new(plan9::plan9()),
             PolicyKind::Xnu => Box::new(xnu::xnu()),
             PolicyKind::FreeBsd => Box::new(freebsd::freebsd()),

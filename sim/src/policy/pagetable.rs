@@ -136,6 +136,7 @@ use crate::object::{Fill, ObjectRole};
 use crate::pmap::PmapEntry;
 use crate::policy::linux_odf::SharedTables;
 use crate::policy::readahead::{FileShape, PageCacheModel, ReadAhead};
+use crate::policy::thp::{self, HUGE_PAGES, HugeBlocks, Thp};
 use crate::policy::{Backing, FaultCtx, Policy, Resolution, Resolved};
 use crate::types::Prot;
 use crate::violation::Violation;
@@ -198,6 +199,8 @@ pub struct PageTableRules {
     /// new address (Linux `move_page_tables`); without it the moved range
     /// refaults page by page.
     pub move_moves_page_table_entries: bool,
+    /// Transparent huge pages for private anonymous memory (`thp.rs`).
+    pub thp: Thp,
 }
 
 /// Fault-around, and what the page cache holds when it runs.
@@ -244,6 +247,8 @@ pub struct PageTables {
     page_cache: PageCacheModel,
     /// The tables tasks still share since a fork (`ShareTables` only).
     shared_tables: SharedTables,
+    /// The page-table blocks mapped as huge pages (`rules.thp` only).
+    huge: HugeBlocks,
 }
 
 impl PageTables {
@@ -256,6 +261,7 @@ impl PageTables {
             snapshots: BTreeSet::new(),
             page_cache: PageCacheModel::default(),
             shared_tables: SharedTables::default(),
+            huge: HugeBlocks::default(),
         }
     }
 
@@ -309,6 +315,52 @@ impl PageTables {
             ForkMmu::CopyReadOnly | ForkMmu::ShareTables => w.write_protect_range(task, entry),
             ForkMmu::FlushParent => w.pmap_remove(task, entry.start, entry.end),
         }
+    }
+
+    /// A write to private anonymous memory with huge pages on (`thp.rs`):
+    /// an untouched aligned 2 MiB is zero-filled as one huge page; a huge
+    /// page nobody else holds is reused whole; a shared one is copied whole
+    /// (`Thp::Copy`) or split for the writer (`Thp::Split`, after which the
+    /// ordinary 4 KiB path goes on: `None`). `None` too where no huge page
+    /// fits.
+    fn huge_fault(&mut self, w: &mut World, ctx: &FaultCtx) -> Option<Resolution> {
+        let (first, slot) = thp::block_around(&ctx.entry, ctx.vpn)?;
+        let table = ctx.entry.object;
+        let at = (ctx.vpn.0 - first.0) as usize;
+        let block = slot..slot.plus(HUGE_PAGES);
+        if w.object(table).pages.range(block.clone()).next().is_none() {
+            let pages: Vec<PageId> = (0..HUGE_PAGES).map(|i| zero_fill(w, table, slot.plus(i))).collect();
+            self.huge.insert(table, slot);
+            w.work(WorkKind::HugePageMade, 1);
+            thp::map_huge_writable(w, ctx.task, &ctx.entry, first, &pages);
+            return Some(Resolution { kind: FaultKind::ZeroFill, page: pages[at], writable: true, depth: 0 });
+        }
+        let pages = self.huge.pages(w, table, slot)?;
+        if pages.iter().any(|&page| self.is_zero_page(page)) {
+            self.huge.remove(table, slot);
+            return None;
+        }
+        if pages.iter().all(|&page| w.pages.get(page).refs == 1) {
+            thp::map_huge_writable(w, ctx.task, &ctx.entry, first, &pages);
+            return Some(Resolution { kind: FaultKind::Reuse, page: pages[at], writable: true, depth: 0 });
+        }
+        if self.rules.thp == Thp::Split {
+            self.huge.remove(table, slot);
+            w.work(WorkKind::HugePageSplit, 1);
+            w.work(WorkKind::PageTablePage, 1);
+            return None;
+        }
+        let copies: Vec<PageId> = pages
+            .iter()
+            .enumerate()
+            .map(|(i, &old)| match w.pages.get(old).refs {
+                1 => old,
+                _ => copy_into_slot(w, table, slot.plus(i as u64), old),
+            })
+            .collect();
+        w.work(WorkKind::HugePageCopied, 1);
+        thp::map_huge_writable(w, ctx.task, &ctx.entry, first, &copies);
+        Some(Resolution { kind: FaultKind::CowCopy, page: copies[at], writable: true, depth: 0 })
     }
 
     /// Case "the slot holds a page". A read maps it (read-only unless the
@@ -733,6 +785,7 @@ impl Policy for PageTables {
             empty_table_like(w, entry)
         } else {
             let table = copy_table(w, entry);
+            self.huge.fork(entry.object, entry.offset.0..entry.offset.0 + entry.pages(), table);
             self.protect_source(w, parent, entry, true);
             self.copied_at_fork.push((entry.start, entry.end));
             table
@@ -838,6 +891,14 @@ impl Policy for PageTables {
         }
         if w.object(ctx.entry.object).is_file() {
             return self.file_fault(w, ctx, write_path);
+        }
+        if self.rules.thp != Thp::Never
+            && write_path
+            && !ctx.entry.shared
+            && w.object(ctx.entry.object).shadow.is_none()
+            && let Some(resolution) = self.huge_fault(w, ctx)
+        {
+            return resolution;
         }
         let index = ctx.entry.pindex(ctx.vpn);
         match w.object(ctx.entry.object).page(index) {

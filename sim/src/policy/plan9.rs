@@ -41,6 +41,7 @@
 //! modelled.
 
 use crate::policy::pagetable::{FaultAround, ForkMmu, PageTableRules, PageTables};
+use crate::policy::thp::Thp;
 
 /// Plan 9's rules.
 pub const PLAN9: PageTableRules = PageTableRules {
@@ -51,6 +52,7 @@ pub const PLAN9: PageTableRules = PageTableRules {
     shared_fault_takes_write_path: true,
     fault_around: FaultAround::Off,
     move_moves_page_table_entries: false,
+    thp: Thp::Never,
 };
 
 /// A fresh `plan9` policy.
