@@ -46,6 +46,10 @@ pub struct Config {
     /// Transparent huge pages for anonymous memory (`linux`, `linux-odf`);
     /// only with 4 KiB pages. Default never.
     pub thp: Thp,
+    /// Linux reuses an idle `anon_vma` at fork (since 3.19); off, a chain
+    /// of forking processes grows its `anon_vma` chains without bound.
+    /// Only `linux` and `linux-odf` read it. Default on.
+    pub anon_vma_reuse: bool,
 }
 
 impl Default for Config {
@@ -58,6 +62,7 @@ impl Default for Config {
             check_invariants: cfg!(debug_assertions),
             page_cache: PageCache::Cold,
             thp: Thp::Never,
+            anon_vma_reuse: true,
         }
     }
 }
@@ -79,6 +84,12 @@ impl Config {
     #[must_use]
     pub fn thp(mut self, thp: Thp) -> Self {
         self.thp = thp;
+        self
+    }
+    /// Sets whether Linux forks reuse idle `anon_vma`s.
+    #[must_use]
+    pub fn anon_vma_reuse(mut self, reuse: bool) -> Self {
+        self.anon_vma_reuse = reuse;
         self
     }
     /// Sets the base page size in bytes (a power of two).
@@ -153,7 +164,7 @@ impl Sim {
         Sim {
             world: World { pv_entries: policy.keeps_pv_entries(), ..World::default() },
             kind: policy,
-            policy: policy.build(config.page_cache, config.thp),
+            policy: policy.build(&config),
             series_every: config.sample_every.max(1),
             config,
             op_index: 0,

@@ -92,14 +92,20 @@ fn writes_zero_fill_and_copy_bytes() {
     }
 }
 
-/// pv entries: one per new mapping of a page in the designs whose pmaps
-/// keep them (1024 zero fills, the copied page, the child's two reads);
-/// none in Linux (its reverse map is per VMA), Plan 9 or `eager`.
+/// Reverse-map entries: a pv entry per new mapping of a page in the
+/// designs whose pmaps keep them (1024 zero fills, the copied page, the
+/// child's two reads); in Linux, `anon_vma_chain`s, per VMA: one when the
+/// heap's first fault gives it an `anon_vma`, two at the fork (the child
+/// linked to the parent's, and to its own); none in Plan 9 or `eager`.
 #[test]
-fn pv_entries_follow_mappings() {
+fn reverse_map_entries_follow_each_design() {
     for policy in PolicyKind::ALL {
         let report = story(policy);
-        let want = if policy.keeps_pv_entries() { PAGES + 1 + 2 } else { 0 };
+        let want = match policy {
+            _ if policy.keeps_pv_entries() => PAGES + 1 + 2,
+            PolicyKind::Linux | PolicyKind::LinuxOdf => 1 + 2,
+            _ => 0,
+        };
         assert_eq!(report.work.rmap_entries, want, "{policy}");
     }
 }
@@ -233,5 +239,60 @@ mod huge_pages {
         let report = run(PolicyKind::Linux, Thp::Copy, &ops);
         assert_eq!(report.work.huge_pages_made, 1, "only [2 MiB, 4 MiB) is a whole aligned block");
         assert_eq!(report.faults.zero_fill, 256 + 1 + 256, "the unaligned head and tail fault page by page");
+    }
+}
+
+/// Linux's `anon_vma` chains over generations of forks: each process
+/// forks a child and exits, and the child does the same. Without reuse
+/// (Linux before 3.19) the fork of generation `g` links the child to every
+/// ancestor's `anon_vma` and one of its own: `g + 1` chain entries, growing
+/// without bound. With reuse the child takes over an idle `anon_vma` of
+/// its chain, and every fork from the third on makes three.
+#[test]
+fn anon_vma_chains_grow_over_generations_unless_reused() {
+    const GENERATIONS: u32 = 12;
+    for reuse in [false, true] {
+        let mut sim = Sim::new(PolicyKind::Linux, Config::default().check_invariants(true).anon_vma_reuse(reuse));
+        sim.keep_events(true);
+        let write = |task: u32| {
+            Op::Access(sim::AccessOp {
+                task: TaskId(task),
+                access: sim::Access::Write,
+                addr: BASE,
+                len: P,
+                value: None,
+                expect_value: None,
+                recorded: None,
+            })
+        };
+        for op in [
+            Op::TaskCreate { task: TaskId(1) },
+            Op::VmAllocate { task: TaskId(1), addr: Some(BASE), size: 4 * P, anywhere: false },
+            write(1),
+        ] {
+            assert!(sim.apply(&op).is_ok());
+        }
+        let mut per_fork = Vec::new();
+        for parent in 1..=GENERATIONS {
+            let _ = sim.take_events();
+            assert!(sim.apply(&Op::Fork { parent: TaskId(parent), child: TaskId(parent + 1) }).is_ok());
+            let chains: u64 = sim
+                .take_events()
+                .iter()
+                .filter_map(|e| match e {
+                    sim::Event::Work { kind: sim::WorkKind::RmapEntry, count } => Some(*count),
+                    _ => None,
+                })
+                .sum();
+            per_fork.push(chains);
+            assert!(sim.apply(&write(parent + 1)).is_ok());
+            assert!(sim.apply(&Op::Exit { task: TaskId(parent) }).is_ok());
+        }
+        let want: Vec<u64> = if reuse {
+            (1..=u64::from(GENERATIONS)).map(|g| (g + 1).min(3)).collect()
+        } else {
+            (1..=u64::from(GENERATIONS)).map(|g| g + 1).collect()
+        };
+        assert_eq!(per_fork, want, "reuse {reuse}: anon_vma_chains made by each generation's fork");
     }
 }

@@ -61,9 +61,11 @@
 //! Simplified: `PageAnonExclusive` and the refcount are one count (`refs`:
 //! the slots holding the page); `vma_needs_copy` asks whether the entry
 //! holds an anonymous page now rather than whether it ever had an
-//! `anon_vma`; pinned pages (which fork copies at once), large folios, KSM,
-//! swap, userfaultfd, readahead and the `anon_vma` reverse map are not
-//! modelled; the page cache starts empty, so fault-around maps only pages
+//! `anon_vma`; pinned pages (which fork copies at once), KSM, swap and
+//! userfaultfd are not modelled; huge pages are a run setting (`thp.rs`)
+//! and the `anon_vma` reverse map is kept for its cost only
+//! (`anon_vma.rs`); files a capture did not describe have no readahead;
+//! the page cache starts empty, so fault-around maps only pages
 //! the run has brought in (on the machine that recorded a capture it was
 //! warm: `workloads/tests/import.rs` measures what that changes); a shared
 //! *anonymous* mapping (Mach share inheritance) behaves like shmem: its
@@ -73,6 +75,7 @@
 use crate::policy::PageCache;
 use crate::policy::pagetable::{FaultAround, ForkMmu, PageTableRules, PageTables};
 use crate::policy::thp::Thp;
+use crate::sim::Config;
 
 /// Linux's rules.
 pub const LINUX: PageTableRules = PageTableRules {
@@ -84,12 +87,14 @@ pub const LINUX: PageTableRules = PageTableRules {
     fault_around: FaultAround::ResidentPages,
     move_moves_page_table_entries: true,
     thp: Thp::Never,
+    anon_vma: Some(true),
 };
 
-/// A fresh `linux` policy for a run whose page cache starts as `cache`
-/// and whose anonymous memory gets huge pages as `thp` says (`thp.rs`).
-pub fn linux(cache: PageCache, thp: Thp) -> PageTables {
-    PageTables::new(with_settings(LINUX, cache, thp))
+/// A fresh `linux` policy under a run's settings: what its page cache
+/// starts with, huge pages (`thp.rs`), and whether forks reuse idle
+/// `anon_vma`s (`anon_vma.rs`).
+pub fn linux(config: &Config) -> PageTables {
+    PageTables::new(with_settings(LINUX, config))
 }
 
 /// `rules` under a run's settings. On a machine whose page cache already
@@ -98,10 +103,11 @@ pub fn linux(cache: PageCache, thp: Thp) -> PageTables {
 /// warm` asks for it), fault-around maps every neighbour with an empty
 /// PTE, bringing into the file object the pages the run has not touched
 /// yet.
-pub fn with_settings(rules: PageTableRules, cache: PageCache, thp: Thp) -> PageTableRules {
-    let fault_around = match cache {
+pub fn with_settings(rules: PageTableRules, config: &Config) -> PageTableRules {
+    let fault_around = match config.page_cache {
         PageCache::Warm => FaultAround::WarmPageCache,
         PageCache::Cold => rules.fault_around,
     };
-    PageTableRules { fault_around, thp, ..rules }
+    let anon_vma = rules.anon_vma.map(|_| config.anon_vma_reuse);
+    PageTableRules { fault_around, thp: config.thp, anon_vma, ..rules }
 }

@@ -44,18 +44,17 @@ use std::collections::BTreeMap;
 
 use crate::event::WorkKind;
 use crate::ids::{TaskId, Vpn};
-use crate::policy::PageCache;
 use crate::policy::linux::{LINUX, with_settings};
 use crate::policy::pagetable::{ForkMmu, PTES_PER_TABLE, PageTableRules, PageTables};
-use crate::policy::thp::Thp;
+use crate::sim::Config;
 use crate::world::World;
 
 /// Linux's rules, with fork sharing page tables.
 pub const LINUX_ODF: PageTableRules = PageTableRules { fork_mmu: ForkMmu::ShareTables, ..LINUX };
 
 /// A fresh `linux-odf` policy under a run's settings (see `linux::linux`).
-pub fn linux_odf(cache: PageCache, thp: Thp) -> PageTables {
-    PageTables::new(with_settings(LINUX_ODF, cache, thp))
+pub fn linux_odf(config: &Config) -> PageTables {
+    PageTables::new(with_settings(LINUX_ODF, config))
 }
 
 /// Which last-level tables each task still shares, and with how many

@@ -38,6 +38,7 @@ use crate::types::Access;
 use crate::violation::Violation;
 use crate::world::World;
 
+mod anon_vma;
 mod eager;
 mod freebsd;
 mod gnumach;
@@ -331,14 +332,14 @@ impl PolicyKind {
     /// A fresh instance of the policy for a run whose page cache starts as
     /// `cache` and whose anonymous memory gets huge pages as `thp` says
     /// (only `linux` and `linux-odf` read either).
-    pub(crate) fn build(self, cache: PageCache, thp: thp::Thp) -> Box<dyn Policy> {
+    pub(crate) fn build(self, config: &crate::sim::Config) -> Box<dyn Policy> {
         match self {
             PolicyKind::Eager => Box::new(eager::Eager),
             PolicyKind::GnuMach => Box::new(gnumach::gnumach()),
             PolicyKind::MachNoCollapse => Box::new(nocollapse::mach_nocollapse()),
             PolicyKind::Uvm => Box::new(uvm::Uvm::default()),
-            PolicyKind::Linux => Box::new(linux::linux(cache, thp)),
-            PolicyKind::LinuxOdf => Box::new(linux_odf::linux_odf(cache, thp)),
+            PolicyKind::Linux => Box::new(linux::linux(config)),
+            PolicyKind::LinuxOdf => Box::new(linux_odf::linux_odf(config)),
             PolicyKind::Plan9 => Box::new(plan9::plan9()),
             PolicyKind::Xnu => Box::new(xnu::xnu()),
             PolicyKind::FreeBsd => Box::new(freebsd::freebsd()),

@@ -119,8 +119,9 @@
 //!   address, so unmapping a range frees exactly that range's PTEs.
 //!
 //! Simplified: files are never evicted, so a file page held in a slot stays
-//! the file's page for the whole run; there is no swap, no pinning (GUP), no
-//! large folios, no KSM and no `anon_vma` reverse map; a page table's size
+//! the file's page for the whole run; there is no swap, no pinning (GUP) and
+//! no KSM; anonymous huge pages (`thp.rs`) and the `anon_vma` reverse map
+//! (`anon_vma.rs`) are the linux rules' own; a page table's size
 //! is the entry's, not a fixed-size radix level (fault-around alone uses the
 //! real table's boundaries). Fault-around knows no locked or
 //! not-yet-uptodate pages, and for files no capture described, no
@@ -134,6 +135,7 @@ use crate::ids::{ObjectId, PageId, Pindex, TaskId, Token, Vpn};
 use crate::map::MapEntry;
 use crate::object::{Fill, ObjectRole};
 use crate::pmap::PmapEntry;
+use crate::policy::anon_vma::AnonVmas;
 use crate::policy::linux_odf::SharedTables;
 use crate::policy::readahead::{FileShape, PageCacheModel, ReadAhead};
 use crate::policy::thp::{self, HUGE_PAGES, HugeBlocks, Thp};
@@ -201,6 +203,10 @@ pub struct PageTableRules {
     pub move_moves_page_table_entries: bool,
     /// Transparent huge pages for private anonymous memory (`thp.rs`).
     pub thp: Thp,
+    /// Linux's reverse map of anonymous memory (`anon_vma.rs`), counted
+    /// as reverse-map work; `Some(reuse)` says whether a fork reuses idle
+    /// `anon_vma`s (Linux 3.19 and later).
+    pub anon_vma: Option<bool>,
 }
 
 /// Fault-around, and what the page cache holds when it runs.
@@ -249,6 +255,8 @@ pub struct PageTables {
     shared_tables: SharedTables,
     /// The page-table blocks mapped as huge pages (`rules.thp` only).
     huge: HugeBlocks,
+    /// The `anon_vma`s and their chains (`rules.anon_vma` only).
+    anon_vmas: AnonVmas,
 }
 
 impl PageTables {
@@ -262,6 +270,7 @@ impl PageTables {
             page_cache: PageCacheModel::default(),
             shared_tables: SharedTables::default(),
             huge: HugeBlocks::default(),
+            anon_vmas: AnonVmas::new(rules.anon_vma.unwrap_or(true)),
         }
     }
 
@@ -314,6 +323,52 @@ impl PageTables {
             }
             ForkMmu::CopyReadOnly | ForkMmu::ShareTables => w.write_protect_range(task, entry),
             ForkMmu::FlushParent => w.pmap_remove(task, entry.start, entry.end),
+        }
+    }
+
+    /// The fault proper: `unshare` a table shared since an on-demand
+    /// fork, fault around and read ahead for a read of a file, then find or
+    /// make the page (see the module docs for each case).
+    fn resolve_fault(&mut self, w: &mut World, ctx: &FaultCtx) -> Resolution {
+        if self.rules.fork_mmu == ForkMmu::ShareTables {
+            self.shared_tables.unshare_for_fault(w, ctx.task, ctx.vpn);
+        }
+        let write_path = ctx.access.is_write() || (ctx.entry.shared && self.rules.shared_fault_takes_write_path);
+        let behind = file_behind(w, &ctx.entry, ctx.vpn);
+        if behind.is_some() && !write_path {
+            fault_around(w, ctx, self.rules.fault_around, &self.page_cache);
+        }
+        // `filemap_fault` after fault-around: the page's own lookup, and the
+        // readahead it starts. Readahead drops the mmap lock for its I/O
+        // (`maybe_unlock_mmap_for_io`), so the fault returns
+        // `VM_FAULT_RETRY` and is taken again from the top, where
+        // fault-around now finds the pages just read. (One hardware fault,
+        // one recorded fault: the retry is inside the kernel.)
+        if let Some((file, index)) = behind {
+            let executable = executable_file_pages(w, &ctx.entry);
+            let looked_up = self.page_cache.fault(file, index, executable, Some(ctx.task));
+            if let Some(read) = looked_up.read {
+                emit_read_ahead(w, read);
+            }
+            if looked_up.retried && !write_path {
+                fault_around(w, ctx, self.rules.fault_around, &self.page_cache);
+            }
+        }
+        if w.object(ctx.entry.object).is_file() {
+            return self.file_fault(w, ctx, write_path);
+        }
+        if self.rules.thp != Thp::Never
+            && write_path
+            && !ctx.entry.shared
+            && w.object(ctx.entry.object).shadow.is_none()
+            && let Some(resolution) = self.huge_fault(w, ctx)
+        {
+            return resolution;
+        }
+        let index = ctx.entry.pindex(ctx.vpn);
+        match w.object(ctx.entry.object).page(index) {
+            Some(page) => self.present(w, ctx, index, page, write_path),
+            None => self.missing(w, ctx, index, write_path),
         }
     }
 
@@ -790,6 +845,9 @@ impl Policy for PageTables {
             self.copied_at_fork.push((entry.start, entry.end));
             table
         };
+        if self.rules.anon_vma.is_some() && !entry.shared {
+            self.anon_vmas.fork(w, entry.object, table);
+        }
         Backing { object: table, offset: Pindex(0), needs_copy: false }.child_entry(entry)
     }
 
@@ -842,6 +900,7 @@ impl Policy for PageTables {
         let table = entry.object;
         if w.deallocate(table) == 0 {
             self.snapshots.remove(&table);
+            self.anon_vmas.unlink(table);
             return;
         }
         if w.object(table).is_file() {
@@ -864,47 +923,15 @@ impl Policy for PageTables {
         }
     }
 
+    /// A fault, and for one that puts an anonymous page in a private
+    /// table, the `anon_vma` its VMA needs first (`anon_vma.rs`).
     fn fault(&mut self, w: &mut World, ctx: &FaultCtx) -> Resolution {
-        if self.rules.fork_mmu == ForkMmu::ShareTables {
-            self.shared_tables.unshare_for_fault(w, ctx.task, ctx.vpn);
+        let resolution = self.resolve_fault(w, ctx);
+        let anonymous = matches!(resolution.kind, FaultKind::ZeroFill | FaultKind::CowCopy);
+        if anonymous && self.rules.anon_vma.is_some() && !ctx.entry.shared && !w.object(ctx.entry.object).is_file() {
+            self.anon_vmas.prepare(w, ctx.entry.object);
         }
-        let write_path = ctx.access.is_write() || (ctx.entry.shared && self.rules.shared_fault_takes_write_path);
-        let behind = file_behind(w, &ctx.entry, ctx.vpn);
-        if behind.is_some() && !write_path {
-            fault_around(w, ctx, self.rules.fault_around, &self.page_cache);
-        }
-        // `filemap_fault` after fault-around: the page's own lookup, and the
-        // readahead it starts. Readahead drops the mmap lock for its I/O
-        // (`maybe_unlock_mmap_for_io`), so the fault returns
-        // `VM_FAULT_RETRY` and is taken again from the top, where
-        // fault-around now finds the pages just read. (One hardware fault,
-        // one recorded fault: the retry is inside the kernel.)
-        if let Some((file, index)) = behind {
-            let executable = executable_file_pages(w, &ctx.entry);
-            let looked_up = self.page_cache.fault(file, index, executable, Some(ctx.task));
-            if let Some(read) = looked_up.read {
-                emit_read_ahead(w, read);
-            }
-            if looked_up.retried && !write_path {
-                fault_around(w, ctx, self.rules.fault_around, &self.page_cache);
-            }
-        }
-        if w.object(ctx.entry.object).is_file() {
-            return self.file_fault(w, ctx, write_path);
-        }
-        if self.rules.thp != Thp::Never
-            && write_path
-            && !ctx.entry.shared
-            && w.object(ctx.entry.object).shadow.is_none()
-            && let Some(resolution) = self.huge_fault(w, ctx)
-        {
-            return resolution;
-        }
-        let index = ctx.entry.pindex(ctx.vpn);
-        match w.object(ctx.entry.object).page(index) {
-            Some(page) => self.present(w, ctx, index, page, write_path),
-            None => self.missing(w, ctx, index, write_path),
-        }
+        resolution
     }
 
     fn learn_page_cache(&mut self, w: &mut World, file: ObjectId, shape: FileShape, cached: &[(u64, u64)]) {

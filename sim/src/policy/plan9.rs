@@ -53,6 +53,7 @@ pub const PLAN9: PageTableRules = PageTableRules {
     fault_around: FaultAround::Off,
     move_moves_page_table_entries: false,
     thp: Thp::Never,
+    anon_vma: None,
 };
 
 /// A fresh `plan9` policy.
