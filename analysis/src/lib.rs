@@ -19,5 +19,6 @@ pub mod quiz;
 pub mod record;
 pub mod replay;
 pub mod stepper;
+pub mod studies;
 pub mod summary;
 pub mod view_page;

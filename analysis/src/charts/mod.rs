@@ -37,6 +37,7 @@ pub mod comparison;
 pub mod heat;
 pub mod lines;
 pub mod scale;
+pub mod xy;
 
 /// The font family every chart names; registered once from DejaVu Sans.
 pub const FONT: &str = "sans-serif";

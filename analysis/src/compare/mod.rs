@@ -217,6 +217,10 @@ pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
     let mut files = report_files(&inputs, &runs);
     files.extend(summary_files(&summary));
     files.extend(chart_files(&inputs, &policies, &runs, &summary.fidelity, &progress)?);
+    if options.inputs.is_empty() {
+        // The built-in suite (the main job) also writes the studies.
+        files.extend(crate::studies::files()?);
+    }
     progress.finish_and_clear();
 
     let had_earlier_comparison = holds_a_comparison(&options.out);

@@ -30,6 +30,8 @@
 //! | `build` | a process tree with varied lifetimes (make → sh → cc → cc1, as) |
 //! | `mach-ipc` | `vm_copy`, `vm_read` and `vm_write` of message buffers |
 //! | `random` | every op, error cases included, for stress |
+//! | `fork-chain` | Linux `anon_vma` chains: each process forks its successor and exits |
+//! | `fork-exec` | fork latency against the parent's size: fork + exec or `posix_spawn` |
 //!
 //! # Assumptions every generated trace makes
 //!
@@ -56,6 +58,8 @@ use crate::trace::{TraceWriter, quoted};
 
 mod bgsave;
 mod build;
+mod fork_chain;
+mod fork_exec;
 mod fork_exit;
 mod live_children;
 mod mach_ipc;
@@ -103,7 +107,7 @@ impl Workload {
 }
 
 /// Every generator, in the order `cowsim workloads` lists them.
-pub static WORKLOADS: [Workload; 9] = [
+pub static WORKLOADS: [Workload; 11] = [
     Workload { name: "fork-exit", summary: fork_exit::SUMMARY, params: fork_exit::PARAMS, build: fork_exit::build },
     Workload {
         name: "live-children",
@@ -118,6 +122,8 @@ pub static WORKLOADS: [Workload; 9] = [
     Workload { name: "build", summary: build::SUMMARY, params: build::PARAMS, build: build::build },
     Workload { name: "mach-ipc", summary: mach_ipc::SUMMARY, params: mach_ipc::PARAMS, build: mach_ipc::build },
     Workload { name: "random", summary: random::SUMMARY, params: random::PARAMS, build: random::build },
+    Workload { name: "fork-chain", summary: fork_chain::SUMMARY, params: fork_chain::PARAMS, build: fork_chain::build },
+    Workload { name: "fork-exec", summary: fork_exec::SUMMARY, params: fork_exec::PARAMS, build: fork_exec::build },
 ];
 
 /// Why a generator could not be set up. All are bad usage (exit code 2).
@@ -191,7 +197,7 @@ mod tests {
     use super::*;
 
     /// The source of each generator, to check its documentation.
-    const SOURCES: [(&str, &str); 9] = [
+    const SOURCES: [(&str, &str); 11] = [
         ("fork-exit", include_str!("fork_exit.rs")),
         ("live-children", include_str!("live_children.rs")),
         ("stranding", include_str!("stranding.rs")),
@@ -201,6 +207,8 @@ mod tests {
         ("build", include_str!("build.rs")),
         ("mach-ipc", include_str!("mach_ipc.rs")),
         ("random", include_str!("random.rs")),
+        ("fork-chain", include_str!("fork_chain.rs")),
+        ("fork-exec", include_str!("fork_exec.rs")),
     ];
 
     /// Does every generator's module doc have a parameter table row
