@@ -247,7 +247,7 @@ impl Pmap {
     /// The numbers of the leaves that exist and cover some page of
     /// `[start, end)`, in order. Probes the range's leaf numbers or scans
     /// the table, whichever is shorter.
-    fn leaves_within(&self, start: Vpn, end: Vpn) -> Vec<u64> {
+    pub(crate) fn leaves_within(&self, start: Vpn, end: Vpn) -> Vec<u64> {
         if start >= end {
             return Vec::new();
         }

@@ -545,6 +545,7 @@ impl Report {
             work_by_op: s
                 .by_op
                 .iter()
+                .filter(|(_, tally)| tally.ops > 0)
                 .map(|(name, tally)| {
                     let work = Work::counted(&tally.work, tally.copied, tally.zero_filled, run.page_size);
                     (name.to_string(), OpWork { ops: tally.ops, faults: Faults::from_counts(&tally.faults), work })

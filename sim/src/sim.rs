@@ -223,7 +223,7 @@ impl Sim {
     /// Panics if an invariant breaks while checking is on: that is a bug in
     /// the model, and the message names the ids and values.
     pub fn apply(&mut self, op: &Op) -> Result<KernReturn, SimError> {
-        self.world.recorder.stats.op_name = op.name();
+        self.world.recorder.stats.begin_op(op.name());
         let code = self.dispatch(op)?;
         self.world.emit(Event::OpFinished { kern_return: code });
         self.op_index += 1;

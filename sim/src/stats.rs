@@ -85,12 +85,11 @@ pub struct Stats {
     pub chains_changed: bool,
     /// Kernel work by kind (`WorkKind::index`).
     pub work: [u64; WorkKind::ALL.len()],
-    /// The op being applied (set by the simulator before it starts), and
-    /// what it has cost so far.
-    pub op_name: &'static str,
-    pub op_tally: OpTally,
-    /// What each kind of op cost, summed over the run, by op name.
-    pub by_op: BTreeMap<&'static str, OpTally>,
+    /// What each kind of op cost, summed over the run: (op name, tally),
+    /// in the order the kinds first came. A handful of kinds, so a short
+    /// list beats a map; `op_slot` is the one the op being applied adds to.
+    pub by_op: Vec<(&'static str, OpTally)>,
+    pub op_slot: usize,
 }
 
 /// What ops of one kind cost: how many there were, their faults by kind,
@@ -104,21 +103,31 @@ pub struct OpTally {
     pub zero_filled: u64,
 }
 
-impl OpTally {
-    fn add(&mut self, other: &OpTally) {
-        self.ops += other.ops;
-        for (sum, add) in self.faults.iter_mut().zip(other.faults) {
-            *sum += add;
-        }
-        for (sum, add) in self.work.iter_mut().zip(other.work) {
-            *sum += add;
-        }
-        self.copied += other.copied;
-        self.zero_filled += other.zero_filled;
-    }
-}
-
 impl Stats {
+    /// An op of kind `name` starts: its faults and work go to that kind's
+    /// tally. Called by the simulator before it applies the op; the names
+    /// are the ops' static names, so the same kind is usually found at
+    /// once by address.
+    #[inline]
+    pub fn begin_op(&mut self, name: &'static str) {
+        if self.by_op.get(self.op_slot).is_some_and(|(kind, _)| std::ptr::eq(*kind, name)) {
+            return;
+        }
+        self.op_slot = match self.by_op.iter().position(|(kind, _)| *kind == name) {
+            Some(slot) => slot,
+            None => {
+                self.by_op.push((name, OpTally::default()));
+                self.by_op.len() - 1
+            }
+        };
+    }
+
+    /// The tally of the op being applied (none before the first op).
+    #[inline]
+    fn tally(&mut self) -> Option<&mut OpTally> {
+        self.by_op.get_mut(self.op_slot).map(|(_, tally)| tally)
+    }
+
     /// Folds one event into the counters.
     #[inline]
     pub fn apply(&mut self, event: &Event) {
@@ -131,7 +140,9 @@ impl Stats {
             }
             Event::Fault { task, kind, depth, .. } => {
                 self.faults[kind.index()] += 1;
-                self.op_tally.faults[kind.index()] += 1;
+                if let Some(tally) = self.tally() {
+                    tally.faults[kind.index()] += 1;
+                }
                 self.faults_by_task.entry(task).or_default()[kind.index()] += 1;
                 self.chain_steps += u64::from(depth);
             }
@@ -141,13 +152,15 @@ impl Stats {
                 self.kern_returns[slot] += 1;
                 self.resident_peak = self.resident_peak.max(self.resident);
                 self.objects_alive_peak = self.objects_alive_peak.max(self.objects_alive);
-                let mut finished = std::mem::take(&mut self.op_tally);
-                finished.ops = 1;
-                self.by_op.entry(self.op_name).or_default().add(&finished);
+                if let Some(tally) = self.tally() {
+                    tally.ops += 1;
+                }
             }
             Event::Work { kind, count } => {
                 self.work[kind.index()] += count;
-                self.op_tally.work[kind.index()] += count;
+                if let Some(tally) = self.tally() {
+                    tally.work[kind.index()] += count;
+                }
             }
             Event::ObjectCreated { .. } => {
                 self.objects_created += 1;
@@ -162,7 +175,9 @@ impl Stats {
             Event::PageZeroFilled { .. } => {
                 self.resident += 1;
                 self.zero_filled += 1;
-                self.op_tally.zero_filled += 1;
+                if let Some(tally) = self.tally() {
+                    tally.zero_filled += 1;
+                }
             }
             Event::PagePagedIn { .. } => {
                 self.resident += 1;
@@ -171,12 +186,16 @@ impl Stats {
             Event::PageCopied { .. } => {
                 self.resident += 1;
                 self.copied += 1;
-                self.op_tally.copied += 1;
+                if let Some(tally) = self.tally() {
+                    tally.copied += 1;
+                }
             }
             Event::PagePushed { .. } => {
                 self.resident += 1;
                 self.copied += 1;
-                self.op_tally.copied += 1;
+                if let Some(tally) = self.tally() {
+                    tally.copied += 1;
+                }
                 self.push_copy += 1;
             }
             Event::PageMoved { .. } => self.moved += 1,

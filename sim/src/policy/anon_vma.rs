@@ -30,7 +30,7 @@
 //! `anon_vma_clone`, `unlink_anon_vmas`), commits 5beb49305251 (2010, the
 //! chains) and 7a3ef208e662 (2015, reuse).
 
-use std::collections::BTreeMap;
+use rustc_hash::FxHashMap;
 
 use crate::event::WorkKind;
 use crate::ids::ObjectId;
@@ -41,10 +41,12 @@ use crate::world::World;
 pub struct AnonVmas {
     /// Reuse an idle `anon_vma` at fork (Linux 3.19 and later).
     reuse: bool,
-    /// A VMA (its page table) → its chain.
-    chains: BTreeMap<ObjectId, Chain>,
-    anon_vmas: BTreeMap<u32, AnonVma>,
-    next: u32,
+    /// A VMA (its page table) → its chain. Looked up at every anonymous
+    /// fault and never iterated, so a hash map (no order can leak out).
+    chains: FxHashMap<ObjectId, Chain>,
+    /// The `anon_vma`s by number; a freed number is reused.
+    anon_vmas: Vec<Option<AnonVma>>,
+    free: Vec<u32>,
 }
 
 /// One VMA's links: its own `anon_vma` (where its new pages go) and every
@@ -88,24 +90,25 @@ impl AnonVmas {
     /// `anon_vma` of its own — an idle one of the chain if reuse is on and
     /// one qualifies, else a new child of the parent's.
     pub fn fork(&mut self, w: &mut World, parent_table: ObjectId, child_table: ObjectId) {
-        let Some(parent) = self.chains.get(&parent_table).cloned() else { return };
+        let Some(parent) = self.chains.get(&parent_table) else { return };
+        let (parent_own, mut linked) = (parent.own, parent.linked.clone());
+        let reuse = self.reuse;
         let mut own = None;
-        for &linked in &parent.linked {
-            let a = self.anon_vmas.get_mut(&linked).expect("anon_vma: a linked anon_vma exists");
+        for &each in &linked {
+            let a = self.get(each);
             a.links += 1;
-            if self.reuse && own.is_none() && a.children < 2 && a.active == 0 {
-                own = Some(linked);
+            if reuse && own.is_none() && a.children < 2 && a.active == 0 {
+                own = Some(each);
             }
         }
-        let mut linked = parent.linked.clone();
         let own = match own {
             Some(reused) => {
                 self.get(reused).active += 1;
                 reused
             }
             None => {
-                let made = self.make(AnonVma { parent: Some(parent.own), children: 0, active: 1, links: 1 });
-                self.get(parent.own).children += 1;
+                let made = self.make(AnonVma { parent: Some(parent_own), children: 0, active: 1, links: 1 });
+                self.get(parent_own).children += 1;
                 linked.push(made);
                 made
             }
@@ -126,21 +129,31 @@ impl AnonVmas {
                 continue;
             }
             let parent = a.parent;
-            self.anon_vmas.remove(&linked);
-            if let Some(parent) = parent.and_then(|p| self.anon_vmas.get_mut(&p)) {
+            self.anon_vmas[linked as usize] = None;
+            self.free.push(linked);
+            if let Some(Some(parent)) = parent.and_then(|p| self.anon_vmas.get_mut(p as usize)) {
                 parent.children -= 1;
             }
         }
     }
 
     fn make(&mut self, anon_vma: AnonVma) -> u32 {
-        let id = self.next;
-        self.next += 1;
-        self.anon_vmas.insert(id, anon_vma);
-        id
+        match self.free.pop() {
+            Some(id) => {
+                self.anon_vmas[id as usize] = Some(anon_vma);
+                id
+            }
+            None => {
+                self.anon_vmas.push(Some(anon_vma));
+                (self.anon_vmas.len() - 1) as u32
+            }
+        }
     }
 
     fn get(&mut self, id: u32) -> &mut AnonVma {
-        self.anon_vmas.get_mut(&id).expect("anon_vma: a chained anon_vma exists")
+        match self.anon_vmas.get_mut(id as usize) {
+            Some(Some(anon_vma)) => anon_vma,
+            _ => panic!("anon_vma: {id} is chained but was freed"),
+        }
     }
 }

@@ -526,11 +526,15 @@ impl PageTables {
             w.work(WorkKind::PteCopied, copied);
             w.work(WorkKind::PageTablePage, new_leaves);
         }
-        let mut tables: Vec<u64> = ranges
-            .iter()
-            .flat_map(|&(start, end)| w.task(child).pmap.range(start, end).map(|(vpn, _)| vpn.0 / PTES_PER_TABLE))
-            .collect();
-        tables.dedup();
+        // The tables an on-demand fork shares: the child's leaves the
+        // ranges reach (a leaf is one table: `PTES_PER_TABLE` entries).
+        let mut tables: Vec<u64> = Vec::new();
+        if !counted {
+            let pmap = &w.task(child).pmap;
+            tables = ranges.iter().flat_map(|&(start, end)| pmap.leaves_within(start, end)).collect();
+            tables.sort_unstable();
+            tables.dedup();
+        }
         #[cfg(debug_assertions)]
         for &(start, end) in ranges {
             for (vpn, pte) in w.task(child).pmap.range(start, end) {
