@@ -220,6 +220,37 @@ mod huge_pages {
         assert_eq!(never.read_digest, split.read_digest);
     }
 
+    /// A fork copies and write-protects a huge page's one PMD, with no
+    /// page-table page: the work counters count it as one entry, where a
+    /// heap of 4 KiB pages costs 512 entries and a table page.
+    #[test]
+    fn a_fork_copies_one_entry_per_huge_page() {
+        let mut ops = heap();
+        ops.push(write(1, 0, 1));
+        ops.push(Op::Fork { parent: TaskId(1), child: TaskId(2) });
+        let fork_work = |thp| {
+            let report = run(PolicyKind::Linux, thp, &ops);
+            let w = &report.work_by_op["fork"].work;
+            (w.ptes_copied, w.ptes_write_protected, w.page_table_pages)
+        };
+        assert_eq!(fork_work(Thp::Copy), (1, 1, 0));
+        assert_eq!(fork_work(Thp::Never), (1, 1, 1), "one 4 KiB page written, one entry in one table");
+        let mut whole = heap();
+        whole.push(write(1, 0, HUGE));
+        whole.push(Op::Fork { parent: TaskId(1), child: TaskId(2) });
+        whole.push(Op::Fork { parent: TaskId(1), child: TaskId(3) });
+        let report = run(PolicyKind::Linux, Thp::Split, &whole);
+        let w = &report.work_by_op["fork"].work;
+        assert_eq!(
+            (w.ptes_copied, w.ptes_write_protected, w.page_table_pages),
+            (2, 1, 0),
+            "the second fork finds it read-only"
+        );
+        let report = run(PolicyKind::Linux, Thp::Never, &whole);
+        let w = &report.work_by_op["fork"].work;
+        assert_eq!((w.ptes_copied, w.ptes_write_protected, w.page_table_pages), (2 * HUGE, HUGE, 2));
+    }
+
     #[test]
     fn no_huge_page_where_2_mib_does_not_fit() {
         // From BASE (1 MiB), 4 MiB: one whole aligned block, [2 MiB, 4 MiB).

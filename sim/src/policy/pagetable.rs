@@ -245,6 +245,9 @@ pub struct PageTables {
     /// The child ranges whose page tables the fork under way copied, for
     /// `after_fork` to give the child read-only PTEs. Empty between forks.
     copied_at_fork: Vec<(Vpn, Vpn)>,
+    /// The tables (leaf numbers) of those ranges that a huge page maps
+    /// whole: one PMD each, copied as one entry (`thp.rs`).
+    huge_at_fork: Vec<u64>,
     /// Page tables made by `snapshot`, which overlapping windows may map
     /// (see the module docs). Forgotten when they are freed.
     snapshots: BTreeSet<ObjectId>,
@@ -266,6 +269,7 @@ impl PageTables {
             rules,
             zero: None,
             copied_at_fork: Vec::new(),
+            huge_at_fork: Vec::new(),
             snapshots: BTreeSet::new(),
             page_cache: PageCacheModel::default(),
             shared_tables: SharedTables::default(),
@@ -315,15 +319,43 @@ impl PageTables {
     /// level above is write-protected instead: the same effect on what the
     /// hardware allows, none of the per-entry work (`after_fork` counts the
     /// flush).
-    fn protect_source(&self, w: &mut World, task: TaskId, entry: &MapEntry, at_fork: bool) {
+    ///
+    /// A huge page is mapped by one PMD, so its 512 base entries here
+    /// count as one entry write-protected (`huge` are their tables).
+    fn protect_source(&self, w: &mut World, task: TaskId, entry: &MapEntry, at_fork: bool, huge: &[u64]) {
+        let prot = entry.prot.without(Prot::WRITE);
         match self.rules.fork_mmu {
             ForkMmu::ShareTables if at_fork => {
-                let prot = entry.prot.without(Prot::WRITE);
                 let _ = w.task_mut(task).pmap.protect_range(entry.start, entry.end, prot);
             }
-            ForkMmu::CopyReadOnly | ForkMmu::ShareTables => w.write_protect_range(task, entry),
+            ForkMmu::CopyReadOnly | ForkMmu::ShareTables if huge.is_empty() => w.write_protect_range(task, entry),
+            ForkMmu::CopyReadOnly | ForkMmu::ShareTables => {
+                let pmap = &mut w.task_mut(task).pmap;
+                let mut lowered = 0;
+                for &table in huge {
+                    let first = Vpn(table * PTES_PER_TABLE);
+                    lowered += pmap.protect_range(first, first.plus(PTES_PER_TABLE), prot).entries.min(1);
+                }
+                lowered += pmap.protect_range(entry.start, entry.end, prot).entries;
+                w.work(WorkKind::PteWriteProtected, lowered);
+                w.work(WorkKind::TlbFlush, u64::from(lowered > 0));
+            }
             ForkMmu::FlushParent => w.pmap_remove(task, entry.start, entry.end),
         }
+    }
+
+    /// The tables (leaf numbers) of `entry` that a huge page of its table
+    /// maps whole.
+    fn huge_tables(&self, w: &World, entry: &MapEntry) -> Vec<u64> {
+        if self.rules.thp == Thp::Never {
+            return Vec::new();
+        }
+        (entry.start.0.div_ceil(HUGE_PAGES)..entry.end.0 / HUGE_PAGES)
+            .filter(|&table| {
+                let first = Vpn(table * HUGE_PAGES);
+                self.huge.pages(w, entry.object, entry.pindex(first)).is_some()
+            })
+            .collect()
     }
 
     /// The fault proper: `unshare` a table shared since an on-demand
@@ -501,14 +533,16 @@ impl PageTables {
     /// the same page in its table (its table is a copy of the parent's, and
     /// the checker holds every valid PTE to what the table holds). Copied a
     /// leaf at a time, as `copy_pte_range` copies a page-table page.
-    /// Counts the entries and leaves as work when `counted`; returns the
-    /// numbers of the child's tables that received entries, in order.
+    /// Counts the entries and leaves as work when `counted` says which
+    /// tables huge pages map whole (one PMD copied each, no table page);
+    /// with `None`, returns the numbers of the child's tables that received
+    /// entries, in order.
     fn copy_ptes_read_only(
         w: &mut World,
         parent: TaskId,
         child: TaskId,
         ranges: &[(Vpn, Vpn)],
-        counted: bool,
+        counted: Option<&[u64]>,
     ) -> Vec<u64> {
         let now = w.pages.now();
         let mut child_pmap = std::mem::take(&mut w.task_mut(child).pmap);
@@ -521,15 +555,23 @@ impl PageTables {
             copied += done.entries;
             new_leaves += done.new_leaves;
         }
+        if let Some(huge) = counted {
+            for &table in huge {
+                let first = Vpn(table * PTES_PER_TABLE);
+                let entries = child_pmap.range(first, first.plus(PTES_PER_TABLE)).count() as u64;
+                copied -= entries.saturating_sub(1);
+                new_leaves -= u64::from(entries > 0);
+            }
+        }
         w.task_mut(child).pmap = child_pmap;
-        if counted {
+        if counted.is_some() {
             w.work(WorkKind::PteCopied, copied);
             w.work(WorkKind::PageTablePage, new_leaves);
         }
         // The tables an on-demand fork shares: the child's leaves the
         // ranges reach (a leaf is one table: `PTES_PER_TABLE` entries).
         let mut tables: Vec<u64> = Vec::new();
-        if !counted {
+        if counted.is_none() {
             let pmap = &w.task(child).pmap;
             tables = ranges.iter().flat_map(|&(start, end)| pmap.leaves_within(start, end)).collect();
             tables.sort_unstable();
@@ -843,10 +885,12 @@ impl Policy for PageTables {
         } else if self.rules.copy_only_anonymous_tables && !self.holds_anonymous(w, entry) {
             empty_table_like(w, entry)
         } else {
+            let huge = self.huge_tables(w, entry);
             let table = copy_table(w, entry);
             self.huge.fork(entry.object, entry.offset.0..entry.offset.0 + entry.pages(), table);
-            self.protect_source(w, parent, entry, true);
+            self.protect_source(w, parent, entry, true, &huge);
             self.copied_at_fork.push((entry.start, entry.end));
+            self.huge_at_fork.extend(huge);
             table
         };
         if self.rules.anon_vma.is_some() && !entry.shared {
@@ -870,12 +914,13 @@ impl Policy for PageTables {
     fn after_fork(&mut self, w: &mut World, parent: TaskId, child: TaskId) {
         self.page_cache.fork(parent, child);
         let copied = std::mem::take(&mut self.copied_at_fork);
+        let huge = std::mem::take(&mut self.huge_at_fork);
         match self.rules.fork_mmu {
             ForkMmu::CopyReadOnly => {
-                Self::copy_ptes_read_only(w, parent, child, &copied, true);
+                Self::copy_ptes_read_only(w, parent, child, &copied, Some(&huge));
             }
             ForkMmu::ShareTables => {
-                let tables = Self::copy_ptes_read_only(w, parent, child, &copied, false);
+                let tables = Self::copy_ptes_read_only(w, parent, child, &copied, None);
                 self.shared_tables.share(w, parent, child, &tables);
                 w.work(WorkKind::TlbFlush, u64::from(!tables.is_empty()));
             }
@@ -891,7 +936,7 @@ impl Policy for PageTables {
             snapshot_shared(w, entry)
         } else {
             let table = copy_table(w, entry);
-            self.protect_source(w, task, entry, false);
+            self.protect_source(w, task, entry, false, &[]);
             table
         };
         self.snapshots.insert(table);

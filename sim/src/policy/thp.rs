@@ -26,9 +26,10 @@
 //! that the table maps as one block ([`HugeBlocks`]), their pages made,
 //! copied or reused together, and entered in the task's page table all at
 //! once. The model's page table has no PMD level, so the work counters
-//! still count a huge page's entries one by one where a fork copies,
-//! write-protects or removes them (512 where the kernel touches one PMD):
-//! they overstate what a fork of THP memory costs. Reads of untouched
+//! make up for it: a fork counts one entry copied and one write-protected
+//! per huge page, and no page-table page (`pagetable.rs`), as
+//! `copy_huge_pmd` does; removing a huge page (unmap, exit) still counts
+//! its 512 base entries. Reads of untouched
 //! memory still map the 4 KiB zero page (Linux maps the huge zero page),
 //! so a block first read and then written is not made huge. Only with
 //! 4 KiB base pages; shared (shmem) memory and file mappings get no huge
