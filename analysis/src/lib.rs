@@ -4,8 +4,10 @@
 //! import, capture). It reads what `sim` reports and never changes a world
 //! except by applying ops.
 
+pub mod calibrate;
 pub mod charts;
 pub mod compare;
+pub mod costs;
 pub mod exit;
 pub mod exit_tracer;
 pub mod feed;

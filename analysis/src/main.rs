@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use analysis::compare;
+use analysis::costs::{NamedProfile, Prediction, PricedReport, predict};
 use analysis::exit;
 use analysis::record::RecordError;
 use analysis::replay::replay_file;
@@ -80,6 +81,11 @@ enum Command {
         /// 2 MiB, Linux before 5.8). Needs 4K pages.
         #[arg(long, default_value = "never", value_parser = ["never", "split", "copy"])]
         thp: String,
+        /// Price the run with a cost profile made by `cowsim calibrate`
+        /// (docs/costs.md): a predicted time in the summary, a `predicted`
+        /// section in the JSON.
+        #[arg(long, value_name = "PROFILE")]
+        costs: Option<PathBuf>,
     },
     /// Run every input under every policy; write reports, a summary and charts.
     ///
@@ -106,6 +112,38 @@ enum Command {
         /// default in debug builds).
         #[arg(long)]
         check: bool,
+        /// Price every run with a cost profile made by `cowsim calibrate`
+        /// (docs/costs.md): predicted times in the summary and the reports.
+        #[arg(long, value_name = "PROFILE")]
+        costs: Option<PathBuf>,
+    },
+    /// Measure this machine's kernel and write a cost profile for --costs.
+    ///
+    /// Times small probes on the real kernel (page faults of each kind,
+    /// forks of 16 MiB to 1 GiB of written memory, fork+exec and
+    /// posix_spawn of /bin/true, unmaps...; medians of repeats, about fifteen
+    /// seconds), derives a price in nanoseconds for each count a report
+    /// makes, and checks the prices on the fork curve. docs/costs.md says
+    /// what each probe does and how each price is derived. Run it on an
+    /// idle machine: other work makes every figure slower and noisier.
+    Calibrate {
+        /// Where to write the profile (JSON, schema cowsim.costs/1); `-`
+        /// (the default) for stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Small sizes and few repeats: under a second, for tests; the
+        /// prices are rougher.
+        #[arg(long)]
+        quick: bool,
+        /// Measure nothing: print how the profile PROFILE, made earlier,
+        /// predicts the fork curve it measured.
+        #[arg(long, value_name = "PROFILE", conflicts_with_all = ["output", "quick", "rederive"])]
+        check: Option<PathBuf>,
+        /// Measure nothing: derive the prices of PROFILE again from its
+        /// measurements, as the simulator counts today (after a change to
+        /// the work counters), and write the profile to --output.
+        #[arg(long, value_name = "PROFILE", conflicts_with = "quick")]
+        rederive: Option<PathBuf>,
     },
     /// List the policies, one line each, with the kernel sources they follow.
     Policies,
@@ -331,8 +369,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             progress: std::io::stderr().is_terminal(),
             ..compare::Options::suite("results")
         }),
-        Some(Command::Compare { inputs, policies, out, sample_every, check }) => {
+        Some(Command::Compare { inputs, policies, out, sample_every, check, costs }) => {
             let policies = policies.iter().map(|p| parse_policies(p)).collect::<anyhow::Result<Vec<_>>>()?;
+            let costs = costs.as_deref().map(|path| load_profile(path, 4096)).transpose()?;
             compare_command(compare::Options {
                 inputs,
                 policies: policies.concat(),
@@ -340,7 +379,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 sample_every,
                 check_invariants: check || cfg!(debug_assertions),
                 progress: std::io::stderr().is_terminal(),
+                costs,
             })
+        }
+        Some(Command::Calibrate { check: Some(profile), .. }) => {
+            let profile = analysis::costs::load(&profile)?;
+            print_to_stdout(&validation_text(&profile.profile))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Calibrate { output, rederive: Some(profile), .. }) => {
+            rederive_command(&profile, output.filter(|path| !analysis::output::is_stdout(path)))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Calibrate { output, quick, .. }) => {
+            calibrate_command(output.filter(|path| !analysis::output::is_stdout(path)), quick)?;
+            Ok(ExitCode::SUCCESS)
         }
         Some(Command::Policies) => {
             let mut text = String::new();
@@ -421,12 +474,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print_to_stdout(&generate::list())?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Run { trace, policy, json, sample_every, check, page_cache, page_size, thp }) => {
+        Some(Command::Run { trace, policy, json, sample_every, check, page_cache, page_size, thp, costs }) => {
             let thp = sim::Thp::parse(&thp).unwrap_or_default();
             if thp != sim::Thp::Never && page_size != 4096 {
                 anyhow::bail!("--thp {} needs 4K pages: a huge page here is 512 pages of 4 KiB", thp.name());
             }
             let policies = parse_policies(&policy)?;
+            let costs = costs.as_deref().map(|path| load_profile(path, page_size)).transpose()?;
             let capture = analysis::feed::Feed::of_source(analysis::feed::Source::File(trace.clone())).importer();
             let warm = page_cache.map_or(capture.is_some(), |cache| cache == "warm");
             let cache = if warm { PageCache::Warm } else { PageCache::Cold };
@@ -437,11 +491,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .page_size(page_size)
                 .thp(thp);
             let reports = replay_file(&trace, &policies, &config)?;
-            let text = match (json, reports.as_slice()) {
-                (true, [one]) => serde_json::to_string_pretty(one)?,
-                (true, many) => serde_json::to_string_pretty(many)?,
-                (false, [one]) => summary::single(one),
-                (false, many) => summary::side_by_side(many),
+            let predictions: Vec<Prediction> =
+                costs.iter().flat_map(|profile| reports.iter().map(|report| predict(report, profile))).collect();
+            let priced: Vec<PricedReport> =
+                reports.iter().zip(&predictions).map(|(r, p)| PricedReport::new(r, p)).collect();
+            let text = match (json, reports.as_slice(), priced.as_slice()) {
+                (true, [one], []) => serde_json::to_string_pretty(one)?,
+                (true, [_], [one]) => serde_json::to_string_pretty(one)?,
+                (true, many, []) => serde_json::to_string_pretty(many)?,
+                (true, _, many) => serde_json::to_string_pretty(many)?,
+                (false, [one], _) => summary::single(one, predictions.first()),
+                (false, many, _) => summary::side_by_side(many, &predictions),
             };
             print_to_stdout(&format!("{}\n", text.trim_end()))?;
             Ok(ExitCode::SUCCESS)
@@ -472,6 +532,12 @@ fn compare_command(options: compare::Options) -> anyhow::Result<ExitCode> {
     if let Some(table) = compare::table::agreement_text(summary) {
         text.push_str(&table);
     }
+    if let Some(costs) = &summary.costs {
+        text.push_str(&format!(
+            "predicted times (summary.md, the predicted_* columns): the cost profile {}, measured on {}\n",
+            costs.profile, costs.machine
+        ));
+    }
     print_to_stdout(&text)?;
     for problem in &summary.problems {
         eprintln!("cowsim: {problem}");
@@ -480,6 +546,83 @@ fn compare_command(options: compare::Options) -> anyhow::Result<ExitCode> {
         eprintln!("cowsim: left out: {rejected}");
     }
     Ok(ExitCode::from(outcome.exit_code()))
+}
+
+/// The cost profile at `path`, for runs with pages of `page_size` bytes:
+/// its prices are per page of the size it was measured with.
+fn load_profile(path: &std::path::Path, page_size: u64) -> anyhow::Result<NamedProfile> {
+    let profile = analysis::costs::load(path)?;
+    let measured_with = profile.profile.machine.page_size;
+    if measured_with != page_size {
+        anyhow::bail!(
+            "{}: the profile prices {measured_with}-byte pages, but the run uses {page_size}-byte pages",
+            path.display()
+        );
+    }
+    Ok(profile)
+}
+
+/// `cowsim calibrate`: checks the output, measures (saying what, on a
+/// terminal), writes the profile, and prints how it predicts the fork
+/// curve it measured (to stderr when the profile goes to stdout).
+fn calibrate_command(output: Option<PathBuf>, quick: bool) -> anyhow::Result<()> {
+    use analysis::calibrate;
+    if let Some(path) = &output {
+        analysis::output::check_file_target(path, &[])?;
+    }
+    if let Some(warning) = calibrate::busy_machine_warning() {
+        eprintln!("cowsim calibrate: {warning}");
+    }
+    let on_terminal = std::io::stderr().is_terminal();
+    let mut say = |what: &str| {
+        if on_terminal {
+            eprintln!("cowsim calibrate: measuring {what}");
+        }
+    };
+    let profile = calibrate::calibrate(&calibrate::Plan::new(quick), &mut say)?;
+    let validation = validation_text(&profile);
+    for note in &profile.notes {
+        eprintln!("cowsim calibrate: note: {note}");
+    }
+    match output {
+        Some(path) => {
+            analysis::output::write_file(&path, calibrate::profile_json(&profile).as_bytes(), &[])?;
+            print_to_stdout(&format!("wrote {}\n{validation}", path.display()))
+        }
+        None => {
+            eprint!("{validation}");
+            print_to_stdout(&calibrate::profile_json(&profile))
+        }
+    }
+}
+
+/// `cowsim calibrate --rederive`: the profile's prices derived again from
+/// its own measurements, written like a new profile (the file may be the
+/// one read: it is replaced only once the new one is written).
+fn rederive_command(path: &std::path::Path, output: Option<PathBuf>) -> anyhow::Result<()> {
+    use analysis::calibrate;
+    let mut profile = analysis::costs::load(path)?.profile;
+    let derived = calibrate::derive::derive(&profile.measured, profile.machine.page_size)?;
+    profile.costs = derived.costs;
+    profile.notes = derived.notes;
+    let text = calibrate::profile_json(&profile);
+    match output {
+        Some(output) => {
+            analysis::output::write_file(&output, text.as_bytes(), &[])?;
+            print_to_stdout(&format!("wrote {}\n{}", output.display(), validation_text(&profile)))
+        }
+        None => print_to_stdout(&text),
+    }
+}
+
+/// How `profile` predicts the fork curve it measured, as a table.
+fn validation_text(profile: &analysis::costs::Profile) -> String {
+    use analysis::calibrate::validate;
+    format!(
+        "cost profile for {}: predicted against measured on its fork curve\n{}",
+        profile.machine,
+        validate::table(&validate::rows(profile))
+    )
 }
 
 /// `cowsim view`: checks the output before any work, makes the page and

@@ -6,6 +6,8 @@ use std::fmt::Write;
 use sim::report::Report;
 
 use crate::compare::table::fraction_text;
+use crate::costs::Prediction;
+use crate::costs::predict::duration_text;
 
 /// The rows of the side-by-side table: a label and how to read it off a
 /// report.
@@ -114,8 +116,9 @@ pub fn faults_by_task_line(r: &Report) -> Option<String> {
     })
 }
 
-/// One report as a few lines of prose-like text.
-pub fn single(r: &Report) -> String {
+/// One report as a few lines of prose-like text; with its predicted
+/// time when a cost profile priced it.
+pub fn single(r: &Report, prediction: Option<&Prediction>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} under {}: {} ops, {} page accesses", r.trace, r.policy, r.ops, r.accesses);
     let codes: Vec<String> = r.kern_returns.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{n} {k}")).collect();
@@ -160,6 +163,9 @@ pub fn single(r: &Report) -> String {
             import.lost_events, import.recorded_or_lost_events
         );
     }
+    if let Some(prediction) = prediction {
+        let _ = writeln!(out, "  {}", prediction.line());
+    }
     let _ = writeln!(out, "  read digest {}", r.read_digest);
     out
 }
@@ -199,15 +205,35 @@ pub fn exit_residency_line(r: &Report) -> Option<String> {
     ))
 }
 
+/// Rows `predicted time`, `  in faults`, `  fork latency` (the last only
+/// when a run forked); none without predictions.
+fn predicted_rows(predictions: &[Prediction]) -> Vec<(String, Vec<String>)> {
+    if predictions.is_empty() {
+        return Vec::new();
+    }
+    let mut rows = vec![
+        ("predicted time".to_string(), predictions.iter().map(|p| duration_text(p.total_ns)).collect()),
+        ("  in faults".to_string(), predictions.iter().map(|p| duration_text(p.faults_ns)).collect()),
+    ];
+    if predictions.iter().any(|p| p.fork_latency_ns.is_some()) {
+        let fork = |p: &Prediction| p.fork_latency_ns.map_or_else(|| "-".to_string(), duration_text);
+        rows.push(("  fork latency".to_string(), predictions.iter().map(fork).collect()));
+    }
+    rows
+}
+
 /// How a report agrees with a real capture, when it was compared with one.
 type Agreement = fn(&Report) -> Option<f64>;
 
-/// Several reports of one trace side by side, a column per policy.
-pub fn side_by_side(reports: &[Report]) -> String {
+/// Several reports of one trace side by side, a column per policy; with
+/// their predicted times when a cost profile priced them (one prediction
+/// per report, or none).
+pub fn side_by_side(reports: &[Report], predictions: &[Prediction]) -> String {
     let Some(first) = reports.first() else { return String::new() };
     let mut rows: Vec<(String, Vec<String>)> =
         ROWS.iter().map(|(label, get)| (label.to_string(), reports.iter().map(get).collect())).collect();
     rows.extend(faults_by_task_rows(reports));
+    rows.extend(predicted_rows(predictions));
     let label_width = rows.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
     let widths: Vec<usize> = reports
         .iter()
@@ -242,6 +268,13 @@ pub fn side_by_side(reports: &[Report]) -> String {
             let _ = write!(out, "  {cell:>w$}");
         }
         out.push('\n');
+    }
+    if let Some(prediction) = predictions.first() {
+        let _ = writeln!(
+            out,
+            "predicted times: the cost profile {}, measured on {}",
+            prediction.profile, prediction.machine
+        );
     }
     let digests: std::collections::BTreeSet<&str> = reports.iter().map(|r| r.read_digest.as_str()).collect();
     if digests.len() > 1 {

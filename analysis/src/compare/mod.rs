@@ -51,6 +51,7 @@ use workloads::trace::TraceError;
 
 use crate::charts::ChartError;
 use crate::charts::comparison::{self, AgreementRow, InputRuns, PolicyRun};
+use crate::costs::{NamedProfile, Prediction, PricedReport, predict};
 use crate::exit;
 use crate::output::{self, OutputError};
 use crate::replay::{self, ReplayError};
@@ -88,6 +89,8 @@ pub struct Options {
     pub check_invariants: bool,
     /// Show a progress bar (the caller decides: only on a terminal).
     pub progress: bool,
+    /// Price every run with this cost profile (`--costs`, docs/costs.md).
+    pub costs: Option<NamedProfile>,
 }
 
 impl Options {
@@ -100,6 +103,7 @@ impl Options {
             sample_every: None,
             check_invariants: false,
             progress: false,
+            costs: None,
         }
     }
 }
@@ -213,8 +217,13 @@ pub fn compare(options: &Options) -> Result<Outcome, CompareError> {
     let infos = inputs.iter().zip(&sample_every).map(|(input, every)| input_info(input, *every)).collect();
     let mut summary = summarise(infos, &policies, reference, &runs);
     summary.rejected = rejected.iter().map(ToString::to_string).collect();
+    let predictions: Option<Vec<Prediction>> =
+        options.costs.as_ref().map(|profile| runs.iter().map(|run| predict(&run.report, profile)).collect());
+    if let (Some(profile), Some(predictions)) = (&options.costs, &predictions) {
+        table::price_rows(&mut summary, predictions, profile);
+    }
 
-    let mut files = report_files(&inputs, &runs);
+    let mut files = report_files(&inputs, &runs, predictions.as_deref());
     files.extend(summary_files(&summary));
     files.extend(chart_files(&inputs, &policies, &runs, &summary.fidelity, &progress)?);
     if options.inputs.is_empty() {
@@ -365,6 +374,7 @@ pub fn summarise(inputs: Vec<InputInfo>, policies: &[PolicyKind], reference: Pol
         fidelity,
         problems,
         rejected: Vec::new(),
+        costs: None,
     }
 }
 
@@ -388,11 +398,17 @@ fn pretty_json(value: &impl serde::Serialize) -> Vec<u8> {
     text.into_bytes()
 }
 
-fn report_files(inputs: &[PreparedInput], runs: &[Run]) -> Vec<OutputFile> {
+/// Each run's report; with a cost profile, with its `predicted` section.
+fn report_files(inputs: &[PreparedInput], runs: &[Run], predictions: Option<&[Prediction]>) -> Vec<OutputFile> {
     runs.iter()
-        .map(|run| {
+        .enumerate()
+        .map(|(index, run)| {
             let path = Path::new("runs").join(&inputs[run.input].label).join(format!("{}.json", run.policy.name()));
-            (path, pretty_json(&run.report))
+            let bytes = match predictions {
+                Some(predictions) => pretty_json(&PricedReport::new(&run.report, &predictions[index])),
+                None => pretty_json(&run.report),
+            };
+            (path, bytes)
         })
         .collect()
 }

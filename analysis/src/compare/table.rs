@@ -25,6 +25,8 @@ use serde::Serialize;
 use sim::PolicyKind;
 use sim::report::Report;
 
+use crate::costs::{NamedProfile, Prediction};
+
 /// One finished (or failed) run: an input under a policy.
 #[derive(Debug)]
 pub struct Run {
@@ -139,6 +141,31 @@ pub struct Row {
     pub digest_check: DigestCheck,
     /// `ok` or `failed`.
     pub status: &'static str,
+    /// The predicted times, when the comparison was given a cost profile
+    /// (`--costs`); without one the row has none of these keys.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub predicted: Option<RowTimes>,
+}
+
+/// A run's predicted times (docs/costs.md), in nanoseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RowTimes {
+    /// The whole run.
+    pub predicted_ns: u64,
+    /// The part in page faults.
+    pub predicted_faults_ns: u64,
+    /// The mean fork; `None` (`null`, an empty cell) for a run without a fork.
+    pub predicted_fork_ns: Option<u64>,
+}
+
+impl RowTimes {
+    pub fn of(prediction: &Prediction) -> RowTimes {
+        RowTimes {
+            predicted_ns: prediction.total_ns,
+            predicted_faults_ns: prediction.faults_ns,
+            predicted_fork_ns: prediction.fork_latency_ns,
+        }
+    }
 }
 
 impl Row {
@@ -179,6 +206,7 @@ impl Row {
             read_digest: r.read_digest.clone(),
             digest_check,
             status: if run.failure.is_some() { "failed" } else { "ok" },
+            predicted: None,
         }
     }
 }
@@ -256,15 +284,32 @@ pub const COLUMNS: &[Column] = &[
     ("status", |r| r.status.to_string()),
 ];
 
+/// The columns a comparison with a cost profile adds after [`COLUMNS`].
+pub const PREDICTED_COLUMNS: &[Column] = &[
+    ("predicted_ns", |r| r.predicted.as_ref().map_or_else(String::new, |p| p.predicted_ns.to_string())),
+    ("predicted_faults_ns", |r| r.predicted.as_ref().map_or_else(String::new, |p| p.predicted_faults_ns.to_string())),
+    ("predicted_fork_ns", |r| {
+        r.predicted.as_ref().and_then(|p| p.predicted_fork_ns).map_or_else(String::new, |ns| ns.to_string())
+    }),
+];
+
+/// The columns of these rows: [`COLUMNS`], and [`PREDICTED_COLUMNS`] when
+/// the rows were priced.
+fn columns_of(rows: &[Row]) -> Vec<Column> {
+    let priced = rows.iter().any(|row| row.predicted.is_some());
+    COLUMNS.iter().chain(if priced { PREDICTED_COLUMNS } else { &[] }).copied().collect()
+}
+
 /// `summary.csv`: a header line and one line per row (RFC 4180 quoting
 /// where a cell needs it).
 pub fn csv(rows: &[Row]) -> String {
     let mut out = String::new();
-    let header: Vec<&str> = COLUMNS.iter().map(|(name, _)| *name).collect();
+    let columns = columns_of(rows);
+    let header: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
     out.push_str(&header.join(","));
     out.push('\n');
     for row in rows {
-        let cells: Vec<String> = COLUMNS.iter().map(|(_, cell)| csv_cell(&cell(row))).collect();
+        let cells: Vec<String> = columns.iter().map(|(_, cell)| csv_cell(&cell(row))).collect();
         out.push_str(&cells.join(","));
         out.push('\n');
     }
@@ -310,6 +355,28 @@ pub struct Summary {
     /// `summary.json` when every input was good.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub rejected: Vec<String>,
+    /// The cost profile the rows' predicted times come from; absent
+    /// without `--costs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub costs: Option<CostsInfo>,
+}
+
+/// Which profile priced a comparison.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CostsInfo {
+    /// The profile's file name.
+    pub profile: String,
+    /// The machine it was measured on.
+    pub machine: String,
+}
+
+/// Prices every row with `profile`: each run's prediction, in the order of
+/// `runs` (the rows' order), and the summary's `costs`.
+pub fn price_rows(summary: &mut Summary, predictions: &[Prediction], profile: &NamedProfile) {
+    for (row, prediction) in summary.runs.iter_mut().zip(predictions) {
+        row.predicted = Some(RowTimes::of(prediction));
+    }
+    summary.costs = Some(CostsInfo { profile: profile.name.clone(), machine: profile.profile.machine.to_string() });
 }
 
 /// How well each policy faulted where the real kernel did, on one input
@@ -436,10 +503,15 @@ pub fn markdown(summary: &Summary) -> String {
         ("read_digest", "read digest"),
         ("digest_check", "digest check"),
     ];
+    const PREDICTED: &[(&str, &str)] =
+        &[("predicted_ns", "predicted ns"), ("predicted_faults_ns", "in faults ns"), ("predicted_fork_ns", "fork ns")];
+    let every_column = columns_of(&summary.runs);
+    let priced = summary.costs.is_some();
     let columns: Vec<Column> = HEADLINE
         .iter()
+        .chain(if priced { PREDICTED } else { &[] })
         .map(|(key, title)| {
-            let cell = COLUMNS.iter().find(|(name, _)| name == key).expect("headline columns are CSV columns").1;
+            let cell = every_column.iter().find(|(name, _)| name == key).expect("headline columns are CSV columns").1;
             (*title, cell)
         })
         .collect();
@@ -470,6 +542,13 @@ pub fn markdown(summary: &Summary) -> String {
         out.push('\n');
     }
     markdown_agreement(summary, &mut out);
+    if let Some(costs) = &summary.costs {
+        let _ = writeln!(
+            out,
+            "Predicted times are priced with the cost profile `{}`, measured on {} (docs/costs.md).\n",
+            costs.profile, costs.machine
+        );
+    }
     let _ = writeln!(out, "## Every run\n");
     let titles: Vec<&str> = columns.iter().map(|(title, _)| *title).collect();
     let _ = writeln!(out, "| {} |", titles.join(" | "));
@@ -568,6 +647,7 @@ mod tests {
             }],
             problems: Vec::new(),
             rejected: Vec::new(),
+            costs: None,
         };
         assert!(markdown(&summary).contains("| python.perf | 4686 | 0.342 | 0.9996 |"), "{}", markdown(&summary));
         let text = agreement_text(&summary).unwrap();
@@ -612,7 +692,29 @@ mod tests {
             read_digest: String::new(),
             digest_check: DigestCheck::Reference,
             status: "ok",
+            predicted: None,
         }
+    }
+
+    /// Priced rows add three columns (a run without a fork leaves its
+    /// fork cell empty, `null` in JSON); unpriced rows keep the pinned
+    /// header.
+    #[test]
+    fn predicted_columns_only_with_a_profile() {
+        let plain = csv(&[row_for_test()]);
+        assert!(!plain.contains("predicted"), "{plain}");
+        let times = RowTimes { predicted_ns: 1500, predicted_faults_ns: 500, predicted_fork_ns: None };
+        let priced = csv(&[Row { predicted: Some(times), ..row_for_test() }]);
+        let (header, line) = priced.split_once('\n').unwrap();
+        assert!(header.ends_with(",status,predicted_ns,predicted_faults_ns,predicted_fork_ns"), "{header}");
+        assert!(line.ends_with(",ok,1500,500,\n"), "{line}");
+        let json = serde_json::to_value(Row {
+            predicted: Some(RowTimes { predicted_fork_ns: Some(7), ..times }),
+            ..row_for_test()
+        });
+        let json = json.unwrap();
+        assert_eq!((json["predicted_ns"].as_u64(), json["predicted_fork_ns"].as_u64()), (Some(1500), Some(7)));
+        assert!(serde_json::to_value(row_for_test()).unwrap().get("predicted_ns").is_none());
     }
 
     #[test]
