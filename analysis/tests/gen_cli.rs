@@ -100,8 +100,8 @@ fn bad_parameters_are_exit_2() {
         (vec!["gen", "fork-exit", "--param", "rounds"], "\"rounds\" is not a parameter setting; write NAME=VALUE"),
         (vec!["gen", "fork-exit", "-p", "rounds=2", "-p", "rounds=3"], "parameter rounds is given twice"),
         (
-            vec!["gen", "fork-exec"],
-            "unknown workload \"fork-exec\"; did you mean \"fork-exit\"? (known workloads: fork-exit,",
+            vec!["gen", "fork-exitt"],
+            "unknown workload \"fork-exitt\"; did you mean \"fork-exit\"? (known workloads: fork-exit,",
         ),
         (vec!["gen", "strandin"], "did you mean \"stranding\"?"),
         (vec!["gen", "bgsave", "--param", "pages=16K"], "pages is a count, not a size in bytes"),

@@ -238,7 +238,7 @@ mod tests {
         assert_eq!(
             find("forkexit").unwrap_err().to_string(),
             "unknown workload \"forkexit\"; did you mean \"fork-exit\"? (known workloads: fork-exit, live-children, \
-             stranding, bgsave, zygote, shell, build, mach-ipc, random)"
+             stranding, bgsave, zygote, shell, build, mach-ipc, random, fork-chain, fork-exec)"
         );
     }
 

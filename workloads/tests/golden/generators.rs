@@ -2,7 +2,7 @@
 // Regenerate by running `cargo test -p workloads --test generators` and
 // pasting what `default_output_is_pinned` prints, after checking the diff.
 
-const GOLDEN: [Golden; 9] = [
+const GOLDEN: [Golden; 11] = [
     Golden {
         name: "fork-exit",
         head: r#"# cowsim gen fork-exit --seed 1 --param rounds=2000 --param pages=64 --param writes=1
@@ -236,5 +236,56 @@ const GOLDEN: [Golden; 9] = [
 "#,
         lines: 5472,
         fnv: 0xe03fba52b3b59d7e,
+    },
+    Golden {
+        name: "fork-chain",
+        head: r#"# cowsim gen fork-chain --seed 1 --param generations=64 --param pages=16 --param writes=1
+# fork-chain: each process forks its successor and exits, generation after generation: Linux's anon_vma chains
+# Assumes 4 KiB pages and the default address range.
+{"op":"task_create","task":1}
+{"op":"vm_allocate","task":1,"addr":"0x10000000","size":"64K"}
+{"op":"write","task":1,"addr":"0x10000000","len":"64K"}
+{"op":"fork","parent":1,"child":2}
+{"op":"write","task":2,"addr":"0x1000d000","len":"4K"}
+{"op":"exit","task":1}
+{"op":"fork","parent":2,"child":3}
+{"op":"write","task":3,"addr":"0x10002000","len":"4K"}
+{"op":"exit","task":2}
+{"op":"fork","parent":3,"child":4}
+{"op":"write","task":4,"addr":"0x10007000","len":"4K"}
+{"op":"exit","task":3}
+{"op":"fork","parent":4,"child":5}
+{"op":"write","task":5,"addr":"0x1000b000","len":"4K"}
+{"op":"exit","task":4}
+{"op":"fork","parent":5,"child":6}
+{"op":"write","task":6,"addr":"0x10005000","len":"4K"}
+"#,
+        lines: 199,
+        fnv: 0x1d390dfc4aa2e505,
+    },
+    Golden {
+        name: "fork-exec",
+        head: r#"# cowsim gen fork-exec --seed 1 --param heap_mib=64 --param rounds=4 --param spawn=0
+# fork-exec: a parent with a large heap starts children by fork + exec or posix_spawn: fork latency against size
+# Assumes 4 KiB pages and the default address range.
+{"op":"task_create","task":1}
+{"op":"vm_allocate","task":1,"addr":"0x10000000","size":"64M"}
+{"op":"write","task":1,"addr":"0x10000000","len":"64M"}
+{"op":"fork","parent":1,"child":2}
+{"op":"exec","task":2}
+{"op":"exit","task":2}
+{"op":"fork","parent":1,"child":3}
+{"op":"exec","task":3}
+{"op":"exit","task":3}
+{"op":"fork","parent":1,"child":4}
+{"op":"exec","task":4}
+{"op":"exit","task":4}
+{"op":"fork","parent":1,"child":5}
+{"op":"exec","task":5}
+{"op":"exit","task":5}
+{"op":"read","task":1,"addr":"0x10000000","len":"64M"}
+"#,
+        lines: 19,
+        fnv: 0x317c19c5fa7eb902,
     },
 ];
