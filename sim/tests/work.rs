@@ -327,3 +327,35 @@ fn anon_vma_chains_grow_over_generations_unless_reused() {
         assert_eq!(per_fork, want, "reuse {reuse}: anon_vma_chains made by each generation's fork");
     }
 }
+
+/// A Linux fork flushes the parent's TLB once, after it has copied every
+/// mapping (`flush_tlb_mm` at the end of `dup_mmap`); the Mach family and
+/// the BSDs write-protect each map entry with a `pmap_protect` of its own.
+#[test]
+fn linux_flushes_once_per_fork_the_mach_family_once_per_entry() {
+    for policy in [PolicyKind::Linux, PolicyKind::GnuMach, PolicyKind::FreeBsd] {
+        let mut sim = Sim::new(policy, Config::default().check_invariants(true));
+        let mut ops = vec![Op::TaskCreate { task: TaskId(1) }];
+        for region in 0..3 {
+            let addr = BASE + region * 0x10_0000;
+            ops.push(Op::VmAllocate { task: TaskId(1), addr: Some(addr), size: 4 * P, anywhere: false });
+            ops.push(Op::Access(sim::AccessOp {
+                task: TaskId(1),
+                access: sim::Access::Write,
+                addr,
+                len: 4 * P,
+                value: None,
+                expect_value: None,
+                recorded: None,
+            }));
+        }
+        ops.push(Op::Fork { parent: TaskId(1), child: TaskId(2) });
+        for op in &ops {
+            assert!(sim.apply(op).is_ok(), "{policy}: {op:?}");
+        }
+        let report = sim.finish("flushes");
+        let fork = &report.work_by_op["fork"].work;
+        let want = if policy == PolicyKind::Linux { 1 } else { 3 };
+        assert_eq!((fork.tlb_flushes, fork.ptes_write_protected), (want, 12), "{policy}");
+    }
+}

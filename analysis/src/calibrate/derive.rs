@@ -242,7 +242,7 @@ fn steps(m: &Measured, page_size: u64) -> Result<Vec<Step>, DeriveError> {
 
 /// How many of the fork curve's smallest sizes the fork, exit and exec
 /// prices are fitted on: the larger sizes are left for the validation.
-pub const FIT_SIZES: usize = 3;
+pub const FIT_SIZES: usize = 5;
 
 fn point(ns: u64, twin: Twin) -> Point {
     Point { ns: ns as f64, quantities: twin.quantities() }

@@ -248,6 +248,9 @@ pub struct PageTables {
     /// The tables (leaf numbers) of those ranges that a huge page maps
     /// whole: one PMD each, copied as one entry (`thp.rs`).
     huge_at_fork: Vec<u64>,
+    /// The fork under way write-protected some of the parent's entries:
+    /// one TLB flush when it is done.
+    flush_after_fork: bool,
     /// Page tables made by `snapshot`, which overlapping windows may map
     /// (see the module docs). Forgotten when they are freed.
     snapshots: BTreeSet<ObjectId>,
@@ -270,6 +273,7 @@ impl PageTables {
             zero: None,
             copied_at_fork: Vec::new(),
             huge_at_fork: Vec::new(),
+            flush_after_fork: false,
             snapshots: BTreeSet::new(),
             page_cache: PageCacheModel::default(),
             shared_tables: SharedTables::default(),
@@ -322,13 +326,17 @@ impl PageTables {
     ///
     /// A huge page is mapped by one PMD, so its 512 base entries here
     /// count as one entry write-protected (`huge` are their tables).
-    fn protect_source(&self, w: &mut World, task: TaskId, entry: &MapEntry, at_fork: bool, huge: &[u64]) {
+    ///
+    /// At a fork Linux flushes the parent's TLB once, when it has copied
+    /// every entry (`dup_mmap` → `flush_tlb_mm`), not once per mapping:
+    /// `after_fork` counts that flush if any entry was write-protected.
+    fn protect_source(&mut self, w: &mut World, task: TaskId, entry: &MapEntry, at_fork: bool, huge: &[u64]) {
         let prot = entry.prot.without(Prot::WRITE);
         match self.rules.fork_mmu {
             ForkMmu::ShareTables if at_fork => {
                 let _ = w.task_mut(task).pmap.protect_range(entry.start, entry.end, prot);
             }
-            ForkMmu::CopyReadOnly | ForkMmu::ShareTables if huge.is_empty() => w.write_protect_range(task, entry),
+            ForkMmu::CopyReadOnly | ForkMmu::ShareTables if !at_fork => w.write_protect_range(task, entry),
             ForkMmu::CopyReadOnly | ForkMmu::ShareTables => {
                 let pmap = &mut w.task_mut(task).pmap;
                 let mut lowered = 0;
@@ -338,7 +346,7 @@ impl PageTables {
                 }
                 lowered += pmap.protect_range(entry.start, entry.end, prot).entries;
                 w.work(WorkKind::PteWriteProtected, lowered);
-                w.work(WorkKind::TlbFlush, u64::from(lowered > 0));
+                self.flush_after_fork |= lowered > 0;
             }
             ForkMmu::FlushParent => w.pmap_remove(task, entry.start, entry.end),
         }
@@ -915,6 +923,9 @@ impl Policy for PageTables {
         self.page_cache.fork(parent, child);
         let copied = std::mem::take(&mut self.copied_at_fork);
         let huge = std::mem::take(&mut self.huge_at_fork);
+        if std::mem::take(&mut self.flush_after_fork) {
+            w.work(WorkKind::TlbFlush, 1);
+        }
         match self.rules.fork_mmu {
             ForkMmu::CopyReadOnly => {
                 Self::copy_ptes_read_only(w, parent, child, &copied, Some(&huge));
