@@ -12,8 +12,8 @@
 //! profile (`--costs`) turns it into the latency the paper plots.
 //!
 //! The trace: task 1 allocates and writes a heap of `heap_mib` MiB; then
-//! each of `rounds` times it starts a child — `fork` then `exec` in the
-//! child, or with `spawn=1` a `task_create` — and the child exits. At the
+//! each of `rounds` times it starts a child — `fork`, or with `spawn=1` a
+//! `task_create` of an empty task — which execs and exits. At the
 //! end the parent reads its heap. The workload makes no random choice:
 //! every seed gives the same trace.
 //!
@@ -23,7 +23,7 @@
 //! | `rounds` | 4 | children started, one after another |
 //! | `spawn` | 0 | 1: start each child empty (`posix_spawn`) instead of by fork + exec |
 //!
-//! Ops: `4 + rounds × 3` (`rounds × 2` with `spawn=1`).
+//! Ops: `4 + rounds × 3`.
 
 use sim::TaskId;
 
@@ -79,12 +79,14 @@ impl Script for ForkExec {
         } else {
             // Task ids stay below 2 + 10^6, well inside u32.
             let child = TaskId(2 + round as u32);
+            // posix_spawn makes the child empty (as vfork leaves it until
+            // its exec) and loads the program; fork copies first.
             if self.spawn {
                 out.task_create(child);
             } else {
                 out.fork(PARENT, child);
-                out.exec(child);
             }
+            out.exec(child);
             out.exit(child);
         }
         self.next_round = Some(round + 1);
