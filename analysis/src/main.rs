@@ -31,9 +31,9 @@ use teaching_commands as teaching;
     long_about = "A copy-on-write VM simulator in the Mach tradition.\n\n\
         With no command, cowsim runs its main job: the built-in suite (the example traces, every \
         workload generator and the real captures, all built into the binary) under every policy, \
-        and writes reports, a summary and charts to the folder `results` in the current folder \
+        and writes reports, a summary, charts and studies to the folder `results` in the current folder \
         (the same as `cowsim compare --out results`). The reference is in the repository's docs/ \
-        folder: trace-format.md, report.md, fidelity.md, policies.md."
+        folder: trace-format.md, report.md, fidelity.md, policies.md, costs.md."
 )]
 struct Cli {
     #[command(subcommand)]
