@@ -25,8 +25,9 @@ use plotters::style::RGBColor;
 use sim::{Config, Event, Op, PolicyKind, Sim, Thp, TraceOp, WorkKind};
 use workloads::generators;
 
+use crate::charts::scale::grouped;
 use crate::charts::xy::{XyChart, XySeries};
-use crate::charts::{ChartError, render_png, render_svg};
+use crate::charts::{ChartError, POLICY_PALETTE, render_png, render_svg};
 use crate::costs;
 
 /// The folder of the studies inside a comparison's output.
@@ -84,13 +85,11 @@ fn report(policy: PolicyKind, config: Config, trace: &[TraceOp]) -> sim::report:
     sim.finish("study")
 }
 
-const COLOURS: [RGBColor; 5] = [
-    RGBColor(0x00, 0x72, 0xB2),
-    RGBColor(0x00, 0x9E, 0x73),
-    RGBColor(0xD5, 0x5E, 0x00),
-    RGBColor(0xCC, 0x79, 0xA7),
-    RGBColor(0x44, 0x44, 0x44),
-];
+/// The studies' line colours, from the charts' palette: blue, green,
+/// orange, pink, and the grey the charts keep for a reference (here the
+/// real kernel's measurements).
+const COLOURS: [RGBColor; 5] =
+    [POLICY_PALETTE[1], POLICY_PALETTE[3], POLICY_PALETTE[2], POLICY_PALETTE[4], POLICY_PALETTE[0]];
 
 /// The cost profile of the machine this project is developed on, built in
 /// so that the studies do not depend on where the command runs.
@@ -207,7 +206,7 @@ fn fork_latency() -> Study {
                 let params: Vec<&str> = params.iter().map(String::as_str).collect();
                 let trace = generated("fork-exec", &params);
                 let run = report(policy, Config::default().check_invariants(false), &trace);
-                (point.mib, start_ns(&costs::predict(&run, &profile)) / 1000)
+                (point.mib, costs::child_start_ns(&costs::predict(&run, &profile), 1) / 1000)
             })
             .collect()
     };
@@ -242,7 +241,7 @@ fn fork_latency() -> Study {
         },
     ];
     let row = |s: &XySeries| {
-        format!("| {} | {} |", s.label, s.points.iter().map(|(_, us)| grouped_us(*us)).collect::<Vec<_>>().join(" | "))
+        format!("| {} | {} |", s.label, s.points.iter().map(|(_, us)| grouped(*us)).collect::<Vec<_>>().join(" | "))
     };
     let header = curve.iter().map(|p| format!("{} MiB", p.mib)).collect::<Vec<_>>().join(" | ");
     let at = |s: &XySeries, i: usize| s.points.get(i).map_or(0, |p| p.1);
@@ -251,13 +250,13 @@ fn fork_latency() -> Study {
         "`cowsim gen fork-exec -p heap_mib=N -p rounds=1` (a parent writes N MiB, then starts one child by fork + exec, or with `-p spawn=1` by `posix_spawn`), priced with `profiles/this-machine.json` (`--costs`, docs/costs.md), beside what `cowsim calibrate` measured on this machine's kernel for the same sizes (fork, exec of `/bin/true`, wait; `posix_spawn`, wait). Time to start one child, µs:\n\n| | {header} |\n|---|{}\n{}\n\nThe shape of the paper's figure 1: starting a program by fork + exec costs more the more memory the parent has touched — here {} µs at {} MiB and {} µs at {} MiB measured, because Linux's fork copies and write-protects a page-table entry for every page — while `posix_spawn` stays flat ({} µs measured at {} MiB). On-demand-fork (`linux-odf`) shares the page tables instead, one reference per 2 MiB, so fork + exec costs {} µs at {} MiB in the model, about what `posix_spawn` costs (a little less at small sizes only because the fit on 16 to 256 MiB leaves the fork no fixed cost, docs/costs.md). The predictions of `linux` are fitted on the measured forks of 16 to 256 MiB; at 512 MiB and 1 GiB they fall about 20 % short, where the real fork runs out of cache (docs/costs.md). `linux-odf` has no real kernel to measure here: its line prices the work the paper's design does with this machine's prices.\n",
         "---|".repeat(curve.len()),
         series.iter().map(row).collect::<Vec<_>>().join("\n"),
-        grouped_us(at(&series[0], 0)),
+        grouped(at(&series[0], 0)),
         curve.first().map_or(0, |p| p.mib),
-        grouped_us(at(&series[0], last)),
+        grouped(at(&series[0], last)),
         curve.get(last).map_or(0, |p| p.mib),
-        grouped_us(at(&series[3], last)),
+        grouped(at(&series[3], last)),
         curve.get(last).map_or(0, |p| p.mib),
-        grouped_us(at(&series[2], last)),
+        grouped(at(&series[2], last)),
         curve.get(last).map_or(0, |p| p.mib),
     );
     Study {
@@ -271,23 +270,6 @@ fn fork_latency() -> Study {
         },
         text,
     }
-}
-
-/// A whole number of µs with its thousands grouped.
-fn grouped_us(us: u64) -> String {
-    crate::charts::scale::grouped(us)
-}
-
-/// What starting the child cost in a `fork-exec` prediction: the fork,
-/// exec and exit, and the task creation of a spawned child (the parent's
-/// own creation is the first `task_create`, not counted).
-fn start_ns(prediction: &costs::Prediction) -> u64 {
-    let op = |name: &str| prediction.by_op.get(name);
-    let mut ns: u64 = ["fork", "exec", "exit"].iter().filter_map(|name| op(name)).map(|t| t.ns).sum();
-    if let Some(create) = op("task_create") {
-        ns += create.mean_ns * create.ops.saturating_sub(1);
-    }
-    ns
 }
 
 /// For each fork in `trace`, in order: (its number from 1, the

@@ -61,27 +61,15 @@ fn predicted(trace: &str, name: &str, profile: &NamedProfile) -> Prediction {
     costs::predict(&reports[0], profile)
 }
 
-/// What a child start costs: the fork, exec, exit and spawned task's
-/// creation, without the parent's set-up.
-fn start_ns(prediction: &Prediction, task_creates_before: u64) -> u64 {
-    let op = |name: &str| prediction.by_op.get(name);
-    let mut ns: u64 = ["fork", "exec", "exit"].iter().filter_map(|name| op(name)).map(|t| t.ns).sum();
-    if let Some(create) = op("task_create") {
-        ns += create.mean_ns * (create.ops - task_creates_before);
-    }
-    ns
-}
-
 /// How far the prediction may be from the measurement, at every size.
 const WITHIN: f64 = 0.25;
 
 /// Does a prediction `ratio` times the measurement meet the validation's
-/// bound? (The parent's size is kept for the messages: the prices are
-/// fitted on 16 to 256 MiB, so 512 MiB and 1 GiB are the sizes the fit
-/// never saw; there a real fork also pays for page descriptors and page
-/// tables the caches no longer hold, and the prediction is low by about
-/// 20 %, docs/costs.md.)
-fn validated(_mib: u64, ratio: f64) -> bool {
+/// bound? (The prices are fitted on 16 to 256 MiB, so 512 MiB and 1 GiB
+/// are the sizes the fit never saw; there a real fork also pays for page
+/// descriptors and page tables the caches no longer hold, and the
+/// prediction is low by about 20 %, docs/costs.md.)
+fn validated(ratio: f64) -> bool {
     (ratio - 1.0).abs() <= WITHIN
 }
 
@@ -115,7 +103,7 @@ fn predicted_fork_latency_follows_the_measured_curve() {
         table.push_str(&format!(
             "{mib:>5} MiB  measured {measured:>9} ns  predicted {predicted:>9} ns  ratio {ratio:.2}\n"
         ));
-        assert!(validated(mib, ratio), "{mib} MiB is outside the validation's bound:\n{table}");
+        assert!(validated(ratio), "{mib} MiB is outside the validation's bound:\n{table}");
     }
     println!("{table}");
 }
@@ -129,7 +117,7 @@ fn a_wrong_pte_price_breaks_the_validation() {
     profile.profile.costs.set("work.ptes_copied", 2.0 * pte);
     let met: Vec<u64> = fork_latencies(&profile)
         .into_iter()
-        .filter(|(mib, predicted, measured)| validated(*mib, *predicted as f64 / *measured as f64))
+        .filter(|(_, predicted, measured)| validated(*predicted as f64 / *measured as f64))
         .map(|(mib, _, _)| mib)
         .collect();
     assert!(met.is_empty(), "a doubled PTE price still met the bound at {met:?} MiB");
@@ -148,7 +136,8 @@ fn fork_exec_grows_with_the_parent_and_spawn_does_not() {
     let (least, most) = (*spawns.iter().min().unwrap(), *spawns.iter().max().unwrap());
     assert!(most < 2 * least, "measured posix_spawn is flat: {spawns:?}");
 
-    let start = |mib: u64, how: &str| start_ns(&predicted(&parent_trace(mib, how), "start.jsonl", &profile), 1);
+    let start =
+        |mib: u64, how: &str| costs::child_start_ns(&predicted(&parent_trace(mib, how), "start.jsonl", &profile), 1);
     let (fork_exec_small, fork_exec_large) = (start(small.mib, "fork+exec"), start(large.mib, "fork+exec"));
     assert!(fork_exec_large > 10 * fork_exec_small, "predicted fork+exec: {fork_exec_small} then {fork_exec_large}");
     assert_eq!(start(small.mib, "spawn"), start(large.mib, "spawn"), "predicted posix_spawn is flat");

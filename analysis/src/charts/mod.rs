@@ -127,7 +127,7 @@ fn register_fonts() {
 /// Colours for policies, handed out in the order of `PolicyKind::ALL`.
 /// The reference (`eager`, first) is a neutral dark grey; the rest are the
 /// Okabe–Ito colour-blind-safe colours, then a few of Paul Tol's.
-const POLICY_PALETTE: [RGBColor; 10] = [
+pub const POLICY_PALETTE: [RGBColor; 10] = [
     RGBColor(0x44, 0x44, 0x44),
     RGBColor(0x00, 0x72, 0xB2),
     RGBColor(0xD5, 0x5E, 0x00),

@@ -27,7 +27,7 @@ use sim::FaultKind;
 
 pub mod predict;
 
-pub use predict::{Prediction, PricedReport, predict};
+pub use predict::{Prediction, PricedReport, child_start_ns, predict};
 
 /// The schema name written into every profile.
 pub const SCHEMA: &str = "cowsim.costs/1";

@@ -233,6 +233,18 @@ impl Prediction {
     }
 }
 
+/// What starting children cost in a prediction of a fork-exec run: the
+/// forks, execs and exits, and the task creations after the first
+/// `task_creates_before` (the parent's own), which are `posix_spawn`'s.
+pub fn child_start_ns(prediction: &Prediction, task_creates_before: u64) -> u64 {
+    let op = |name: &str| prediction.by_op.get(name);
+    let mut ns: u64 = ["fork", "exec", "exit"].iter().filter_map(|name| op(name)).map(|t| t.ns).sum();
+    if let Some(create) = op("task_create") {
+        ns += create.mean_ns * create.ops.saturating_sub(task_creates_before);
+    }
+    ns
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
